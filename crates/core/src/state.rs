@@ -1,0 +1,426 @@
+//! An action's lifecycle record and the pure functions that change it.
+//!
+//! [`ActionState`] is what the store keeps for every action and what every event carries: the
+//! action's phase, each attempt with its own phase transitions, times, error and log flag, and
+//! the final error or abort info. Every change goes through a method here, which enforces the
+//! rules of [`crate::phase`]: phases move forward, terminal is final, a retry opens a new
+//! attempt, and the action never shows FAILED for an attempt that will be retried.
+
+use crate::phase::ActionPhase;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who is to blame for a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The task's code raised.
+    User,
+    /// The platform failed: the process crashed, was killed, or aerie could not run it.
+    System,
+}
+
+/// Why an attempt or action failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub message: String,
+    pub kind: ErrorKind,
+    /// The error class, e.g. `ValueError`, or aerie's own such as `NonZeroExit`.
+    pub code: String,
+    /// Whether a retry may help (the error document's RECOVERABLE).
+    pub recoverable: bool,
+}
+
+/// Why and by whom an action was aborted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbortInfo {
+    pub reason: String,
+    pub aborted_by: String,
+}
+
+/// One phase an attempt entered, and when it left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTransition {
+    pub phase: ActionPhase,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One attempt of an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptState {
+    /// 1-based attempt number.
+    pub number: u32,
+    pub phase: ActionPhase,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub transitions: Vec<PhaseTransition>,
+    pub error: Option<ErrorInfo>,
+    /// True once the attempt's process started; stays true, logs are kept.
+    pub logs_available: bool,
+}
+
+impl AttemptState {
+    fn opened(number: u32, phase: ActionPhase, now: Timestamp) -> Self {
+        Self {
+            number,
+            phase,
+            started_at: now,
+            ended_at: None,
+            transitions: vec![PhaseTransition {
+                phase,
+                started_at: now,
+                ended_at: None,
+            }],
+            error: None,
+            logs_available: false,
+        }
+    }
+
+    fn enter(&mut self, next: ActionPhase, now: Timestamp) -> Result<(), TransitionError> {
+        if !self.phase.can_move_to(next) {
+            return Err(TransitionError::Backwards {
+                attempt: self.number,
+                from: self.phase,
+                to: next,
+            });
+        }
+        if let Some(open) = self.transitions.last_mut() {
+            open.ended_at.get_or_insert(now);
+        }
+        self.phase = next;
+        self.transitions.push(PhaseTransition {
+            phase: next,
+            started_at: now,
+            ended_at: next.is_terminal().then_some(now),
+        });
+        if next.is_terminal() {
+            self.ended_at = Some(now);
+        }
+        Ok(())
+    }
+}
+
+/// A change that the rules refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the action is already {0}")]
+    AlreadyTerminal(ActionPhase),
+    #[error("attempt {attempt} cannot move from {from} to {to}")]
+    Backwards {
+        attempt: u32,
+        from: ActionPhase,
+        to: ActionPhase,
+    },
+    #[error("{0} is a terminal phase; use succeed, fail or abort")]
+    TerminalViaAdvance(ActionPhase),
+}
+
+/// Whether a failed attempt is followed by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Open a new attempt in QUEUED.
+    NewAttempt,
+    /// The failure is final for the action.
+    GiveUp,
+}
+
+/// The full lifecycle record of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionState {
+    /// The phase clients see: the current attempt's, except that a retried failure shows QUEUED.
+    pub phase: ActionPhase,
+    pub created_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// Never empty; `attempts[i].number == i + 1`.
+    pub attempts: Vec<AttemptState>,
+    /// Set when the action ends FAILED or TIMED_OUT.
+    pub error: Option<ErrorInfo>,
+    /// Set when the action ends ABORTED.
+    pub abort: Option<AbortInfo>,
+}
+
+impl ActionState {
+    /// A new action waiting to run, with its first attempt open in QUEUED.
+    pub fn queued(now: Timestamp) -> Self {
+        Self {
+            phase: ActionPhase::Queued,
+            created_at: now,
+            ended_at: None,
+            attempts: vec![AttemptState::opened(1, ActionPhase::Queued, now)],
+            error: None,
+            abort: None,
+        }
+    }
+
+    /// An action recorded already finished (a trace): one attempt from `started_at` to
+    /// `ended_at` in `phase`.
+    pub fn finished(
+        phase: ActionPhase,
+        started_at: Timestamp,
+        ended_at: Timestamp,
+        error: Option<ErrorInfo>,
+    ) -> Result<Self, TransitionError> {
+        let mut state = Self::queued(started_at);
+        state.attempts[0].transitions[0].phase = ActionPhase::Running;
+        state.attempts[0].phase = ActionPhase::Running;
+        state.phase = ActionPhase::Running;
+        state.finish(phase, ended_at, error, None)?;
+        Ok(state)
+    }
+
+    /// The attempt that is running now, or the last one.
+    pub fn current_attempt(&self) -> &AttemptState {
+        self.attempts
+            .last()
+            .expect("an action always has at least one attempt")
+    }
+
+    fn current_attempt_mut(&mut self) -> &mut AttemptState {
+        self.attempts
+            .last_mut()
+            .expect("an action always has at least one attempt")
+    }
+
+    fn ensure_open(&self) -> Result<(), TransitionError> {
+        if self.phase.is_terminal() {
+            Err(TransitionError::AlreadyTerminal(self.phase))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Moves the current attempt to a later non-terminal phase.
+    pub fn advance(&mut self, next: ActionPhase, now: Timestamp) -> Result<(), TransitionError> {
+        self.ensure_open()?;
+        if next.is_terminal() {
+            return Err(TransitionError::TerminalViaAdvance(next));
+        }
+        self.current_attempt_mut().enter(next, now)?;
+        self.phase = next;
+        Ok(())
+    }
+
+    /// Records that the current attempt's process started, so its logs exist.
+    pub fn mark_logs_available(&mut self) -> Result<(), TransitionError> {
+        self.ensure_open()?;
+        self.current_attempt_mut().logs_available = true;
+        Ok(())
+    }
+
+    /// Ends the action SUCCEEDED.
+    pub fn succeed(&mut self, now: Timestamp) -> Result<(), TransitionError> {
+        self.finish(ActionPhase::Succeeded, now, None, None)
+    }
+
+    /// Ends the current attempt FAILED with `error`; either opens a new attempt (the action
+    /// returns to QUEUED and never shows FAILED) or ends the action FAILED.
+    pub fn fail(
+        &mut self,
+        error: ErrorInfo,
+        retry: Retry,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
+        match retry {
+            Retry::GiveUp => self.finish(ActionPhase::Failed, now, Some(error), None),
+            Retry::NewAttempt => {
+                self.ensure_open()?;
+                let attempt = self.current_attempt_mut();
+                attempt.enter(ActionPhase::Failed, now)?;
+                attempt.error = Some(error);
+                let next_number = attempt.number + 1;
+                self.attempts
+                    .push(AttemptState::opened(next_number, ActionPhase::Queued, now));
+                self.phase = ActionPhase::Queued;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the action ABORTED with `info`.
+    pub fn abort(&mut self, info: AbortInfo, now: Timestamp) -> Result<(), TransitionError> {
+        self.finish(ActionPhase::Aborted, now, None, Some(info))
+    }
+
+    /// Ends the action TIMED_OUT with `error` (its code names which bound was exceeded).
+    pub fn time_out(&mut self, error: ErrorInfo, now: Timestamp) -> Result<(), TransitionError> {
+        self.finish(ActionPhase::TimedOut, now, Some(error), None)
+    }
+
+    fn finish(
+        &mut self,
+        phase: ActionPhase,
+        now: Timestamp,
+        error: Option<ErrorInfo>,
+        abort: Option<AbortInfo>,
+    ) -> Result<(), TransitionError> {
+        self.ensure_open()?;
+        let attempt = self.current_attempt_mut();
+        attempt.enter(phase, now)?;
+        attempt.error.clone_from(&error);
+        self.phase = phase;
+        self.ended_at = Some(now);
+        self.error = error;
+        self.abort = abort;
+        Ok(())
+    }
+
+    /// How long the action has run: to its end, or to `now` while it runs.
+    pub fn runtime(&self, now: Timestamp) -> std::time::Duration {
+        self.ended_at.unwrap_or(now).since(self.created_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ActionPhase::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_micros(seconds * 1_000_000)
+    }
+
+    fn user_error(message: &str) -> ErrorInfo {
+        ErrorInfo {
+            message: message.into(),
+            kind: ErrorKind::User,
+            code: "ValueError".into(),
+            recoverable: true,
+        }
+    }
+
+    fn phases(attempt: &AttemptState) -> Vec<ActionPhase> {
+        attempt.transitions.iter().map(|t| t.phase).collect()
+    }
+
+    #[test]
+    fn new_action_is_queued_with_one_open_attempt() {
+        let state = ActionState::queued(at(1));
+        assert_eq!(state.phase, Queued);
+        assert_eq!(state.attempts.len(), 1);
+        assert_eq!(state.current_attempt().number, 1);
+        assert_eq!(phases(state.current_attempt()), [Queued]);
+        assert!(!state.current_attempt().logs_available);
+    }
+
+    #[test]
+    fn success_records_every_phase_with_times() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Initializing, at(2)).unwrap();
+        state.mark_logs_available().unwrap();
+        state.advance(Running, at(3)).unwrap();
+        state.succeed(at(10)).unwrap();
+        let attempt = state.current_attempt();
+        assert_eq!(phases(attempt), [Queued, Initializing, Running, Succeeded]);
+        assert_eq!(attempt.transitions[0].ended_at, Some(at(2)));
+        assert_eq!(attempt.transitions[2].ended_at, Some(at(10)));
+        assert_eq!(attempt.ended_at, Some(at(10)));
+        assert!(attempt.logs_available);
+        assert_eq!(state.phase, Succeeded);
+        assert_eq!(state.ended_at, Some(at(10)));
+        assert_eq!(state.runtime(at(99)), std::time::Duration::from_secs(9));
+    }
+
+    #[test]
+    fn runtime_of_a_running_action_counts_to_now() {
+        let state = ActionState::queued(at(1));
+        assert_eq!(state.runtime(at(4)), std::time::Duration::from_secs(3));
+    }
+
+    #[test]
+    fn final_failure_sets_the_action_error() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state.fail(user_error("boom"), Retry::GiveUp, at(3)).unwrap();
+        assert_eq!(state.phase, Failed);
+        assert_eq!(state.error.as_ref().unwrap().message, "boom");
+        assert_eq!(state.current_attempt().error, state.error);
+    }
+
+    #[test]
+    fn retried_failure_opens_a_new_attempt_and_never_shows_failed() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state
+            .fail(user_error("flaky"), Retry::NewAttempt, at(3))
+            .unwrap();
+        assert_eq!(state.phase, Queued);
+        assert!(state.error.is_none());
+        assert_eq!(state.attempts.len(), 2);
+        assert_eq!(state.attempts[0].phase, Failed);
+        assert_eq!(state.attempts[0].error.as_ref().unwrap().message, "flaky");
+        assert_eq!(state.attempts[1].number, 2);
+        assert_eq!(phases(&state.attempts[1]), [Queued]);
+        state.advance(Running, at(4)).unwrap();
+        state.succeed(at(5)).unwrap();
+        assert_eq!(state.phase, Succeeded);
+    }
+
+    #[test]
+    fn abort_records_reason_and_who() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        let info = AbortInfo {
+            reason: "user asked".into(),
+            aborted_by: "alice".into(),
+        };
+        state.abort(info.clone(), at(3)).unwrap();
+        assert_eq!(state.phase, Aborted);
+        assert_eq!(state.abort, Some(info));
+        assert_eq!(phases(state.current_attempt()), [Queued, Running, Aborted]);
+    }
+
+    #[test]
+    fn terminal_is_final_for_every_change() {
+        let mut state = ActionState::queued(at(1));
+        state.succeed(at(2)).unwrap();
+        let before = state.clone();
+        let terminal = TransitionError::AlreadyTerminal(Succeeded);
+        assert_eq!(state.advance(Running, at(3)), Err(terminal.clone()));
+        assert_eq!(state.succeed(at(3)), Err(terminal.clone()));
+        assert_eq!(
+            state.fail(user_error("late"), Retry::NewAttempt, at(3)),
+            Err(terminal.clone())
+        );
+        let info = AbortInfo {
+            reason: String::new(),
+            aborted_by: String::new(),
+        };
+        assert_eq!(state.abort(info, at(3)), Err(terminal.clone()));
+        assert_eq!(state.mark_logs_available(), Err(terminal));
+        assert_eq!(state, before, "a refused change must not alter the record");
+    }
+
+    #[test]
+    fn phases_never_move_backwards_and_terminal_needs_its_own_call() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        assert!(matches!(
+            state.advance(Initializing, at(3)),
+            Err(TransitionError::Backwards { .. })
+        ));
+        assert_eq!(
+            state.advance(Succeeded, at(3)),
+            Err(TransitionError::TerminalViaAdvance(Succeeded))
+        );
+        assert_eq!(state.phase, Running);
+    }
+
+    #[test]
+    fn finished_records_a_single_terminal_attempt() {
+        let state = ActionState::finished(Succeeded, at(1), at(2), None).unwrap();
+        assert_eq!(state.phase, Succeeded);
+        assert_eq!(state.attempts.len(), 1);
+        assert_eq!(phases(&state.attempts[0]), [Running, Succeeded]);
+        assert_eq!(state.ended_at, Some(at(2)));
+    }
+
+    #[test]
+    fn state_survives_a_json_round_trip() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state.fail(user_error("x"), Retry::GiveUp, at(3)).unwrap();
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<ActionState>(&json).unwrap(), state);
+    }
+}
