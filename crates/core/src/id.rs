@@ -220,44 +220,47 @@ impl ActionId {
                 .map(str::to_owned)
                 .collect()
         };
-        let (project, domain, run, action) =
-            if let Some(rest) = without_query.strip_prefix("flyte://v1/") {
-                match segments(rest).as_slice() {
-                    [project, domain, run] => (project.clone(), domain.clone(), run.clone(), None),
-                    [project, domain, run, action] => (
-                        project.clone(),
-                        domain.clone(),
-                        run.clone(),
-                        Some(action.clone()),
-                    ),
-                    _ => return Err(bad("expected flyte://v1/PROJECT/DOMAIN/RUN[/ACTION]")),
+        let (project, domain, run, action) = if let Some(rest) =
+            without_query.strip_prefix("flyte://v1/")
+        {
+            match segments(rest).as_slice() {
+                [project, domain, run] => (project.clone(), domain.clone(), run.clone(), None),
+                [project, domain, run, action] => (
+                    project.clone(),
+                    domain.clone(),
+                    run.clone(),
+                    Some(action.clone()),
+                ),
+                _ => return Err(bad("expected flyte://v1/PROJECT/DOMAIN/RUN[/ACTION]")),
+            }
+        } else if let Some(rest) = without_query
+            .strip_prefix("http://")
+            .or_else(|| without_query.strip_prefix("https://"))
+        {
+            let parts = segments(rest);
+            match parts.as_slice() {
+                [_host, v2, d, domain, p, project, runs, run, tail @ ..]
+                    if v2 == "v2" && d == "domain" && p == "project" && runs == "runs" =>
+                {
+                    let action = match tail {
+                        [] => None,
+                        [action] => Some(action.clone()),
+                        [actions, action] if actions == "actions" => Some(action.clone()),
+                        _ => return Err(bad("unexpected path after the run name")),
+                    };
+                    (project.clone(), domain.clone(), run.clone(), action)
                 }
-            } else if let Some(rest) = without_query
-                .strip_prefix("http://")
-                .or_else(|| without_query.strip_prefix("https://"))
-            {
-                let parts = segments(rest);
-                match parts.as_slice() {
-                    [_host, v2, d, domain, p, project, runs, run, tail @ ..]
-                        if v2 == "v2" && d == "domain" && p == "project" && runs == "runs" =>
-                    {
-                        let action = match tail {
-                            [] => None,
-                            [action] => Some(action.clone()),
-                            [actions, action] if actions == "actions" => Some(action.clone()),
-                            _ => return Err(bad("unexpected path after the run name")),
-                        };
-                        (project.clone(), domain.clone(), run.clone(), action)
-                    }
-                    _ => {
-                        return Err(bad(
-                            "expected http(s)://HOST/v2/domain/DOMAIN/project/PROJECT/runs/RUN[/ACTION]",
-                        ));
-                    }
+                _ => {
+                    return Err(bad(
+                        "expected http(s)://HOST/v2/domain/DOMAIN/project/PROJECT/runs/RUN[/ACTION]",
+                    ));
                 }
-            } else {
-                return Err(bad("expected a flyte://v1/ URI or an http(s):// console URL"));
-            };
+            }
+        } else {
+            return Err(bad(
+                "expected a flyte://v1/ URI or an http(s):// console URL",
+            ));
+        };
         let run = RunId {
             project: project.parse()?,
             domain: domain.parse()?,
@@ -283,14 +286,22 @@ mod tests {
 
     #[test]
     fn names_accept_what_flyte_generates() {
-        for raw in ["a0", "rpq7x2mmm9sd", "76tnlt9irxnh86oty1k4ytock", "my_run-2.v1", "X"] {
+        for raw in [
+            "a0",
+            "rpq7x2mmm9sd",
+            "76tnlt9irxnh86oty1k4ytock",
+            "my_run-2.v1",
+            "X",
+        ] {
             assert_eq!(raw.parse::<RunName>().unwrap().as_str(), raw);
         }
     }
 
     #[test]
     fn names_reject_anything_path_like_or_empty() {
-        for raw in ["", "..", ".hidden", "a/b", "../etc", "a\\b", "-x", "a b", "a\0b", "é"] {
+        for raw in [
+            "", "..", ".hidden", "a/b", "../etc", "a\\b", "-x", "a b", "a\0b", "é",
+        ] {
             assert!(raw.parse::<ActionName>().is_err(), "{raw:?} was accepted");
         }
         assert!(matches!(

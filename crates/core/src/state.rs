@@ -331,7 +331,9 @@ mod tests {
     fn final_failure_sets_the_action_error() {
         let mut state = ActionState::queued(at(1));
         state.advance(Running, at(2)).unwrap();
-        state.fail(user_error("boom"), Retry::GiveUp, at(3)).unwrap();
+        state
+            .fail(user_error("boom"), Retry::GiveUp, at(3))
+            .unwrap();
         assert_eq!(state.phase, Failed);
         assert_eq!(state.error.as_ref().unwrap().message, "boom");
         assert_eq!(state.current_attempt().error, state.error);

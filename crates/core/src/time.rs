@@ -97,7 +97,10 @@ mod tests {
     fn rfc3339_round_trips() {
         let instant = Timestamp::from_micros(1_764_216_326_123_456);
         assert_eq!(instant.to_rfc3339(), "2025-11-27T04:05:26.123456Z");
-        assert_eq!(Timestamp::parse_rfc3339(&instant.to_rfc3339()), Some(instant));
+        assert_eq!(
+            Timestamp::parse_rfc3339(&instant.to_rfc3339()),
+            Some(instant)
+        );
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }
 

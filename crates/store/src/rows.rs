@@ -1,0 +1,116 @@
+//! Decoding database rows into records; a corrupt row is an error, never a default.
+
+use crate::error::{DbContext, StoreError};
+use crate::records::{ActionEvent, ActionKind, ActionRecord, RunRecord};
+use aerie_core::{ActionId, ActionName, ActionState, Org, RunId, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// The action columns, in the order [`action_from_row`] reads them, for `FROM actions a`.
+pub(crate) const ACTION_COLUMNS: &str = "a.project, a.domain, a.run_name, a.name, a.org, \
+    a.parent, a.kind, a.task_name, a.task_version, a.spec, a.input_uri, a.run_output_base, \
+    a.action_group, a.state, a.version, a.updated_at";
+
+/// The run columns, aliased, for `JOIN runs r`.
+pub(crate) const RUN_COLUMNS: &str = "r.project AS r_project, r.domain AS r_domain, \
+    r.name AS r_name, r.org AS r_org, r.created_at AS r_created_at, \
+    r.created_by AS r_created_by, r.run_spec AS r_run_spec";
+
+fn text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
+    row.try_get::<String, _>(column).during("reading a row")
+}
+
+fn int(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
+    row.try_get::<i64, _>(column).during("reading a row")
+}
+
+fn bytes(row: &AnyRow, column: &str) -> Result<Vec<u8>, StoreError> {
+    row.try_get::<Vec<u8>, _>(column).during("reading a row")
+}
+
+fn parsed<T: std::str::FromStr>(
+    row: &AnyRow,
+    column: &str,
+    what: &'static str,
+) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text(row, column)?
+        .parse()
+        .map_err(|err| StoreError::corrupt(what, err))
+}
+
+fn optional_name(raw: String) -> Result<Option<ActionName>, StoreError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|err| StoreError::corrupt("parent name", err))
+}
+
+pub(crate) fn state_from_json(json: &str) -> Result<ActionState, StoreError> {
+    serde_json::from_str(json).map_err(|err| StoreError::corrupt("action state", err))
+}
+
+pub(crate) fn state_to_json(state: &ActionState) -> String {
+    serde_json::to_string(state).expect("an action state always serializes")
+}
+
+pub(crate) fn action_from_row(row: &AnyRow) -> Result<ActionRecord, StoreError> {
+    let run = RunId {
+        project: parsed(row, "project", "project")?,
+        domain: parsed(row, "domain", "domain")?,
+        name: parsed(row, "run_name", "run name")?,
+    };
+    let kind_number = int(row, "kind")?;
+    let kind = i32::try_from(kind_number)
+        .ok()
+        .and_then(ActionKind::from_i32)
+        .ok_or_else(|| StoreError::corrupt("action kind", kind_number))?;
+    Ok(ActionRecord {
+        id: ActionId {
+            run,
+            name: parsed(row, "name", "action name")?,
+        },
+        org: Org::parse(&text(row, "org")?).map_err(|err| StoreError::corrupt("org", err))?,
+        parent: optional_name(text(row, "parent")?)?,
+        kind,
+        task_name: text(row, "task_name")?,
+        task_version: text(row, "task_version")?,
+        spec: bytes(row, "spec")?,
+        input_uri: text(row, "input_uri")?,
+        run_output_base: text(row, "run_output_base")?,
+        group: text(row, "action_group")?,
+        state: state_from_json(&text(row, "state")?)?,
+        version: int(row, "version")?,
+        updated_at: Timestamp::from_micros(int(row, "updated_at")?),
+    })
+}
+
+pub(crate) fn run_from_row(row: &AnyRow, prefix: &str) -> Result<RunRecord, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    Ok(RunRecord {
+        id: RunId {
+            project: parsed(row, &column("project"), "project")?,
+            domain: parsed(row, &column("domain"), "domain")?,
+            name: parsed(row, &column("name"), "run name")?,
+        },
+        org: Org::parse(&text(row, &column("org"))?)
+            .map_err(|err| StoreError::corrupt("org", err))?,
+        created_at: Timestamp::from_micros(int(row, &column("created_at"))?),
+        created_by: text(row, &column("created_by"))?,
+        run_spec: bytes(row, &column("run_spec"))?,
+    })
+}
+
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<ActionEvent, StoreError> {
+    Ok(ActionEvent {
+        seq: int(row, "seq")?,
+        action: parsed(row, "action_name", "action name")?,
+        parent: optional_name(text(row, "parent")?)?,
+        state: state_from_json(&text(row, "state")?)?,
+        created_at: Timestamp::from_micros(int(row, "created_at")?),
+    })
+}

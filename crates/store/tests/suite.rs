@@ -1,0 +1,427 @@
+//! One store suite, run against SQLite and PostgreSQL.
+//!
+//! PostgreSQL comes from `AERIE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! each test makes its own schema and drops it afterwards, so tests run in parallel.
+
+use aerie_core::{
+    ActionId, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Org, RunId, Timestamp,
+    state::Retry,
+};
+use aerie_store::{
+    ActionKind, Backend, EventScope, Filter, FilterField, FilterOp, ListQuery, NewAction, NewRun,
+    Store, StoreError,
+};
+use std::future::Future;
+
+fn postgres_url() -> String {
+    std::env::var("AERIE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn with_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Backend::Sqlite {
+        path: dir.path().join("aerie.db"),
+    })
+    .await
+    .unwrap();
+    test(store.clone()).await;
+    store.close().await;
+}
+
+async fn with_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let schema = format!(
+        "aerie_test_{}_{}",
+        std::process::id(),
+        Timestamp::now().as_micros()
+    );
+    let backend = Backend::Postgres {
+        url: postgres_url(),
+        schema: Some(schema.clone()),
+    };
+    let store = Store::open(&backend).await.unwrap();
+    test(store.clone()).await;
+    store.close().await;
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&postgres_url()).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .unwrap();
+}
+
+fn run_id(name: &str) -> RunId {
+    RunId {
+        project: "flytesnacks".parse().unwrap(),
+        domain: "development".parse().unwrap(),
+        name: name.parse().unwrap(),
+    }
+}
+
+fn new_action(name: &str, parent: Option<&str>) -> NewAction {
+    NewAction {
+        name: name.parse().unwrap(),
+        parent: parent.map(|p| p.parse().unwrap()),
+        kind: ActionKind::Task,
+        task_name: "hello.say".into(),
+        task_version: "v1".into(),
+        spec: vec![1, 2, 3],
+        input_uri: "file:///in".into(),
+        run_output_base: "file:///out".into(),
+        group: String::new(),
+        state: ActionState::queued(Timestamp::now()),
+    }
+}
+
+async fn create(store: &Store, name: &str) -> ActionId {
+    store
+        .create_run(NewRun {
+            id: run_id(name),
+            org: Org::parse("").unwrap(),
+            created_by: "tester".into(),
+            run_spec: vec![9],
+            root: new_action("a0", None),
+        })
+        .await
+        .unwrap();
+    ActionId::root_of(run_id(name))
+}
+
+fn failure() -> ErrorInfo {
+    ErrorInfo {
+        message: "boom".into(),
+        kind: ErrorKind::User,
+        code: "ValueError".into(),
+        recoverable: true,
+    }
+}
+
+/// A new run's root is stored QUEUED with its spec, and the run keeps its spec and creator.
+async fn created_run_reads_back_queued(store: Store) {
+    let root = create(&store, "r1").await;
+    let action = store.get_action(&root).await.unwrap();
+    assert_eq!(action.phase(), ActionPhase::Queued);
+    assert_eq!(action.spec, [1, 2, 3]);
+    assert_eq!(action.version, 1);
+    let run = store.get_run(&root.run).await.unwrap();
+    assert_eq!(run.run_spec, [9]);
+    assert_eq!(run.created_by, "tester");
+}
+
+/// Creating a run whose name is taken is refused and leaves the first run as it was.
+async fn duplicate_run_is_refused(store: Store) {
+    let root = create(&store, "r1").await;
+    store
+        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await
+        .unwrap();
+    let again = store
+        .create_run(NewRun {
+            id: run_id("r1"),
+            org: Org::parse("").unwrap(),
+            created_by: String::new(),
+            run_spec: vec![],
+            root: new_action("a0", None),
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::RunAlreadyExists(_))));
+    assert_eq!(
+        store.get_action(&root).await.unwrap().phase(),
+        ActionPhase::Running
+    );
+}
+
+/// Unknown runs and actions are NotFound errors.
+async fn unknown_ids_are_not_found(store: Store) {
+    assert!(matches!(
+        store.get_run(&run_id("nope")).await,
+        Err(StoreError::RunNotFound(_))
+    ));
+    assert!(matches!(
+        store.get_action(&ActionId::root_of(run_id("nope"))).await,
+        Err(StoreError::ActionNotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .update_action(&ActionId::root_of(run_id("nope")), |_| Ok(()))
+            .await,
+        Err(StoreError::ActionNotFound(_))
+    ));
+}
+
+/// Each change appends exactly one event, with sequences increasing by one.
+async fn every_change_appends_one_event(store: Store) {
+    let root = create(&store, "r1").await;
+    store
+        .update_action(&root, |s| {
+            s.advance(ActionPhase::Initializing, Timestamp::now())
+        })
+        .await
+        .unwrap();
+    store
+        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await
+        .unwrap();
+    store
+        .update_action(&root, |s| s.succeed(Timestamp::now()))
+        .await
+        .unwrap();
+    let events = store
+        .events_after(&root.run, &EventScope::Action(root.name.clone()), 0, 100)
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let phases: Vec<ActionPhase> = events.iter().map(|e| e.state.phase).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    use ActionPhase::*;
+    assert_eq!(phases, [Queued, Initializing, Running, Succeeded]);
+    let later = store
+        .events_after(&root.run, &EventScope::Action(root.name.clone()), 2, 100)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
+    assert_eq!(store.last_seq(&root.run).await.unwrap(), 4);
+}
+
+/// A change the phase rules refuse writes nothing: same record, no event.
+async fn refused_change_writes_nothing(store: Store) {
+    let root = create(&store, "r1").await;
+    store
+        .update_action(&root, |s| s.succeed(Timestamp::now()))
+        .await
+        .unwrap();
+    let refused = store
+        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Transition { .. })));
+    let action = store.get_action(&root).await.unwrap();
+    assert_eq!(action.phase(), ActionPhase::Succeeded);
+    assert_eq!(action.version, 2);
+    assert_eq!(store.last_seq(&root.run).await.unwrap(), 2);
+}
+
+/// Concurrent writers never lose each other's changes.
+async fn concurrent_changes_are_all_kept(store: Store) {
+    let root = create(&store, "r1").await;
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let root = root.clone();
+            tokio::spawn(async move {
+                store
+                    .update_action(&root, |s| {
+                        s.fail(failure(), Retry::NewAttempt, Timestamp::now())
+                    })
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let action = store.get_action(&root).await.unwrap();
+    assert_eq!(action.state.attempts.len(), 9);
+    assert_eq!(action.version, 9);
+    let events = store
+        .events_after(&root.run, &EventScope::Run, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 9);
+    assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+}
+
+/// Children are listed and watched by parent; a child name can be used once per run.
+async fn children_are_scoped_by_parent(store: Store) {
+    let root = create(&store, "r1").await;
+    store
+        .insert_action(&root.run, new_action("c1", Some("a0")))
+        .await
+        .unwrap();
+    store
+        .insert_action(&root.run, new_action("c2", Some("a0")))
+        .await
+        .unwrap();
+    let again = store
+        .insert_action(&root.run, new_action("c1", Some("a0")))
+        .await;
+    assert!(matches!(again, Err(StoreError::ActionAlreadyExists(_))));
+    let children = store
+        .events_after(
+            &root.run,
+            &EventScope::ChildrenOf(ActionName::root()),
+            0,
+            100,
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = children.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(names, ["c1", "c2"]);
+    let listed = store
+        .list_actions(&root.run, &ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 3);
+}
+
+/// Run lists filter on the root's phase and page with a token that is empty at the end.
+async fn run_lists_filter_and_page(store: Store) {
+    for name in ["r1", "r2", "r3"] {
+        create(&store, name).await;
+    }
+    store
+        .update_action(&ActionId::root_of(run_id("r2")), |s| {
+            s.fail(failure(), Retry::GiveUp, Timestamp::now())
+        })
+        .await
+        .unwrap();
+    let project = "flytesnacks".parse().unwrap();
+    let failed = store
+        .list_runs(
+            &project,
+            None,
+            &ListQuery {
+                filters: vec![Filter {
+                    field: FilterField::Phase,
+                    op: FilterOp::Equal,
+                    values: vec!["6".into()],
+                }],
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = failed
+        .items
+        .iter()
+        .map(|r| r.run.id.name.as_str())
+        .collect();
+    assert_eq!(names, ["r2"]);
+    let first = store
+        .list_runs(
+            &project,
+            None,
+            &ListQuery {
+                limit: 2,
+                descending: false,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    let token = first.next_token.expect("a second page");
+    let second = store
+        .list_runs(
+            &project,
+            None,
+            &ListQuery {
+                limit: 2,
+                descending: false,
+                token,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.next_token, None);
+    let mut all: Vec<String> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|r| r.run.id.name.to_string())
+        .collect();
+    all.sort();
+    assert_eq!(all, ["r1", "r2", "r3"]);
+}
+
+/// The scheduler's query finds queued tasks and nothing else.
+async fn queued_tasks_are_found_by_phase(store: Store) {
+    let r1 = create(&store, "r1").await;
+    create(&store, "r2").await;
+    store
+        .update_action(&r1, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await
+        .unwrap();
+    let queued = store
+        .tasks_in_phases(&[ActionPhase::Queued], 10)
+        .await
+        .unwrap();
+    let names: Vec<String> = queued.iter().map(|a| a.id.run.name.to_string()).collect();
+    assert_eq!(names, ["r2"]);
+}
+
+/// A watcher subscribed to a run is woken by a commit in that run.
+async fn commits_wake_run_watchers(store: Store) {
+    let root = create(&store, "r1").await;
+    let mut wake = store.hub().subscribe_run(&root.run);
+    store
+        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), wake.changed())
+        .await
+        .expect("woken")
+        .unwrap();
+    assert_eq!(*wake.borrow(), 2);
+}
+
+macro_rules! store_suite {
+    ($backend:ident, $with:ident, [$($test:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$with(super::$test).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both_backends {
+    ($($test:ident),* $(,)?) => {
+        store_suite!(sqlite, with_sqlite, [$($test),*]);
+        store_suite!(postgres, with_postgres, [$($test),*]);
+    };
+}
+
+both_backends!(
+    created_run_reads_back_queued,
+    duplicate_run_is_refused,
+    unknown_ids_are_not_found,
+    every_change_appends_one_event,
+    refused_change_writes_nothing,
+    concurrent_changes_are_all_kept,
+    children_are_scoped_by_parent,
+    run_lists_filter_and_page,
+    queued_tasks_are_found_by_phase,
+    commits_wake_run_watchers,
+);
+
+/// Data outlives the process: reopening the same SQLite file finds the run.
+#[tokio::test]
+async fn sqlite_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::Sqlite {
+        path: dir.path().join("aerie.db"),
+    };
+    let store = Store::open(&backend).await.unwrap();
+    let root = create(&store, "r1").await;
+    store.close().await;
+    let reopened = Store::open(&backend).await.unwrap();
+    assert_eq!(
+        reopened.get_action(&root).await.unwrap().phase(),
+        ActionPhase::Queued
+    );
+}
