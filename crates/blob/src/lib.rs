@@ -1,0 +1,16 @@
+//! Where aerie keeps bytes: task data, per-attempt logs, and the signatures on URLs that let
+//! clients upload and download without an RPC.
+//!
+//! # Layout
+//! - [`store`]: [`Blobs`], the object store behind every URI aerie hands out, and the storage
+//!   layout (run bases, attempt prefixes, uploads, inputs).
+//! - [`logs`]: [`LogStore`], append-only per-attempt logs with live followers.
+//! - [`signing`]: [`UrlSigner`], HMAC signatures with expiry for upload and download URLs.
+
+pub mod logs;
+pub mod signing;
+pub mod store;
+
+pub use logs::{LogLine, LogStore, Originator};
+pub use signing::{SignatureError, UrlSigner};
+pub use store::{BlobError, Blobs};
