@@ -11,6 +11,6 @@ pub mod logs;
 pub mod signing;
 pub mod store;
 
-pub use logs::{LogLine, LogStore, Originator};
+pub use logs::{LogLine, LogStore, LogWriter, Originator};
 pub use signing::{SignatureError, UrlSigner};
 pub use store::{BlobError, Blobs};

@@ -1,0 +1,52 @@
+//! Reconciling after a restart: an attempt that was INITIALIZING or RUNNING when aerie stopped
+//! has no process any more (it was killed with aerie), so it fails as a SYSTEM error and, while
+//! the budget lasts, a new attempt is queued. Queued work needs nothing: the scheduler finds it.
+
+use crate::attempt::restart_retry;
+use crate::{EngineError, Inner};
+use aerie_core::{ActionPhase, ErrorInfo, ErrorKind, Timestamp};
+use aerie_store::StoreError;
+use aerie_wire::flyteidl2::task::TaskSpec;
+use buffa::Message;
+
+/// Most interrupted actions read per batch.
+const BATCH: u32 = 256;
+
+pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
+    loop {
+        let interrupted = inner
+            .store
+            .tasks_in_phases(&[ActionPhase::Initializing, ActionPhase::Running], BATCH)
+            .await?;
+        if interrupted.is_empty() {
+            return Ok(());
+        }
+        for action in interrupted {
+            let retries = TaskSpec::decode_from_slice(&action.spec)
+                .map(|spec| spec.task_template.metadata.retries.retries)
+                .unwrap_or(0);
+            let error = ErrorInfo {
+                message: "aerie stopped while this attempt was running; its process was ended"
+                    .into(),
+                kind: ErrorKind::System,
+                code: "AerieRestarted".into(),
+                recoverable: true,
+            };
+            let result = inner
+                .store
+                .update_action(&action.id, |state| {
+                    let retry = restart_retry(state.current_attempt().number, retries);
+                    state.fail(error.clone(), retry, Timestamp::now())
+                })
+                .await;
+            match result {
+                Ok(record) => tracing::info!(
+                    run = %action.id.run, action = %action.id.name, phase = %record.state.phase,
+                    "reconciled an interrupted attempt"
+                ),
+                Err(StoreError::Transition { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The loop that takes queued task actions from the store and launches their attempts.
+//!
+//! The store is the queue: work survives a crash between "accepted" and "launched". The loop
+//! wakes on new work and also re-reads once a second, which picks up retries and anything a
+//! wake-up missed.
+
+use crate::{ActiveAttempt, Inner, attempt};
+use aerie_core::ActionPhase;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often the store is re-read without a wake-up.
+const RESCAN_INTERVAL: Duration = Duration::from_secs(1);
+/// Most queued actions read per scan.
+const SCAN_BATCH: u32 = 64;
+
+pub(crate) async fn run(inner: Arc<Inner>) {
+    loop {
+        tokio::select! {
+            () = inner.cancel.cancelled() => return,
+            () = inner.wake.notified() => {}
+            () = tokio::time::sleep(RESCAN_INTERVAL) => {}
+        }
+        if let Err(err) = launch_queued(&inner).await {
+            tracing::warn!(error = %err, "scanning for queued work failed");
+        }
+    }
+}
+
+async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError> {
+    let queued = inner
+        .store
+        .tasks_in_phases(&[ActionPhase::Queued], SCAN_BATCH)
+        .await?;
+    for action in queued {
+        let exited_tx = {
+            let mut active = inner.active.lock().expect("active attempts lock poisoned");
+            if active.len() >= inner.config.max_running {
+                return Ok(());
+            }
+            if active.contains_key(&action.id) {
+                continue;
+            }
+            let (exited_tx, exited_rx) = watch::channel(false);
+            active.insert(
+                action.id.clone(),
+                ActiveAttempt {
+                    pid: None,
+                    exited: exited_rx,
+                },
+            );
+            exited_tx
+        };
+        let inner_for_attempt = Arc::clone(inner);
+        inner.tasks.spawn(async move {
+            let id = action.id.clone();
+            attempt::run(&inner_for_attempt, action).await;
+            inner_for_attempt
+                .active
+                .lock()
+                .expect("active attempts lock poisoned")
+                .remove(&id);
+            exited_tx.send_replace(true);
+            // A finished attempt may have queued a retry.
+            inner_for_attempt.wake.notify_one();
+        });
+    }
+    Ok(())
+}
