@@ -97,6 +97,33 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The newest event of one action: its current state and the sequence it was reached at.
+    pub async fn latest_event(
+        &self,
+        run: &RunId,
+        action: &ActionName,
+    ) -> Result<ActionEvent, StoreError> {
+        let row = sqlx::query(
+            "SELECT seq, action_name, parent, state, created_at FROM events \
+             WHERE project = $1 AND domain = $2 AND run_name = $3 AND action_name = $4 \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(run.project.as_str())
+        .bind(run.domain.as_str())
+        .bind(run.name.as_str())
+        .bind(action.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .during("reading an action's latest event")?
+        .ok_or_else(|| {
+            StoreError::ActionNotFound(aerie_core::ActionId {
+                run: run.clone(),
+                name: action.clone(),
+            })
+        })?;
+        event_from_row(&row)
+    }
+
     /// The highest committed sequence of `run`.
     pub async fn last_seq(&self, run: &RunId) -> Result<i64, StoreError> {
         let row: Option<(i64,)> = sqlx::query_as(

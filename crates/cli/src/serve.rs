@@ -1,0 +1,207 @@
+//! `aerie serve`: validate the options, bind the port, run the server until SIGINT or SIGTERM,
+//! then shut down in order. A second signal exits at once.
+
+use aerie_server::ServeConfig;
+use aerie_store::Backend;
+use anyhow::{Context, bail};
+use clap::Args;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Options of `aerie serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. `localhost` listens on every loopback address it resolves to.
+    #[arg(
+        long,
+        env = "AERIE_ADDR",
+        default_value = "localhost:30080",
+        value_name = "HOST:PORT"
+    )]
+    pub addr: String,
+
+    /// Directory for the database, blobs, logs and working directories.
+    #[arg(long, env = "AERIE_HOME", default_value = ".aerie", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Python virtual environment whose `bin/a0` runs tasks (default: `a0` on PATH).
+    #[arg(long, env = "AERIE_PYTHON_ENV", value_name = "DIR")]
+    pub python_env: Option<PathBuf>,
+
+    /// Where runs live: `sqlite://PATH` or `postgres://…` (default: SQLite in the data dir).
+    #[arg(long, env = "AERIE_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Most task attempts running at once.
+    #[arg(
+        long,
+        env = "AERIE_MAX_RUNNING",
+        default_value_t = 16,
+        value_name = "N"
+    )]
+    pub max_running: usize,
+}
+
+impl ServeArgs {
+    /// The validated configuration; nothing is touched on disk yet.
+    fn config(&self) -> anyhow::Result<ServeConfig> {
+        let backend = match self.database.as_deref() {
+            None => Backend::Sqlite {
+                path: self.data_dir.join("aerie.db"),
+            },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Backend::Postgres {
+                    url: url.to_owned(),
+                    schema: None,
+                }
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Backend::Sqlite { path: path.into() },
+                _ => bail!("--database must be sqlite://PATH or postgres://…, not {url:?}"),
+            },
+        };
+        if let Some(env) = &self.python_env {
+            if !env.join("bin").is_dir() {
+                bail!(
+                    "--python-env {} is not a virtual environment (no bin/ directory)",
+                    env.display()
+                );
+            }
+        }
+        if self.max_running == 0 {
+            bail!("--max-running must be at least 1");
+        }
+        let python_env = match &self.python_env {
+            Some(env) => Some(
+                env.canonicalize()
+                    .with_context(|| format!("resolving --python-env {}", env.display()))?,
+            ),
+            None => None,
+        };
+        Ok(ServeConfig {
+            data_dir: self.data_dir.clone(),
+            backend,
+            python_env,
+            max_running: self.max_running,
+        })
+    }
+}
+
+/// Binds every address `addr` resolves to, on one port (the first bound one's, for port 0).
+async fn bind(addr: &str) -> anyhow::Result<Vec<TcpListener>> {
+    let resolved: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("cannot resolve --addr {addr}"))?
+        .collect();
+    let (first, rest) = resolved
+        .split_first()
+        .with_context(|| format!("--addr {addr} resolves to no address"))?;
+    let first_listener = TcpListener::bind(first).await.with_context(|| {
+        format!("cannot listen on {first} (is another aerie or a Flyte devbox using the port?)")
+    })?;
+    let port = first_listener.local_addr()?.port();
+    let mut listeners = vec![first_listener];
+    for other in rest {
+        let other = SocketAddr::new(other.ip(), port);
+        match TcpListener::bind(other).await {
+            Ok(listener) => listeners.push(listener),
+            Err(err) => tracing::warn!(address = %other, error = %err, "not listening here"),
+        }
+    }
+    Ok(listeners)
+}
+
+/// Runs the server until shutdown.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AERIE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = args.config()?;
+    let listeners = bind(&args.addr).await?;
+    let server = aerie_server::start(config, listeners)
+        .await
+        .context("starting aerie")?;
+    let first = server.addresses()[0];
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "aerie ready on http://{first}")?;
+    stdout.flush()?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    eprintln!("aerie: shutting down (send the signal again to exit at once)");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        std::process::exit(130);
+    });
+    server.shut_down().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServeArgs {
+        let mut argv = vec!["serve"];
+        argv.extend_from_slice(args);
+        Wrapper::parse_from(argv).serve
+    }
+
+    #[test]
+    fn no_database_flag_means_sqlite_inside_the_data_dir() {
+        let config = parse(&["--data-dir", "/tmp/x"]).config().unwrap();
+        assert_eq!(
+            config.backend,
+            Backend::Sqlite {
+                path: "/tmp/x/aerie.db".into()
+            }
+        );
+    }
+
+    #[test]
+    fn postgres_and_sqlite_urls_select_their_backend() {
+        let postgres = parse(&["--database", "postgres://u@h/db"])
+            .config()
+            .unwrap();
+        assert!(matches!(postgres.backend, Backend::Postgres { .. }));
+        let sqlite = parse(&["--database", "sqlite:///var/a.db"])
+            .config()
+            .unwrap();
+        assert_eq!(
+            sqlite.backend,
+            Backend::Sqlite {
+                path: "/var/a.db".into()
+            }
+        );
+        assert!(parse(&["--database", "mysql://x"]).config().is_err());
+    }
+
+    #[test]
+    fn a_python_env_without_bin_is_refused() {
+        let dir = std::env::temp_dir();
+        let err = parse(&["--python-env", dir.to_str().unwrap()])
+            .config()
+            .unwrap_err();
+        assert!(err.to_string().contains("not a virtual environment"));
+    }
+}

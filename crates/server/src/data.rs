@@ -1,0 +1,61 @@
+//! An action's inputs and outputs (contract §6.4): inputs from its input URI, outputs only once
+//! it succeeded, from the last attempt's `outputs.pb`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use aerie_blob::Blobs;
+use aerie_core::ActionId;
+use aerie_store::ActionKind;
+use aerie_wire::flyteidl2::task::{Inputs, Outputs};
+use buffa::Message;
+
+/// What `GetActionData` and `GetActionDataURIs` return.
+pub struct ActionData {
+    pub inputs: Inputs,
+    /// Set only when the action succeeded.
+    pub outputs: Option<Outputs>,
+    pub inputs_uri: String,
+    pub outputs_uri: String,
+}
+
+pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData> {
+    let record = app.store.get_action(id).await?;
+    let inputs_bytes = app.blobs.get(&record.input_uri).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "inputs of {id} are missing from storage ({})",
+            record.input_uri
+        ))
+    })?;
+    let inputs = Inputs::decode_from_slice(&inputs_bytes).map_err(|err| {
+        ApiError::Internal(format!("stored inputs of {id} cannot be decoded: {err}"))
+    })?;
+    let outputs_uri = match record.kind {
+        ActionKind::Task => format!(
+            "{}/outputs.pb",
+            Blobs::attempt_prefix(
+                &record.run_output_base,
+                &record.id.name,
+                record.state.current_attempt().number
+            )
+        ),
+        ActionKind::Trace | ActionKind::Condition => String::new(),
+    };
+    let outputs = if record.state.phase.is_success() && !outputs_uri.is_empty() {
+        let bytes = app.blobs.get(&outputs_uri).await?;
+        Some(match bytes {
+            Some(bytes) => Outputs::decode_from_slice(&bytes).map_err(|err| {
+                ApiError::Internal(format!("stored outputs of {id} cannot be decoded: {err}"))
+            })?,
+            // A task that returns nothing writes no outputs file.
+            None => Outputs::default(),
+        })
+    } else {
+        None
+    };
+    Ok(ActionData {
+        inputs,
+        outputs,
+        inputs_uri: record.input_uri,
+        outputs_uri,
+    })
+}

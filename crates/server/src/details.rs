@@ -1,0 +1,256 @@
+//! The one place that turns stored records into the wire's `ActionDetails`, `Action`, `Run` and
+//! `RunDetails` (contract §3). A watch sends the state an event carries through the same code.
+
+use crate::ids::wire_action_id;
+use aerie_blob::Blobs;
+use aerie_core::{ActionState, AttemptState, ErrorKind, Timestamp};
+use aerie_store::{ActionKind, ActionRecord, RunRecord};
+use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
+use aerie_wire::flyteidl2::common::{EnrichedIdentity, User, UserIdentifier, UserSpec};
+use aerie_wire::flyteidl2::task::TaskIdentifier;
+use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec, TaskSpec, TraceSpec};
+use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
+use aerie_wire::flyteidl2::workflow::{
+    AbortInfo, Action, ActionAttempt, ActionDetails, ActionMetadata, ActionStatus, ActionType,
+    ErrorInfo, PhaseTransition, Run, RunDetails, TaskActionMetadata, TraceActionMetadata,
+    error_info,
+};
+use buffa::Message;
+use buffa_types::google::protobuf::Timestamp as WireTimestamp;
+
+fn timestamp(instant: Timestamp) -> WireTimestamp {
+    let (seconds, nanos) = instant.to_seconds_and_nanos();
+    WireTimestamp {
+        seconds,
+        nanos,
+        ..Default::default()
+    }
+}
+
+fn optional_timestamp<P: buffa::ProtoBox<WireTimestamp>>(
+    instant: Option<Timestamp>,
+) -> buffa::MessageField<WireTimestamp, P> {
+    instant.map(timestamp).into()
+}
+
+/// The decoded spec of an action, kept beside its record.
+enum Spec {
+    Task(TaskSpec),
+    Trace(TraceSpec),
+    Unreadable,
+}
+
+fn decode_spec(record: &ActionRecord) -> Spec {
+    let decoded = match record.kind {
+        ActionKind::Task => TaskSpec::decode_from_slice(&record.spec).map(Spec::Task),
+        ActionKind::Trace => TraceSpec::decode_from_slice(&record.spec).map(Spec::Trace),
+        ActionKind::Condition => return Spec::Unreadable,
+    };
+    decoded.unwrap_or_else(|err| {
+        tracing::error!(action = %record.id, error = %err, "stored spec cannot be decoded");
+        Spec::Unreadable
+    })
+}
+
+fn metadata(record: &ActionRecord, spec: &Spec) -> ActionMetadata {
+    let action_type = match record.kind {
+        ActionKind::Task => ActionType::ACTION_TYPE_TASK,
+        ActionKind::Trace => ActionType::ACTION_TYPE_TRACE,
+        ActionKind::Condition => ActionType::ACTION_TYPE_CONDITION,
+    };
+    let (spec_metadata, environment_name) = match spec {
+        Spec::Task(task) => {
+            let template_id = &*task.task_template.id;
+            let task_metadata = TaskActionMetadata {
+                id: TaskIdentifier {
+                    org: template_id.org.clone(),
+                    project: template_id.project.clone(),
+                    domain: template_id.domain.clone(),
+                    name: template_id.name.clone(),
+                    version: template_id.version.clone(),
+                    ..Default::default()
+                }
+                .into(),
+                task_type: task.task_template.r#type.clone(),
+                short_name: task.short_name.clone(),
+                ..Default::default()
+            };
+            (
+                Some(action_metadata::Spec::Task(Box::new(task_metadata))),
+                task.environment.name.clone(),
+            )
+        }
+        Spec::Trace(_) => (
+            Some(action_metadata::Spec::Trace(Box::new(
+                TraceActionMetadata {
+                    name: record.task_name.clone(),
+                    ..Default::default()
+                },
+            ))),
+            String::new(),
+        ),
+        Spec::Unreadable => (None, String::new()),
+    };
+    ActionMetadata {
+        parent: record
+            .parent
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        group: record.group.clone(),
+        action_type: action_type.into(),
+        environment_name,
+        spec: spec_metadata,
+        ..Default::default()
+    }
+}
+
+fn status(state: &ActionState) -> ActionStatus {
+    let duration_ms = state
+        .ended_at
+        .map(|end| u64::try_from(end.since(state.created_at).as_millis()).unwrap_or(u64::MAX));
+    ActionStatus {
+        phase: state.phase.as_i32().into(),
+        start_time: timestamp(state.created_at).into(),
+        end_time: optional_timestamp(state.ended_at),
+        attempts: u32::try_from(state.attempts.len()).unwrap_or(u32::MAX),
+        duration_ms,
+        ..Default::default()
+    }
+}
+
+fn error_info(error: &aerie_core::ErrorInfo) -> ErrorInfo {
+    ErrorInfo {
+        message: error.message.clone(),
+        kind: match error.kind {
+            ErrorKind::User => error_info::Kind::KIND_USER,
+            ErrorKind::System => error_info::Kind::KIND_SYSTEM,
+        }
+        .into(),
+        code: error.code.clone(),
+        ..Default::default()
+    }
+}
+
+fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
+    let aborted_by = EnrichedIdentity {
+        principal: Some(Principal::User(Box::new(User {
+            id: UserIdentifier {
+                subject: abort.aborted_by.clone(),
+                ..Default::default()
+            }
+            .into(),
+            spec: UserSpec {
+                user_handle: abort.aborted_by.clone(),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }))),
+        ..Default::default()
+    };
+    AbortInfo {
+        reason: abort.reason.clone(),
+        aborted_by: aborted_by.into(),
+        ..Default::default()
+    }
+}
+
+fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
+    let prefix = Blobs::attempt_prefix(&record.run_output_base, &record.id.name, attempt.number);
+    let outputs = match record.kind {
+        ActionKind::Task => OutputReferences {
+            output_uri: format!("{prefix}/outputs.pb"),
+            report_uri: format!("{prefix}/report.html"),
+            ..Default::default()
+        },
+        ActionKind::Trace | ActionKind::Condition => OutputReferences::default(),
+    };
+    ActionAttempt {
+        phase: attempt.phase.as_i32().into(),
+        start_time: timestamp(attempt.started_at).into(),
+        end_time: optional_timestamp(attempt.ended_at),
+        error_info: attempt.error.as_ref().map(error_info).into(),
+        attempt: attempt.number,
+        outputs: outputs.into(),
+        logs_available: attempt.logs_available,
+        phase_transitions: attempt
+            .transitions
+            .iter()
+            .map(|transition| PhaseTransition {
+                phase: transition.phase.as_i32().into(),
+                start_time: timestamp(transition.started_at).into(),
+                end_time: optional_timestamp(transition.ended_at),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Full details of `record` as it stands in `state` (its current state, or an event's).
+pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetails {
+    let spec = decode_spec(record);
+    let result = if let Some(abort) = &state.abort {
+        Some(action_details::Result::AbortInfo(Box::new(abort_info(
+            abort,
+        ))))
+    } else {
+        state
+            .error
+            .as_ref()
+            .map(|error| action_details::Result::ErrorInfo(Box::new(error_info(error))))
+    };
+    ActionDetails {
+        id: wire_action_id(&record.id, &record.org).into(),
+        metadata: metadata(record, &spec).into(),
+        status: status(state).into(),
+        attempts: state
+            .attempts
+            .iter()
+            .map(|one| attempt(record, one))
+            .collect(),
+        result,
+        spec: match spec {
+            Spec::Task(task) => Some(action_details::Spec::Task(Box::new(task))),
+            Spec::Trace(trace) => Some(action_details::Spec::Trace(Box::new(trace))),
+            Spec::Unreadable => None,
+        },
+        ..Default::default()
+    }
+}
+
+/// The summary of `record` that lists and `CreateRun` return.
+pub fn action(record: &ActionRecord, state: &ActionState) -> Action {
+    Action {
+        id: wire_action_id(&record.id, &record.org).into(),
+        metadata: metadata(record, &decode_spec(record)).into(),
+        status: status(state).into(),
+        ..Default::default()
+    }
+}
+
+fn run_spec(run: &RunRecord) -> RunSpec {
+    RunSpec::decode_from_slice(&run.run_spec).unwrap_or_else(|err| {
+        tracing::error!(run = %run.id, error = %err, "stored run spec cannot be decoded");
+        RunSpec::default()
+    })
+}
+
+/// A run as lists show it: its root action and labels.
+pub fn run(run: &RunRecord, root: &ActionRecord) -> Run {
+    Run {
+        action: action(root, &root.state).into(),
+        labels: run_spec(run).labels.values.clone(),
+        ..Default::default()
+    }
+}
+
+/// A run's spec and the full details of its root action in `state`.
+pub fn run_details(run: &RunRecord, root: &ActionRecord, state: &ActionState) -> RunDetails {
+    RunDetails {
+        run_spec: run_spec(run).into(),
+        action: action_details(root, state).into(),
+        ..Default::default()
+    }
+}

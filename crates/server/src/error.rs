@@ -1,0 +1,79 @@
+//! The one place that chooses Connect codes: every error that leaves a handler passes here.
+//!
+//! `internal` and `unavailable` make the SDK retry, so they are kept for faults that may pass
+//! (a database hiccup); bad input is `invalid_argument`, unknown ids `not_found`.
+
+use aerie_blob::BlobError;
+use aerie_core::IdError;
+use aerie_engine::EngineError;
+use aerie_store::StoreError;
+use connectrpc::{ConnectError, ErrorCode};
+
+/// An error on its way to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unimplemented(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A required request field is unset or empty.
+    pub fn missing(field: &str) -> Self {
+        Self::InvalidArgument(format!("{field} is required"))
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Store(store) => Self::Store(store),
+        }
+    }
+}
+
+impl From<ApiError> for ConnectError {
+    fn from(err: ApiError) -> Self {
+        let code = match &err {
+            ApiError::Id(_) | ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
+            ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Store(store) => match store {
+                StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
+                StoreError::RunAlreadyExists(_) | StoreError::ActionAlreadyExists(_) => {
+                    ErrorCode::AlreadyExists
+                }
+                StoreError::Transition { .. } => ErrorCode::FailedPrecondition,
+                StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
+                StoreError::Contention(_) | StoreError::Database { .. } => ErrorCode::Unavailable,
+                StoreError::Corrupt { .. } => ErrorCode::DataLoss,
+            },
+            ApiError::Blob(blob) => match blob {
+                BlobError::OutsideStorage { .. } => ErrorCode::InvalidArgument,
+                BlobError::CreateRoot { .. } | BlobError::Store { .. } => ErrorCode::Unavailable,
+            },
+        };
+        if matches!(
+            code,
+            ErrorCode::Unavailable | ErrorCode::DataLoss | ErrorCode::Internal
+        ) {
+            tracing::error!(error = ?err, "request failed");
+        }
+        ConnectError::new(code, err.to_string())
+    }
+}
+
+/// Handler results: `?` on any aerie error converts at this edge.
+pub type ApiResult<T> = Result<T, ApiError>;

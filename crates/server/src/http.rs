@@ -1,0 +1,103 @@
+//! Plain HTTP beside the RPCs, on the same port: `/healthz`, and the signed blob URLs that
+//! `CreateUploadLocation` and `CreateDownloadLink` hand out (PUT to upload, GET to download).
+
+use crate::state::AppState;
+use aerie_blob::SignatureError;
+use aerie_core::Timestamp;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use bytes::Bytes;
+use md5::Digest;
+
+/// The query a signed URL carries.
+#[derive(Debug, serde::Deserialize)]
+pub struct SignedQuery {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+/// A refusal with a one-line reason.
+fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
+    (status, format!("{}\n", reason.into())).into_response()
+}
+
+fn check_signature(
+    app: &AppState,
+    method: &str,
+    key: &str,
+    query: &SignedQuery,
+) -> Result<(), Response> {
+    let now_unix = Timestamp::now().as_micros() / 1_000_000;
+    app.signer
+        .verify(
+            method,
+            key,
+            query.expires,
+            query.signature.as_deref(),
+            now_unix,
+        )
+        .map_err(|err| {
+            let status = match err {
+                SignatureError::Missing | SignatureError::Mismatch => StatusCode::FORBIDDEN,
+                SignatureError::Expired => StatusCode::FORBIDDEN,
+            };
+            refuse(status, format!("{err}; ask for a new URL"))
+        })
+}
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `PUT /blobs/{key}`: stores the body if the URL is signed for it (and the MD5 matches).
+pub async fn upload(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<SignedQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refusal) = check_signature(&app, "PUT", &key, &query) {
+        return refusal;
+    }
+    if let Some(expected) = headers.get("content-md5") {
+        let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
+        if expected.as_bytes() != actual.as_bytes() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Content-MD5 does not match the body",
+            );
+        }
+    }
+    match app.blobs.put(&app.blobs.uri(&key), body).await {
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(err) => {
+            tracing::error!(key, error = ?err, "storing an upload failed");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storing the upload failed: {err}"),
+            )
+        }
+    }
+}
+
+/// `GET /blobs/{key}`: returns the blob if the URL is signed for it.
+pub async fn download(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<SignedQuery>,
+) -> Response {
+    if let Err(refusal) = check_signature(&app, "GET", &key, &query) {
+        return refusal;
+    }
+    match app.blobs.get(&app.blobs.uri(&key)).await {
+        Ok(Some(bytes)) => bytes.into_response(),
+        Ok(None) => refuse(StatusCode::NOT_FOUND, "no such blob"),
+        Err(err) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("reading the blob failed: {err}"),
+        ),
+    }
+}

@@ -1,0 +1,121 @@
+//! Identifiers between the wire and the domain: wire ids are parsed once here, naming the
+//! offending field; domain ids are written back with the run's canonical org.
+
+use crate::error::{ApiError, ApiResult};
+use aerie_core::{ActionId, Domain, Org, Project, RunId};
+use aerie_wire::flyteidl2::common::{ActionIdentifier, ProjectIdentifier, RunIdentifier};
+
+fn required<'a, T>(field: Option<&'a T>, name: &str) -> ApiResult<&'a T> {
+    field.ok_or_else(|| ApiError::missing(name))
+}
+
+/// A run id from the wire; `field` names it in errors.
+pub fn run_id(wire: &RunIdentifier, field: &str) -> ApiResult<RunId> {
+    let named = |what: &str, raw: &str| -> ApiResult<()> {
+        if raw.is_empty() {
+            Err(ApiError::missing(&format!("{field}.{what}")))
+        } else {
+            Ok(())
+        }
+    };
+    named("project", &wire.project)?;
+    named("domain", &wire.domain)?;
+    named("name", &wire.name)?;
+    Org::parse(&wire.org)?;
+    Ok(RunId {
+        project: wire.project.parse()?,
+        domain: wire.domain.parse()?,
+        name: wire.name.parse()?,
+    })
+}
+
+/// A run id from a required message field.
+pub fn required_run_id(field: Option<&RunIdentifier>, name: &str) -> ApiResult<RunId> {
+    run_id(required(field, name)?, name)
+}
+
+/// An action id from a required message field.
+pub fn required_action_id(field: Option<&ActionIdentifier>, name: &str) -> ApiResult<ActionId> {
+    let wire = required(field, name)?;
+    let run = required_run_id(wire.run.as_option(), &format!("{name}.run"))?;
+    if wire.name.is_empty() {
+        return Err(ApiError::missing(&format!("{name}.name")));
+    }
+    Ok(ActionId {
+        run,
+        name: wire.name.parse()?,
+    })
+}
+
+/// The org a request carries, checked but never part of identity.
+pub fn org_of(wire: &RunIdentifier) -> ApiResult<Org> {
+    Ok(Org::parse(&wire.org)?)
+}
+
+/// Project and domain of a project id (domain may be empty).
+pub fn project_scope(wire: &ProjectIdentifier) -> ApiResult<(Project, Option<Domain>)> {
+    if wire.name.is_empty() {
+        return Err(ApiError::missing("project_id.name"));
+    }
+    let domain = if wire.domain.is_empty() {
+        None
+    } else {
+        Some(wire.domain.parse()?)
+    };
+    Ok((wire.name.parse()?, domain))
+}
+
+/// The wire form of a run id.
+pub fn wire_run_id(run: &RunId, org: &Org) -> RunIdentifier {
+    RunIdentifier {
+        org: org.as_str().into(),
+        project: run.project.to_string(),
+        domain: run.domain.to_string(),
+        name: run.name.to_string(),
+        ..Default::default()
+    }
+}
+
+/// The wire form of an action id.
+pub fn wire_action_id(action: &ActionId, org: &Org) -> ActionIdentifier {
+    ActionIdentifier {
+        run: wire_run_id(&action.run, org).into(),
+        name: action.name.to_string(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(project: &str, name: &str) -> RunIdentifier {
+        RunIdentifier {
+            project: project.into(),
+            domain: "development".into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn missing_and_malformed_fields_are_named() {
+        let missing = run_id(&wire("", "r1"), "run_id").unwrap_err().to_string();
+        assert_eq!(missing, "run_id.project is required");
+        let bad = run_id(&wire("p", "../etc"), "run_id")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("run name \"../etc\""), "{bad}");
+        let unset = required_action_id(None, "action_id").unwrap_err();
+        assert_eq!(unset.to_string(), "action_id is required");
+    }
+
+    #[test]
+    fn ids_round_trip_with_the_canonical_org() {
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/n1").unwrap();
+        let org = Org::parse("acme").unwrap();
+        let back = required_action_id(Some(&wire_action_id(&action, &org)), "action_id").unwrap();
+        assert_eq!(back, action);
+        assert_eq!(wire_action_id(&action, &org).run.org, "acme");
+    }
+}

@@ -1,0 +1,596 @@
+//! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions.
+
+use crate::data::action_data;
+use crate::details;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{self, required_action_id, required_run_id};
+use crate::list::list_query;
+use crate::state::AppState;
+use crate::watch;
+use aerie_core::{AbortInfo, ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
+use aerie_store::{ActionKind, NewAction, NewRun};
+use aerie_wire::flyteidl2::task::Inputs;
+use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
+    create_run_request, list_runs_request, watch_runs_request,
+};
+use aerie_wire::flyteidl2::workflow::*;
+use buffa::Message;
+use bytes::Bytes;
+use connectrpc::{
+    ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
+};
+use futures::StreamExt;
+use std::collections::HashMap;
+
+/// Length of the random part of a server-chosen run name.
+const RUN_NAME_RANDOM_LEN: usize = 19;
+
+/// The RunService handlers.
+#[derive(Clone)]
+pub struct RunHandlers {
+    pub app: AppState,
+}
+
+fn ok<T>(body: T) -> ServiceResult<T> {
+    Ok(Response::new(body))
+}
+
+/// Who asked: the `x-aerie-user` header the aerie CLI sends, else the client's user agent.
+pub(crate) fn caller(ctx: &RequestContext) -> String {
+    let header = |name: &str| {
+        ctx.header(name)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    header("x-aerie-user")
+        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
+        .unwrap_or_else(|| "anonymous".into())
+}
+
+fn new_run_name() -> RunName {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let random: String = (0..RUN_NAME_RANDOM_LEN)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("r{random}")
+        .parse()
+        .expect("generated run names are valid")
+}
+
+impl RunHandlers {
+    async fn create_run_inner(
+        &self,
+        ctx: &RequestContext,
+        request: CreateRunRequest,
+    ) -> ApiResult<CreateRunResponse> {
+        let (run_id, org) = match &request.id {
+            Some(create_run_request::Id::RunId(run)) => {
+                (ids::run_id(run, "run_id")?, ids::org_of(run)?)
+            }
+            Some(create_run_request::Id::ProjectId(project)) => {
+                let (project_name, domain) = ids::project_scope(project)?;
+                let domain = domain.ok_or_else(|| ApiError::missing("project_id.domain"))?;
+                let run = RunId {
+                    project: project_name,
+                    domain,
+                    name: new_run_name(),
+                };
+                (run, Org::parse(&project.organization)?)
+            }
+            None => return Err(ApiError::missing("run_id or project_id")),
+        };
+        let task_spec = match request.task {
+            Some(create_run_request::Task::TaskSpec(spec)) => *spec,
+            Some(create_run_request::Task::TaskId(_)) => {
+                return Err(ApiError::Unimplemented(
+                    "running a deployed task by id is not supported yet; send the task spec".into(),
+                ));
+            }
+            Some(_) => {
+                return Err(ApiError::Unimplemented(
+                    "only task_spec runs are supported".into(),
+                ));
+            }
+            None => return Err(ApiError::missing("task_spec")),
+        };
+        let template = task_spec
+            .task_template
+            .as_option()
+            .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
+        let task_name = template.id.name.clone();
+        let task_version = template.id.version.clone();
+        let input_uri = self.input_uri(&run_id, request.input_wrapper).await?;
+        let run_spec = request.run_spec.into_option().unwrap_or_default();
+        let run_base = self.app.blobs.run_base(&run_id);
+        let now = Timestamp::now();
+        let new = NewRun {
+            id: run_id.clone(),
+            org,
+            created_by: caller(ctx),
+            run_spec: run_spec.encode_to_vec(),
+            root: NewAction {
+                name: ActionName::root(),
+                parent: None,
+                kind: ActionKind::Task,
+                task_name,
+                task_version,
+                spec: task_spec.encode_to_vec(),
+                input_uri,
+                run_output_base: run_base,
+                group: String::new(),
+                state: ActionState::queued(now),
+            },
+        };
+        let created = self.app.engine.create_run(new).await?;
+        tracing::info!(run = %run_id, "run created");
+        Ok(CreateRunResponse {
+            run: details::run(&created.run, &created.root).into(),
+            ..Default::default()
+        })
+    }
+
+    /// Where the root's inputs live: the offloaded URI (which must be aerie's), or inline
+    /// inputs written now.
+    async fn input_uri(
+        &self,
+        run: &RunId,
+        wrapper: Option<create_run_request::InputWrapper>,
+    ) -> ApiResult<String> {
+        match wrapper {
+            Some(create_run_request::InputWrapper::OffloadedInputData(offloaded)) => {
+                self.app.blobs.key_of(&offloaded.uri)?;
+                Ok(offloaded.uri.clone())
+            }
+            Some(create_run_request::InputWrapper::Inputs(inputs)) => {
+                self.store_inline_inputs(run, &inputs).await
+            }
+            None => self.store_inline_inputs(run, &Inputs::default()).await,
+        }
+    }
+
+    async fn store_inline_inputs(&self, run: &RunId, inputs: &Inputs) -> ApiResult<String> {
+        let uri = format!("{}/inputs.pb", self.app.blobs.run_base(run));
+        self.app
+            .blobs
+            .put(&uri, Bytes::from(inputs.encode_to_vec()))
+            .await?;
+        Ok(uri)
+    }
+
+    async fn run_details_inner(&self, run_id: &RunId) -> ApiResult<RunDetails> {
+        let run = self.app.store.get_run(run_id).await?;
+        let root = self
+            .app
+            .store
+            .get_action(&aerie_core::ActionId::root_of(run_id.clone()))
+            .await?;
+        Ok(details::run_details(&run, &root, &root.state))
+    }
+
+    async fn list_runs_inner(&self, request: ListRunsRequest) -> ApiResult<ListRunsResponse> {
+        let (project, domain) = match &request.scope_by {
+            Some(list_runs_request::ScopeBy::ProjectId(project)) => ids::project_scope(project)?,
+            Some(list_runs_request::ScopeBy::Org(_)) | None => (default_project()?, None),
+            Some(_) => {
+                return Err(ApiError::Unimplemented(
+                    "listing runs by task or trigger is not supported yet".into(),
+                ));
+            }
+        };
+        let mut query = list_query(&request.request)?;
+        if request.paused_actions_only {
+            query.filters.push(aerie_store::Filter {
+                field: aerie_store::FilterField::Phase,
+                op: aerie_store::FilterOp::Equal,
+                values: vec![aerie_core::ActionPhase::Paused.as_i32().to_string()],
+            });
+        }
+        let page = self
+            .app
+            .store
+            .list_runs(&project, domain.as_ref(), &query)
+            .await?;
+        Ok(ListRunsResponse {
+            runs: page
+                .items
+                .iter()
+                .map(|item| details::run(&item.run, &item.root))
+                .collect(),
+            token: page.next_token.unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+
+    async fn list_actions_inner(
+        &self,
+        request: ListActionsRequest,
+    ) -> ApiResult<ListActionsResponse> {
+        let run_id = required_run_id(request.run_id.as_option(), "run_id")?;
+        let query = list_query(&request.request)?;
+        let page = self.app.store.list_actions(&run_id, &query).await?;
+        Ok(ListActionsResponse {
+            actions: page
+                .items
+                .iter()
+                .map(|record| details::action(record, &record.state))
+                .collect(),
+            token: page.next_token.unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+
+    fn watch_actions_stream(
+        &self,
+        run_id: RunId,
+    ) -> impl futures::Stream<Item = ApiResult<WatchActionsResponse>> + Send + 'static {
+        let app = self.app.clone();
+        async_stream::try_stream! {
+            let last_seq = app.store.last_seq(&run_id).await?;
+            let mut records: HashMap<ActionName, aerie_store::ActionRecord> = HashMap::new();
+            let mut query = aerie_store::ListQuery { descending: false, limit: aerie_store::query::MAX_PAGE_SIZE, ..Default::default() };
+            loop {
+                let page = app.store.list_actions(&run_id, &query).await?;
+                let enriched = page.items.iter().map(|record| enriched(record, &record.state)).collect();
+                for record in page.items {
+                    records.insert(record.id.name.clone(), record);
+                }
+                yield WatchActionsResponse { enriched_actions: enriched, ..Default::default() };
+                match page.next_token {
+                    Some(token) => query.token = token,
+                    None => break,
+                }
+            }
+            if all_over(&records) {
+                return;
+            }
+            let mut phases: HashMap<ActionName, aerie_core::ActionPhase> =
+                records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
+            let events = watch::run_events(app.clone(), run_id.clone(), last_seq, move |event| {
+                phases.insert(event.action.clone(), event.state.phase);
+                phases.values().all(|phase| phase.is_terminal())
+            });
+            futures::pin_mut!(events);
+            while let Some(event) = events.next().await {
+                let event = event?;
+                if !records.contains_key(&event.action) {
+                    let id = aerie_core::ActionId { run: run_id.clone(), name: event.action.clone() };
+                    records.insert(event.action.clone(), app.store.get_action(&id).await?);
+                }
+                let record = &records[&event.action];
+                yield WatchActionsResponse {
+                    enriched_actions: vec![enriched(record, &event.state)],
+                    ..Default::default()
+                };
+            }
+        }
+    }
+}
+
+fn all_over(records: &HashMap<ActionName, aerie_store::ActionRecord>) -> bool {
+    records
+        .values()
+        .all(|record| record.state.phase.is_terminal())
+}
+
+fn enriched(record: &aerie_store::ActionRecord, state: &ActionState) -> EnrichedAction {
+    EnrichedAction {
+        action: details::action(record, state).into(),
+        meets_filter: true,
+        ..Default::default()
+    }
+}
+
+/// The project a request without a scope lists: the SDK's default project.
+fn default_project() -> ApiResult<Project> {
+    Err(ApiError::missing("project_id"))
+}
+
+fn stream<T, S>(items: S) -> ServiceStream<T>
+where
+    S: futures::Stream<Item = ApiResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    Box::pin(items.map(|item| item.map_err(ConnectError::from)))
+}
+
+#[allow(refining_impl_trait)]
+impl RunService for RunHandlers {
+    async fn create_run(
+        &self,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, CreateRunRequest>,
+    ) -> ServiceResult<CreateRunResponse> {
+        let request = request.to_owned_message();
+        ok(self.create_run_inner(&ctx, request).await?)
+    }
+
+    async fn abort_run(
+        &self,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, AbortRunRequest>,
+    ) -> ServiceResult<AbortRunResponse> {
+        let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
+        let info = AbortInfo {
+            reason: request
+                .reason
+                .map(str::to_owned)
+                .unwrap_or_else(|| "aborted by user".into()),
+            aborted_by: caller(&ctx),
+        };
+        self.app
+            .store
+            .get_run(&run_id)
+            .await
+            .map_err(ApiError::from)?;
+        self.app
+            .engine
+            .abort_run(&run_id, &info)
+            .await
+            .map_err(ApiError::from)?;
+        ok(AbortRunResponse::default())
+    }
+
+    async fn get_run_details(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, GetRunDetailsRequest>,
+    ) -> ServiceResult<GetRunDetailsResponse> {
+        let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
+        let details = self.run_details_inner(&run_id).await?;
+        ok(GetRunDetailsResponse {
+            details: details.into(),
+            ..Default::default()
+        })
+    }
+
+    async fn watch_run_details(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, WatchRunDetailsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchRunDetailsResponse>> {
+        let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
+        let run = self
+            .app
+            .store
+            .get_run(&run_id)
+            .await
+            .map_err(ApiError::from)?;
+        let root = self
+            .app
+            .store
+            .get_action(&aerie_core::ActionId::root_of(run_id))
+            .await
+            .map_err(ApiError::from)?;
+        let states = watch::action_states(self.app.clone(), root.clone());
+        let responses = states.map(move |state| {
+            state.map(|state| WatchRunDetailsResponse {
+                details: details::run_details(&run, &root, &state).into(),
+                ..Default::default()
+            })
+        });
+        ok(stream(responses))
+    }
+
+    async fn get_action_details(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, GetActionDetailsRequest>,
+    ) -> ServiceResult<GetActionDetailsResponse> {
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let record = self
+            .app
+            .store
+            .get_action(&id)
+            .await
+            .map_err(ApiError::from)?;
+        ok(GetActionDetailsResponse {
+            details: details::action_details(&record, &record.state).into(),
+            ..Default::default()
+        })
+    }
+
+    async fn watch_action_details(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, WatchActionDetailsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchActionDetailsResponse>> {
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let record = self
+            .app
+            .store
+            .get_action(&id)
+            .await
+            .map_err(ApiError::from)?;
+        let states = watch::action_states(self.app.clone(), record.clone());
+        let responses = states.map(move |state| {
+            state.map(|state| WatchActionDetailsResponse {
+                details: details::action_details(&record, &state).into(),
+                ..Default::default()
+            })
+        });
+        ok(stream(responses))
+    }
+
+    async fn get_action_data(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, GetActionDataRequest>,
+    ) -> ServiceResult<GetActionDataResponse> {
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let data = action_data(&self.app, &id).await?;
+        ok(GetActionDataResponse {
+            inputs: data.inputs.into(),
+            outputs: data.outputs.into(),
+            ..Default::default()
+        })
+    }
+
+    async fn list_runs(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, ListRunsRequest>,
+    ) -> ServiceResult<ListRunsResponse> {
+        ok(self.list_runs_inner(request.to_owned_message()).await?)
+    }
+
+    async fn watch_runs(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, WatchRunsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchRunsResponse>> {
+        let request = request.to_owned_message();
+        let (project, domain) = match &request.target {
+            Some(watch_runs_request::Target::ProjectId(project)) => ids::project_scope(project)?,
+            _ => {
+                return Err(ApiError::Unimplemented(
+                    "watching runs needs a project_id target".into(),
+                )
+                .into());
+            }
+        };
+        let app = self.app.clone();
+        let runs = async_stream::try_stream! {
+            let mut wake = app.store.hub().subscribe_any();
+            let mut since: Option<Timestamp> = None;
+            loop {
+                let mut query = aerie_store::ListQuery::default();
+                if let Some(since) = since {
+                    query.filters.push(aerie_store::Filter {
+                        field: aerie_store::FilterField::UpdatedAt,
+                        op: aerie_store::FilterOp::GreaterThanOrEqual,
+                        values: vec![since.to_rfc3339()],
+                    });
+                }
+                let checked_at = Timestamp::now();
+                let page = app.store.list_runs(&project, domain.as_ref(), &query).await?;
+                if since.is_none() || !page.items.is_empty() {
+                    yield WatchRunsResponse {
+                        runs: page.items.iter().map(|item| details::run(&item.run, &item.root)).collect(),
+                        ..Default::default()
+                    };
+                }
+                since = Some(checked_at);
+                tokio::select! {
+                    () = app.shutdown.cancelled() => break,
+                    changed = wake.changed() => if changed.is_err() { break },
+                }
+            }
+        };
+        ok(stream(runs))
+    }
+
+    async fn list_actions(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, ListActionsRequest>,
+    ) -> ServiceResult<ListActionsResponse> {
+        ok(self.list_actions_inner(request.to_owned_message()).await?)
+    }
+
+    async fn watch_actions(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, WatchActionsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchActionsResponse>> {
+        let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
+        self.app
+            .store
+            .get_run(&run_id)
+            .await
+            .map_err(ApiError::from)?;
+        ok(stream(self.watch_actions_stream(run_id)))
+    }
+
+    async fn watch_cluster_events(
+        &self,
+        _ctx: RequestContext,
+        _request: ServiceRequest<'_, WatchClusterEventsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchClusterEventsResponse>> {
+        Err(ConnectError::unimplemented(
+            "aerie runs tasks as local processes and has no cluster events",
+        ))
+    }
+
+    async fn abort_action(
+        &self,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, AbortActionRequest>,
+    ) -> ServiceResult<AbortActionResponse> {
+        let owned = request.to_owned_message();
+        let id = required_action_id(owned.action_id.as_option(), "action_id")?;
+        let reason = if owned.reason.is_empty() {
+            "aborted by user".to_owned()
+        } else {
+            owned.reason.clone()
+        };
+        let info = AbortInfo {
+            reason,
+            aborted_by: caller(&ctx),
+        };
+        self.app
+            .engine
+            .abort_action(&id, &info)
+            .await
+            .map_err(ApiError::from)?;
+        ok(AbortActionResponse::default())
+    }
+
+    async fn signal_event(
+        &self,
+        _ctx: RequestContext,
+        _request: ServiceRequest<'_, SignalEventRequest>,
+    ) -> ServiceResult<SignalEventResponse> {
+        Err(ConnectError::unimplemented(
+            "conditions are not supported yet",
+        ))
+    }
+
+    async fn watch_groups(
+        &self,
+        _ctx: RequestContext,
+        _request: ServiceRequest<'_, WatchGroupsRequest>,
+    ) -> ServiceResult<ServiceStream<WatchGroupsResponse>> {
+        Err(ConnectError::unimplemented(
+            "group watches are not supported yet",
+        ))
+    }
+
+    async fn get_action_data_ur_is(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, GetActionDataURIsRequest>,
+    ) -> ServiceResult<GetActionDataURIsResponse> {
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let data = action_data(&self.app, &id).await?;
+        ok(GetActionDataURIsResponse {
+            inputs_uri: data.inputs_uri,
+            outputs_uri: data.outputs_uri,
+            ..Default::default()
+        })
+    }
+
+    async fn get_action_log_context(
+        &self,
+        _ctx: RequestContext,
+        _request: ServiceRequest<'_, GetActionLogContextRequest>,
+    ) -> ServiceResult<GetActionLogContextResponse> {
+        Err(ConnectError::unimplemented(
+            "aerie keeps logs itself; use DataProxyService.TailLogs",
+        ))
+    }
+}

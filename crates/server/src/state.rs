@@ -1,0 +1,21 @@
+//! What every handler shares: the store (reads), the engine (changes), blobs, logs and the URL
+//! signer. Handlers keep no state of their own.
+
+use aerie_blob::{Blobs, LogStore, UrlSigner};
+use aerie_engine::Engine;
+use aerie_store::Store;
+use std::sync::Arc;
+
+/// Shared handles, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub engine: Engine,
+    pub blobs: Blobs,
+    pub logs: Arc<LogStore>,
+    pub signer: UrlSigner,
+    /// Base of URLs aerie hands out for itself, e.g. `http://127.0.0.1:30080`.
+    pub public_url: String,
+    /// Cancelled when the server shuts down; open streams end cleanly.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
