@@ -1,0 +1,240 @@
+//! A real `aerie serve` on a port the OS picks, in its own data directory, plus the few raw
+//! RPCs tests need beyond the client (creating runs from hand-built task specs).
+//!
+//! Tasks here are shell scripts: the executor runs a task's container arguments as given, so a
+//! spec whose arguments are `sh -c SCRIPT sh {{.outputPrefix}}` runs SCRIPT with the attempt's
+//! output prefix in `$1`, with no Python involved.
+
+use aerie_client::ActionSummary;
+use aerie_client::wire::flyteidl2::common::RunIdentifier;
+use aerie_client::wire::flyteidl2::core::__buffa::oneof::task_template::Target;
+use aerie_client::wire::flyteidl2::core::{
+    Container, Identifier, RetryStrategy, TaskMetadata, TaskTemplate,
+};
+use aerie_client::wire::flyteidl2::task::{Inputs, TaskSpec};
+use aerie_client::wire::flyteidl2::workflow::__buffa::oneof::create_run_request;
+use aerie_client::wire::flyteidl2::workflow::{CreateRunRequest, RunServiceClient};
+use aerie_client::{ActionDetails, ActionId, ActionPhase, Client, RunName};
+use connectrpc::client::{ClientConfig, HttpClient};
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How long a test waits for a server to become ready or an action to finish.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running `aerie serve`.
+pub struct Aerie {
+    child: Option<Child>,
+    /// Private parent of the data directory, so tests can check nothing lands beside it.
+    root: tempfile::TempDir,
+    pub endpoint: String,
+}
+
+impl Aerie {
+    /// Starts aerie in a fresh data directory.
+    pub async fn start() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("data")).expect("data dir");
+        let (child, endpoint) = spawn_server(&root.path().join("data")).await;
+        Self {
+            child: Some(child),
+            root,
+            endpoint,
+        }
+    }
+
+    /// The data directory the server keeps everything in.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("killing aerie");
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for a clean exit.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("aerie is running");
+        let pid = child.id().expect("pid") as i32;
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        tokio::time::timeout(PATIENCE, child.wait())
+            .await
+            .expect("aerie stops")
+            .expect("wait")
+    }
+
+    /// Starts the server again on the same data directory (a new port).
+    pub async fn restart(&mut self) {
+        if self.child.is_some() {
+            self.terminate().await;
+        }
+        let (child, endpoint) = spawn_server(&self.data_dir()).await;
+        self.child = Some(child);
+        self.endpoint = endpoint;
+    }
+
+    /// The aerie Rust client, connected over the network.
+    pub fn client(&self) -> Client {
+        Client::connect(&self.endpoint).expect("client")
+    }
+
+    /// Creates a run of `spec` and returns its root action.
+    pub async fn create_run(&self, name: &str, spec: TaskSpec) -> ActionId {
+        let runs = RunServiceClient::new(
+            HttpClient::plaintext(),
+            ClientConfig::new(format!("http://{}", self.endpoint).parse().unwrap()),
+        );
+        let request = CreateRunRequest {
+            id: Some(create_run_request::Id::RunId(Box::new(RunIdentifier {
+                project: "flytesnacks".into(),
+                domain: "development".into(),
+                name: name.into(),
+                ..Default::default()
+            }))),
+            task: Some(create_run_request::Task::TaskSpec(Box::new(spec))),
+            input_wrapper: Some(create_run_request::InputWrapper::Inputs(Box::new(
+                Inputs::default(),
+            ))),
+            ..Default::default()
+        };
+        runs.create_run(request).await.expect("CreateRun");
+        let run: RunName = name.parse().unwrap();
+        self.client()
+            .action_id(run, aerie_client::ActionName::root())
+    }
+
+    /// Waits until the action reaches a terminal phase and returns its details.
+    pub async fn wait_done(&self, action: &ActionId) -> ActionDetails {
+        let client = self.client();
+        let mut updates = ActionDetails::watch(&client, action);
+        let mut last = None;
+        tokio::time::timeout(PATIENCE, async {
+            while let Some(update) = updates.next().await {
+                last = Some(update.expect("watch update"));
+            }
+        })
+        .await
+        .expect("action finishes in time");
+        let details = last.expect("at least one update");
+        assert!(details.done(), "watch ended before the action was done");
+        details
+    }
+
+    /// Waits until the action is in `phase`.
+    pub async fn wait_for_phase(&self, action: &ActionId, phase: ActionPhase) -> ActionDetails {
+        let client = self.client();
+        let mut updates = ActionDetails::watch(&client, action);
+        tokio::time::timeout(PATIENCE, async {
+            while let Some(update) = updates.next().await {
+                let update = update.expect("watch update");
+                if update.phase().expect("phase") == phase {
+                    return update;
+                }
+            }
+            panic!("watch ended before {phase}");
+        })
+        .await
+        .expect("phase reached in time")
+    }
+}
+
+impl Drop for Aerie {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(pid) = child.id() {
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+async fn spawn_server(data_dir: &Path) -> (Child, String) {
+    let log_path: PathBuf = data_dir.join("server.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .expect("log file");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aerie"));
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("AERIE_DATABASE")
+        .env_remove("AERIE_PYTHON_ENV")
+        .env_remove("AERIE_ADDR")
+        .env_remove("AERIE_HOME")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("starting aerie");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(PATIENCE, lines.next_line()).await;
+    let line = match ready {
+        Ok(Ok(Some(line))) => line,
+        other => panic!(
+            "aerie did not report ready ({other:?}); its log:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        ),
+    };
+    let endpoint = line
+        .strip_prefix("aerie ready on http://")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    (child, endpoint)
+}
+
+/// A task that runs `script` with `sh`; `$1` is the attempt's output prefix.
+pub fn shell_task(name: &str, script: &str) -> TaskSpec {
+    shell_task_with_retries(name, script, 0)
+}
+
+/// Like [`shell_task`] with `retries` extra attempts.
+pub fn shell_task_with_retries(name: &str, script: &str, retries: u32) -> TaskSpec {
+    let container = Container {
+        args: vec![
+            "sh".into(),
+            "-c".into(),
+            script.into(),
+            "sh".into(),
+            "{{.outputPrefix}}".into(),
+        ],
+        ..Default::default()
+    };
+    let template = TaskTemplate {
+        id: Identifier {
+            project: "flytesnacks".into(),
+            domain: "development".into(),
+            name: name.into(),
+            version: "v1".into(),
+            ..Default::default()
+        }
+        .into(),
+        r#type: "python".into(),
+        metadata: TaskMetadata {
+            retries: RetryStrategy {
+                retries,
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }
+        .into(),
+        target: Some(Target::Container(Box::new(container))),
+        ..Default::default()
+    };
+    TaskSpec {
+        task_template: template.into(),
+        short_name: name.into(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: each starts the real `aerie` binary on a free port and talks to it over the
+//! network with the Rust client. Python tests with the official SDK live in `tests/python/`.
+//!
+//! Modules by topic; keep each test named for the behaviour it proves.
+
+mod harness;
+
+/// Aborting running and queued work.
+mod abort;
+/// Bad input gets a clear error and leaves stored data intact.
+mod bad_input;
+/// Phases, attempts, verdicts and logs of leaf tasks.
+mod lifecycle;
+/// Crashes and restarts: nothing accepted is lost.
+mod restart;
