@@ -19,8 +19,54 @@ pub enum AbortOutcome {
 }
 
 impl Engine {
-    /// Aborts one action: ABORTED with `info`, its process group ended.
+    /// Aborts one action and every unfinished action below it: ABORTED with `info`, process
+    /// groups ended.
     pub async fn abort_action(
+        &self,
+        id: &ActionId,
+        info: &AbortInfo,
+    ) -> Result<AbortOutcome, EngineError> {
+        let outcome = self.abort_one(id, info).await?;
+        self.abort_descendants(id, info).await?;
+        Ok(outcome)
+    }
+
+    /// Aborts the unfinished descendants of `parent`, deepest last.
+    pub(crate) async fn abort_descendants(
+        &self,
+        parent: &ActionId,
+        info: &AbortInfo,
+    ) -> Result<(), EngineError> {
+        let mut pending = vec![parent.clone()];
+        while let Some(next) = pending.pop() {
+            let children = ListQuery {
+                filters: vec![Filter {
+                    field: FilterField::ParentName,
+                    op: FilterOp::Equal,
+                    values: vec![next.name.to_string()],
+                }],
+                limit: aerie_store::query::MAX_PAGE_SIZE,
+                ..ListQuery::default()
+            };
+            let mut query = children;
+            loop {
+                let page = self.inner.store.list_actions(&next.run, &query).await?;
+                for child in &page.items {
+                    if !child.state.phase.is_terminal() {
+                        self.abort_one(&child.id, info).await?;
+                    }
+                    pending.push(child.id.clone());
+                }
+                match page.next_token {
+                    Some(token) => query.token = token,
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn abort_one(
         &self,
         id: &ActionId,
         info: &AbortInfo,
@@ -50,7 +96,7 @@ impl Engine {
         info: &AbortInfo,
     ) -> Result<AbortOutcome, EngineError> {
         let root = self
-            .abort_action(&ActionId::root_of(run.clone()), info)
+            .abort_one(&ActionId::root_of(run.clone()), info)
             .await?;
         let unfinished = ListQuery {
             filters: vec![Filter {
@@ -76,7 +122,7 @@ impl Engine {
                 break;
             }
             for action in page.items {
-                self.abort_action(&action.id, info).await?;
+                self.abort_one(&action.id, info).await?;
             }
         }
         Ok(root)

@@ -7,7 +7,9 @@ use crate::outcome::{self, ProcessExit, Verdict};
 use crate::{Inner, process};
 use aerie_blob::{LogLine, LogWriter, Originator};
 use aerie_core::state::Retry;
-use aerie_core::{ActionId, ActionPhase, ErrorInfo, ErrorKind, Timestamp, TransitionError};
+use aerie_core::{
+    AbortInfo, ActionId, ActionPhase, ErrorInfo, ErrorKind, Timestamp, TransitionError,
+};
 use aerie_store::{ActionRecord, StoreError};
 use aerie_wire::flyteidl2::task::{RunSpec, TaskSpec};
 use buffa::Message;
@@ -258,7 +260,7 @@ async fn append_system_line(log: &mut LogWriter, text: &str) {
 }
 
 /// Records the verdict; a refusal because the action already ended (an abort won) is expected.
-async fn record_verdict(inner: &Inner, id: &ActionId, verdict: Verdict, retries: u32) {
+async fn record_verdict(inner: &Arc<Inner>, id: &ActionId, verdict: Verdict, retries: u32) {
     let result = inner
         .store
         .update_action(id, |state| {
@@ -275,8 +277,12 @@ async fn record_verdict(inner: &Inner, id: &ActionId, verdict: Verdict, retries:
         .await;
     match result {
         Ok(record) => {
-            let retried = record.state.phase == ActionPhase::Queued;
-            info!(run = %id.run, action = %id.name, phase = %record.state.phase, retried, "attempt over");
+            let phase = record.state.phase;
+            let retried = phase == ActionPhase::Queued;
+            info!(run = %id.run, action = %id.name, %phase, retried, "attempt over");
+            if phase.is_terminal() {
+                end_orphans(inner, id, phase).await;
+            }
         }
         Err(StoreError::Transition {
             source: TransitionError::AlreadyTerminal(phase),
@@ -285,6 +291,20 @@ async fn record_verdict(inner: &Inner, id: &ActionId, verdict: Verdict, retries:
         Err(err) => {
             warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed")
         }
+    }
+}
+
+/// A parent that ended leaves nothing running below it.
+async fn end_orphans(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
+    let engine = crate::Engine {
+        inner: Arc::clone(inner),
+    };
+    let info = AbortInfo {
+        reason: format!("parent action {} ended {phase}", parent.name),
+        aborted_by: "aerie".into(),
+    };
+    if let Err(err) = engine.abort_descendants(parent, &info).await {
+        warn!(run = %parent.run, action = %parent.name, error = %err, "ending the children of a finished action failed");
     }
 }
 

@@ -25,8 +25,8 @@ mod recovery;
 mod scheduler;
 
 use aerie_blob::{Blobs, LogStore};
-use aerie_core::ActionId;
-use aerie_store::{NewRun, RunWithRoot, Store, StoreError};
+use aerie_core::{ActionId, ActionPhase, RunId};
+use aerie_store::{ActionRecord, NewAction, NewRun, RunWithRoot, Store, StoreError};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -55,6 +55,8 @@ pub struct EngineConfig {
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("run {0} was aborted; it takes no new actions")]
+    RunAborted(RunId),
 }
 
 /// An attempt between claim and final record.
@@ -115,6 +117,26 @@ impl Engine {
         let created = self.inner.store.create_run(new).await?;
         self.inner.wake.notify_one();
         Ok(created)
+    }
+
+    /// Adds a child action (or a finished trace) to a running run and wakes the scheduler.
+    /// Refused once the run's root was aborted.
+    pub async fn enqueue_action(
+        &self,
+        run: &RunId,
+        new: NewAction,
+    ) -> Result<ActionRecord, EngineError> {
+        let root = self
+            .inner
+            .store
+            .get_action(&ActionId::root_of(run.clone()))
+            .await?;
+        if root.state.phase == ActionPhase::Aborted {
+            return Err(EngineError::RunAborted(run.clone()));
+        }
+        let record = self.inner.store.insert_action(run, new).await?;
+        self.inner.wake.notify_one();
+        Ok(record)
     }
 
     /// Stops scheduling, ends every running attempt's process group and waits for the engine's

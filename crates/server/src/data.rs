@@ -2,10 +2,9 @@
 //! it succeeded, from the last attempt's `outputs.pb`.
 
 use crate::error::{ApiError, ApiResult};
+use crate::spec;
 use crate::state::AppState;
-use aerie_blob::Blobs;
 use aerie_core::ActionId;
-use aerie_store::ActionKind;
 use aerie_wire::flyteidl2::task::{Inputs, Outputs};
 use buffa::Message;
 
@@ -29,17 +28,7 @@ pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData>
     let inputs = Inputs::decode_from_slice(&inputs_bytes).map_err(|err| {
         ApiError::Internal(format!("stored inputs of {id} cannot be decoded: {err}"))
     })?;
-    let outputs_uri = match record.kind {
-        ActionKind::Task => format!(
-            "{}/outputs.pb",
-            Blobs::attempt_prefix(
-                &record.run_output_base,
-                &record.id.name,
-                record.state.current_attempt().number
-            )
-        ),
-        ActionKind::Trace | ActionKind::Condition => String::new(),
-    };
+    let outputs_uri = spec::outputs_file(&record, &record.state);
     let outputs = if record.state.phase.is_success() && !outputs_uri.is_empty() {
         let bytes = app.blobs.get(&outputs_uri).await?;
         Some(match bytes {

@@ -2,13 +2,14 @@
 //! `RunDetails` (contract §3). A watch sends the state an event carries through the same code.
 
 use crate::ids::wire_action_id;
+use crate::spec::{self, StoredSpec};
 use aerie_blob::Blobs;
 use aerie_core::{ActionState, AttemptState, ErrorKind, Timestamp};
 use aerie_store::{ActionKind, ActionRecord, RunRecord};
 use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
 use aerie_wire::flyteidl2::common::{EnrichedIdentity, User, UserIdentifier, UserSpec};
 use aerie_wire::flyteidl2::task::TaskIdentifier;
-use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec, TaskSpec, TraceSpec};
+use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, Action, ActionAttempt, ActionDetails, ActionMetadata, ActionStatus, ActionType,
@@ -33,33 +34,14 @@ fn optional_timestamp<P: buffa::ProtoBox<WireTimestamp>>(
     instant.map(timestamp).into()
 }
 
-/// The decoded spec of an action, kept beside its record.
-enum Spec {
-    Task(TaskSpec),
-    Trace(TraceSpec),
-    Unreadable,
-}
-
-fn decode_spec(record: &ActionRecord) -> Spec {
-    let decoded = match record.kind {
-        ActionKind::Task => TaskSpec::decode_from_slice(&record.spec).map(Spec::Task),
-        ActionKind::Trace => TraceSpec::decode_from_slice(&record.spec).map(Spec::Trace),
-        ActionKind::Condition => return Spec::Unreadable,
-    };
-    decoded.unwrap_or_else(|err| {
-        tracing::error!(action = %record.id, error = %err, "stored spec cannot be decoded");
-        Spec::Unreadable
-    })
-}
-
-fn metadata(record: &ActionRecord, spec: &Spec) -> ActionMetadata {
+fn metadata(record: &ActionRecord, spec: &StoredSpec) -> ActionMetadata {
     let action_type = match record.kind {
         ActionKind::Task => ActionType::ACTION_TYPE_TASK,
         ActionKind::Trace => ActionType::ACTION_TYPE_TRACE,
         ActionKind::Condition => ActionType::ACTION_TYPE_CONDITION,
     };
     let (spec_metadata, environment_name) = match spec {
-        Spec::Task(task) => {
+        StoredSpec::Task(task) => {
             let template_id = &*task.task_template.id;
             let task_metadata = TaskActionMetadata {
                 id: TaskIdentifier {
@@ -80,7 +62,7 @@ fn metadata(record: &ActionRecord, spec: &Spec) -> ActionMetadata {
                 task.environment.name.clone(),
             )
         }
-        Spec::Trace(_) => (
+        StoredSpec::Trace(_) => (
             Some(action_metadata::Spec::Trace(Box::new(
                 TraceActionMetadata {
                     name: record.task_name.clone(),
@@ -89,7 +71,7 @@ fn metadata(record: &ActionRecord, spec: &Spec) -> ActionMetadata {
             ))),
             String::new(),
         ),
-        Spec::Unreadable => (None, String::new()),
+        StoredSpec::None => (None, String::new()),
     };
     ActionMetadata {
         parent: record
@@ -190,7 +172,7 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
 
 /// Full details of `record` as it stands in `state` (its current state, or an event's).
 pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetails {
-    let spec = decode_spec(record);
+    let spec = spec::decode(record);
     let result = if let Some(abort) = &state.abort {
         Some(action_details::Result::AbortInfo(Box::new(abort_info(
             abort,
@@ -212,9 +194,12 @@ pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetai
             .collect(),
         result,
         spec: match spec {
-            Spec::Task(task) => Some(action_details::Spec::Task(Box::new(task))),
-            Spec::Trace(trace) => Some(action_details::Spec::Trace(Box::new(trace))),
-            Spec::Unreadable => None,
+            StoredSpec::Task(task) => Some(action_details::Spec::Task(task)),
+            StoredSpec::Trace(trace) => trace
+                .spec
+                .into_option()
+                .map(|trace_spec| action_details::Spec::Trace(Box::new(trace_spec))),
+            StoredSpec::None => None,
         },
         ..Default::default()
     }
@@ -224,7 +209,7 @@ pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetai
 pub fn action(record: &ActionRecord, state: &ActionState) -> Action {
     Action {
         id: wire_action_id(&record.id, &record.org).into(),
-        metadata: metadata(record, &decode_spec(record)).into(),
+        metadata: metadata(record, &spec::decode(record)).into(),
         status: status(state).into(),
         ..Default::default()
     }

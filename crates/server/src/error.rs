@@ -26,6 +26,8 @@ pub enum ApiError {
     Unimplemented(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    Aborted(String),
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl From<EngineError> for ApiError {
     fn from(err: EngineError) -> Self {
         match err {
             EngineError::Store(store) => Self::Store(store),
+            EngineError::RunAborted(_) => Self::Aborted(err.to_string()),
         }
     }
 }
@@ -50,6 +53,7 @@ impl From<ApiError> for ConnectError {
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::Store(store) => match store {
                 StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
                 StoreError::RunAlreadyExists(_) | StoreError::ActionAlreadyExists(_) => {

@@ -4,8 +4,10 @@
 //! # Layout
 //! - [`start`] opens the store, blobs and engine, and serves on already-bound listeners;
 //!   [`RunningServer::shut_down`] stops it in order.
-//! - `run_service`, `data_proxy`, `cluster`: the RPC handlers; `http`: health and signed URLs.
-//! - `details`: the one place records become wire `ActionDetails`; `ids` and `list`: wire
+//! - `run_service`, `data_proxy`, `cluster`, `queue_service`, `state_service`: the RPC
+//!   handlers; `http`: health and signed URLs.
+//! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
+//!   spec bytes hold and where its outputs are; `ids` and `list`: wire
 //!   requests into domain types; `watch`: following the event log; `error`: Connect codes.
 //!
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
@@ -18,8 +20,11 @@ mod error;
 mod http;
 mod ids;
 mod list;
+mod queue_service;
 mod run_service;
+mod spec;
 mod state;
+mod state_service;
 mod watch;
 
 use aerie_blob::{Blobs, LogStore, UrlSigner};
@@ -27,7 +32,7 @@ use aerie_engine::{Engine, EngineConfig};
 use aerie_store::{Backend, Store};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
-use aerie_wire::flyteidl2::workflow::RunServiceExt;
+use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, put};
 use connectrpc::{ConnectRpcService, Limits};
@@ -167,6 +172,8 @@ pub async fn start(
     let router = Arc::new(cluster::ClusterHandlers).register(connectrpc::Router::new());
     let router = Arc::new(run_service::RunHandlers { app: app.clone() }).register(router);
     let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
     let connect = ConnectRpcService::new(router).with_limits(
         Limits::default()
             .with_max_request_body_size(MAX_REQUEST_BYTES)
