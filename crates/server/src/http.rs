@@ -101,3 +101,32 @@ pub async fn download(
         ),
     }
 }
+
+/// Gives a bare `415 Unsupported Media Type` from the RPC layer a Connect error body that says
+/// which content types work.
+pub async fn explain_unsupported_media_type(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let content_type = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("(none)")
+        .to_owned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return response;
+    }
+    let message = format!(
+        "content-type {content_type:?} is not supported; send application/proto or \
+         application/json (Connect), application/grpc, or application/grpc-web"
+    );
+    let body = serde_json::json!({ "code": "invalid_argument", "message": message });
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

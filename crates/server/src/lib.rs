@@ -189,7 +189,10 @@ pub async fn start(
                 .layer(DefaultBodyLimit::max(blob_limit)),
         )
         .with_state(app)
-        .fallback_service(connect);
+        .fallback_service(connect)
+        .layer(axum::middleware::from_fn(
+            http::explain_unsupported_media_type,
+        ));
     let mut servers = JoinSet::new();
     for listener in listeners {
         let stopped = stop.clone();
