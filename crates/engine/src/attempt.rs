@@ -14,6 +14,7 @@ use aerie_store::{ActionRecord, StoreError};
 use aerie_wire::flyteidl2::task::{RunSpec, TaskSpec};
 use buffa::Message;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -51,6 +52,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, action: ActionRecord) {
         }
     };
     let retries = spec.task_template.metadata.retries.retries;
+    let max_runtime = max_runtime(&spec);
     let plan = match prepare(inner, &action, &spec, attempt).await {
         Ok(plan) => plan,
         Err(error) => {
@@ -58,7 +60,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, action: ActionRecord) {
             return;
         }
     };
-    let verdict = execute(inner, &id, attempt, &plan).await;
+    let verdict = execute(inner, &id, attempt, &plan, max_runtime).await;
     if let Some(verdict) = verdict {
         record_verdict(inner, &id, verdict, retries).await;
     }
@@ -127,6 +129,7 @@ async fn execute(
     id: &ActionId,
     attempt: u32,
     plan: &LaunchPlan,
+    max_runtime: Option<Duration>,
 ) -> Option<Verdict> {
     let mut log = match inner.logs.writer(id, attempt).await {
         Ok(log) => log,
@@ -189,7 +192,16 @@ async fn execute(
     }
     drop(line_tx);
     let writer = tokio::spawn(write_lines(line_rx, log));
-    let status = child.wait().await;
+    let (status, timed_out) = match max_runtime {
+        Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => (status, false),
+            Err(_) => {
+                process::signal_group(pid, libc::SIGKILL);
+                (child.wait().await, true)
+            }
+        },
+        None => (child.wait().await, false),
+    };
     // Nothing the attempt started may outlive it.
     process::signal_group(pid, libc::SIGKILL);
     let mut log = writer.await.expect("the log writer task does not panic");
@@ -200,6 +212,17 @@ async fn execute(
             ProcessExit::Code(-1)
         }
     };
+    if let (true, Some(limit)) = (timed_out, max_runtime) {
+        let message =
+            format!("the attempt ran longer than its timeout of {limit:?} and was killed");
+        append_system_line(&mut log, &message).await;
+        return Some(Verdict::TimedOut(ErrorInfo {
+            message,
+            kind: ErrorKind::User,
+            code: "MAX_RUNTIME_EXCEEDED".into(),
+            recoverable: true,
+        }));
+    }
     append_system_line(&mut log, &format!("attempt {attempt} exited: {exit:?}")).await;
     let error_uri = format!("{}/error.pb", plan.output_prefix);
     let error_document = match inner.blobs.get(&error_uri).await {
@@ -272,6 +295,13 @@ async fn record_verdict(inner: &Arc<Inner>, id: &ActionId, verdict: Verdict, ret
                     let retry = outcome::retry_decision(error, attempts, retries);
                     state.fail(error.clone(), retry, now)
                 }
+                Verdict::TimedOut(error) => {
+                    let attempts = state.current_attempt().number;
+                    match outcome::retry_decision(error, attempts, retries) {
+                        Retry::NewAttempt => state.fail(error.clone(), Retry::NewAttempt, now),
+                        Retry::GiveUp => state.time_out(error.clone(), now),
+                    }
+                }
             }
         })
         .await;
@@ -292,6 +322,16 @@ async fn record_verdict(inner: &Arc<Inner>, id: &ActionId, verdict: Verdict, ret
             warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed")
         }
     }
+}
+
+/// The task's limit on one attempt's running time (`metadata.timeout`), if it sets one.
+fn max_runtime(spec: &TaskSpec) -> Option<Duration> {
+    let timeout = spec.task_template.metadata.timeout.as_option()?;
+    let total_nanos = i128::from(timeout.seconds) * 1_000_000_000 + i128::from(timeout.nanos);
+    u64::try_from(total_nanos)
+        .ok()
+        .filter(|nanos| *nanos > 0)
+        .map(Duration::from_nanos)
 }
 
 /// A parent that ended leaves nothing running below it.

@@ -32,6 +32,8 @@ impl ProcessExit {
 pub enum Verdict {
     Succeeded,
     Failed(ErrorInfo),
+    /// Killed for running past its timeout.
+    TimedOut(ErrorInfo),
 }
 
 /// Judges an attempt: an error document wins whatever the exit code; otherwise exit 0 is

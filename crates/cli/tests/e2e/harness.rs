@@ -238,3 +238,19 @@ pub fn shell_task_with_retries(name: &str, script: &str, retries: u32) -> TaskSp
         ..Default::default()
     }
 }
+
+/// `spec` with a limit on each attempt's running time.
+pub fn with_timeout(mut spec: TaskSpec, limit: Duration) -> TaskSpec {
+    let metadata = spec
+        .task_template
+        .get_or_insert_default()
+        .metadata
+        .get_or_insert_default();
+    metadata.timeout = buffa_types::google::protobuf::Duration {
+        seconds: limit.as_secs() as i64,
+        nanos: limit.subsec_nanos() as i32,
+        ..Default::default()
+    }
+    .into();
+    spec
+}

@@ -1,4 +1,4 @@
-use crate::harness::{Aerie, shell_task, shell_task_with_retries};
+use crate::harness::{Aerie, shell_task, shell_task_with_retries, with_timeout};
 use aerie_client::ActionSummary;
 use aerie_client::{ActionDetails, ActionPhase, Follow, Logs};
 use futures::StreamExt;
@@ -147,4 +147,18 @@ async fn recoverable_failure_is_retried_as_a_new_attempt() {
         ActionPhase::Failed.as_i32()
     );
     assert!(details.logs_available(Some(1)) && details.logs_available(Some(2)));
+}
+
+/// An attempt that runs past the task's timeout is killed and the action ends TIMED_OUT with
+/// the code the SDK maps to `MaxRuntimeExceededError`.
+#[tokio::test]
+async fn attempt_past_its_timeout_ends_timed_out() {
+    let aerie = Aerie::start().await;
+    let spec = with_timeout(shell_task("slow", "sleep 30"), std::time::Duration::from_secs(1));
+    let root = aerie.create_run("timeout1", spec).await;
+    let started = std::time::Instant::now();
+    let details = aerie.wait_done(&root).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(details.phase().unwrap(), ActionPhase::TimedOut);
+    assert_eq!(details.error_info().unwrap().code, "MAX_RUNTIME_EXCEEDED");
 }
