@@ -6,6 +6,7 @@ use aerie_core::{ActionId, Timestamp};
 use aerie_wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_wire::flyteidl2::core::KeyValuePair;
 use aerie_wire::flyteidl2::task::TaskSpec;
+use buffa_types::google::protobuf::Struct;
 use std::path::{Path, PathBuf};
 
 /// Why an attempt cannot be launched; each is a SYSTEM failure of the attempt.
@@ -60,10 +61,55 @@ fn container_args_and_env(
             command.extend(container.args.iter().cloned());
             Ok((command, container.env.clone()))
         }
-        Some(Target::K8sPod(_)) | Some(Target::Sql(_)) | None => {
-            Err(LaunchError::NoContainer(template.r#type.clone()))
-        }
+        Some(Target::K8sPod(pod)) => primary_container(&pod.pod_spec, &pod.primary_container_name)
+            .ok_or_else(|| LaunchError::NoContainer(template.r#type.clone())),
+        Some(Target::Sql(_)) | None => Err(LaunchError::NoContainer(template.r#type.clone())),
     }
+}
+
+/// Command, args and env of the pod spec's container named `primary` (a Kubernetes PodSpec as
+/// a protobuf Struct).
+fn primary_container(pod_spec: &Struct, primary: &str) -> Option<(Vec<String>, Vec<KeyValuePair>)> {
+    let strings = |container: &Struct, key: &str| -> Vec<String> {
+        container
+            .get(key)
+            .and_then(|value| value.as_list())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let container = pod_spec
+        .get("containers")?
+        .as_list()?
+        .iter()
+        .filter_map(|value| value.as_struct())
+        .find(|container| container.get("name").and_then(|name| name.as_str()) == Some(primary))?;
+    let mut command = strings(container, "command");
+    command.extend(strings(container, "args"));
+    let env = container
+        .get("env")
+        .and_then(|value| value.as_list())
+        .map(|list| {
+            list.iter()
+                .filter_map(|item| item.as_struct())
+                .filter_map(|pair| {
+                    Some(KeyValuePair {
+                        key: pair.get("name")?.as_str()?.to_owned(),
+                        value: pair
+                            .get("value")
+                            .and_then(|value| value.as_str())
+                            .unwrap_or_default()
+                            .to_owned(),
+                        ..Default::default()
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((command, env))
 }
 
 /// Builds the process for one attempt.
@@ -293,6 +339,54 @@ mod tests {
         assert_eq!(last("ACTION_NAME"), Some("n1"));
         assert_eq!(last("FSSPEC_FILE_AUTO_MKDIR"), Some("1"));
         assert!(last("PATH").unwrap().starts_with("/venv/bin:"));
+    }
+
+    #[test]
+    fn pod_tasks_run_their_primary_container() {
+        use aerie_wire::flyteidl2::core::K8sPod;
+        use buffa_types::google::protobuf::{ListValue, Value};
+        let container = |name: &str, arg: &str| {
+            let mut fields = Struct::new();
+            fields.insert("name", Value::from(name));
+            fields.insert(
+                "args",
+                Value::from(ListValue::from_values([
+                    Value::from("a0"),
+                    Value::from(arg),
+                ])),
+            );
+            let mut env = Struct::new();
+            env.insert("name", Value::from("FROM_POD"));
+            env.insert("value", Value::from("yes"));
+            fields.insert(
+                "env",
+                Value::from(ListValue::from_values([Value::from(env)])),
+            );
+            Value::from(fields)
+        };
+        let mut pod_spec = Struct::new();
+        pod_spec.insert(
+            "containers",
+            Value::from(ListValue::from_values([
+                container("sidecar", "wrong"),
+                container("main", "{{.runName}}"),
+            ])),
+        );
+        let mut spec = spec_with_args(&[]);
+        spec.task_template.get_or_insert_default().target =
+            Some(Target::K8sPod(Box::new(K8sPod {
+                pod_spec: pod_spec.into(),
+                primary_container_name: "main".into(),
+                ..Default::default()
+            })));
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/a0").unwrap();
+        let plan = plan(&spec, &inputs(&action, &[], 1)).unwrap();
+        assert_eq!(plan.program, PathBuf::from("/venv/bin/a0"));
+        assert_eq!(plan.args, ["r1"]);
+        assert!(
+            plan.env
+                .contains(&("FROM_POD".to_owned(), "yes".to_owned()))
+        );
     }
 
     #[test]
