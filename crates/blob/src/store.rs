@@ -126,6 +126,19 @@ impl Blobs {
         }
     }
 
+    /// Whether anything is stored at `uri`.
+    pub async fn exists(&self, uri: &str) -> Result<bool, BlobError> {
+        let key = self.key_of(uri)?;
+        match self.store.head(&ObjectPath::from(key.as_str())).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(BlobError::Store {
+                uri: uri.into(),
+                source,
+            }),
+        }
+    }
+
     /// Where every action of `run` keeps its data: `{root}/runs/{project}/{domain}/{run}`.
     pub fn run_base(&self, run: &RunId) -> String {
         self.uri(&format!("runs/{}/{}/{}", run.project, run.domain, run.name))
@@ -163,7 +176,9 @@ mod tests {
         let blobs = Blobs::local(dir.path()).unwrap();
         let uri = blobs.uri("runs/p/d/r/a0/1/outputs.pb");
         assert_eq!(blobs.get(&uri).await.unwrap(), None);
+        assert!(!blobs.exists(&uri).await.unwrap());
         blobs.put(&uri, Bytes::from_static(b"abc")).await.unwrap();
+        assert!(blobs.exists(&uri).await.unwrap());
         assert_eq!(blobs.get(&uri).await.unwrap().unwrap(), "abc");
         let file_uri = format!("file://{uri}");
         assert_eq!(blobs.get(&file_uri).await.unwrap().unwrap(), "abc");

@@ -223,14 +223,14 @@ impl DataProxyHandlers {
         };
         let mut urls = Vec::new();
         let mut expires = None;
-        if let Some(uri) = uri {
-            if self.app.blobs.get(&uri).await?.is_some() {
-                let key = self.app.blobs.key_of(&uri)?;
-                let (url, expires_at) =
-                    self.signed_url("GET", &key, ttl(request.expires_in.as_option()));
-                urls.push(url);
-                expires = Some(wire_timestamp(expires_at));
-            }
+        if let Some(uri) = uri
+            && self.app.blobs.exists(&uri).await?
+        {
+            let key = self.app.blobs.key_of(&uri)?;
+            let (url, expires_at) =
+                self.signed_url("GET", &key, ttl(request.expires_in.as_option()));
+            urls.push(url);
+            expires = Some(wire_timestamp(expires_at));
         }
         Ok(CreateDownloadLinkResponse {
             pre_signed_urls: PreSignedURLs {

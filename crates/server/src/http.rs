@@ -23,28 +23,25 @@ fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
     (status, format!("{}\n", reason.into())).into_response()
 }
 
+/// Checks that the URL carries a valid, unexpired signature for `method` on `key`.
 fn check_signature(
     app: &AppState,
     method: &str,
     key: &str,
     query: &SignedQuery,
-) -> Result<(), Response> {
+) -> Result<(), SignatureError> {
     let now_unix = Timestamp::now().as_micros() / 1_000_000;
-    app.signer
-        .verify(
-            method,
-            key,
-            query.expires,
-            query.signature.as_deref(),
-            now_unix,
-        )
-        .map_err(|err| {
-            let status = match err {
-                SignatureError::Missing | SignatureError::Mismatch => StatusCode::FORBIDDEN,
-                SignatureError::Expired => StatusCode::FORBIDDEN,
-            };
-            refuse(status, format!("{err}; ask for a new URL"))
-        })
+    app.signer.verify(
+        method,
+        key,
+        query.expires,
+        query.signature.as_deref(),
+        now_unix,
+    )
+}
+
+fn refuse_signature(err: SignatureError) -> Response {
+    refuse(StatusCode::FORBIDDEN, format!("{err}; ask for a new URL"))
 }
 
 pub async fn healthz() -> &'static str {
@@ -59,8 +56,8 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = check_signature(&app, "PUT", &key, &query) {
-        return refusal;
+    if let Err(err) = check_signature(&app, "PUT", &key, &query) {
+        return refuse_signature(err);
     }
     if let Some(expected) = headers.get("content-md5") {
         let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
@@ -89,8 +86,8 @@ pub async fn download(
     Path(key): Path<String>,
     Query(query): Query<SignedQuery>,
 ) -> Response {
-    if let Err(refusal) = check_signature(&app, "GET", &key, &query) {
-        return refusal;
+    if let Err(err) = check_signature(&app, "GET", &key, &query) {
+        return refuse_signature(err);
     }
     match app.blobs.get(&app.blobs.uri(&key)).await {
         Ok(Some(bytes)) => bytes.into_response(),

@@ -163,7 +163,7 @@ impl Store {
             .iter()
             .map(action_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        query.into_page(items)
+        query.page_of(items)
     }
 
     /// Task actions in any of `phases`, oldest change first, at most `limit`.

@@ -287,7 +287,7 @@ impl ListQuery {
         ))
     }
 
-    pub(crate) fn into_page<T>(&self, mut items: Vec<T>) -> Result<Page<T>, StoreError> {
+    pub(crate) fn page_of<T>(&self, mut items: Vec<T>) -> Result<Page<T>, StoreError> {
         let size = self.page_size() as usize;
         let next_token = if items.len() > size {
             items.truncate(size);
@@ -367,14 +367,14 @@ mod tests {
             limit: 2,
             ..ListQuery::default()
         };
-        let first = query.into_page(vec![1, 2, 3]).unwrap();
+        let first = query.page_of(vec![1, 2, 3]).unwrap();
         assert_eq!(first.items, [1, 2]);
         assert_eq!(first.next_token.as_deref(), Some("2"));
         let second = ListQuery {
             token: "2".into(),
             ..query
         };
-        let last = second.into_page(vec![3]).unwrap();
+        let last = second.page_of(vec![3]).unwrap();
         assert_eq!(last.next_token, None);
         assert!(
             ListQuery {

@@ -108,6 +108,6 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        query.into_page(items)
+        query.page_of(items)
     }
 }

@@ -124,7 +124,10 @@ async fn garbage_wrong_type_and_oversized_bodies_are_refused_cleanly() {
 
     let (status, text) = post(&aerie.endpoint, GET_ACTION, "text/plain", b"hello").await;
     assert_eq!(status, 415, "{text}");
-    assert!(text.contains("text/plain") && text.contains("is not supported"), "{text}");
+    assert!(
+        text.contains("text/plain") && text.contains("is not supported"),
+        "{text}"
+    );
 
     let oversized = vec![0u8; 40 * 1024 * 1024];
     let (status, text) = post(&aerie.endpoint, GET_ACTION, "application/proto", &oversized).await;

@@ -154,7 +154,10 @@ async fn recoverable_failure_is_retried_as_a_new_attempt() {
 #[tokio::test]
 async fn attempt_past_its_timeout_ends_timed_out() {
     let aerie = Aerie::start().await;
-    let spec = with_timeout(shell_task("slow", "sleep 30"), std::time::Duration::from_secs(1));
+    let spec = with_timeout(
+        shell_task("slow", "sleep 30"),
+        std::time::Duration::from_secs(1),
+    );
     let root = aerie.create_run("timeout1", spec).await;
     let started = std::time::Instant::now();
     let details = aerie.wait_done(&root).await;
