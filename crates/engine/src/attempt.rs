@@ -223,7 +223,7 @@ async fn execute(
             recoverable: true,
         }));
     }
-    append_system_line(&mut log, &format!("attempt {attempt} exited: {exit:?}")).await;
+    append_system_line(&mut log, &format!("attempt {attempt} {exit}")).await;
     let error_uri = format!("{}/error.pb", plan.output_prefix);
     let error_document = match inner.blobs.get(&error_uri).await {
         Ok(document) => document,

@@ -15,6 +15,19 @@ pub enum ProcessExit {
     Signal(i32),
 }
 
+impl std::fmt::Display for ProcessExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(code) => write!(f, "exited with status {code}"),
+            Self::Signal(signal) => write!(
+                f,
+                "was killed by signal {signal} ({})",
+                signal_name(*signal)
+            ),
+        }
+    }
+}
+
 impl ProcessExit {
     /// From a finished process's status.
     pub fn from_status(status: std::process::ExitStatus) -> Self {

@@ -4,14 +4,17 @@
 //! # Layout
 //! - [`start`] opens the store, blobs and engine, and serves on already-bound listeners;
 //!   [`RunningServer::shut_down`] stops it in order.
-//! - `run_service`, `data_proxy`, `cluster`, `queue_service`, `state_service`: the RPC
-//!   handlers; `http`: health and signed URLs.
+//! - `run_service`, `data_proxy`, `cluster`: runs, data and logs; `queue_service`,
+//!   `state_service`, `actions_service`: thin adapters over `children`, what running parents
+//!   call; `http`: health and signed URLs.
 //! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
 //!   spec bytes hold and where its outputs are; `ids` and `list`: wire
 //!   requests into domain types; `watch`: following the event log; `error`: Connect codes.
 //!
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
 
+mod actions_service;
+mod children;
 mod cluster;
 mod data;
 mod data_proxy;
@@ -30,6 +33,7 @@ mod watch;
 use aerie_blob::{Blobs, LogStore, UrlSigner};
 use aerie_engine::{Engine, EngineConfig};
 use aerie_store::{Backend, Store};
+use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
@@ -174,6 +178,7 @@ pub async fn start(
     let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
     let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
     let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(actions_service::ActionsHandlers { app: app.clone() }).register(router);
     let connect = ConnectRpcService::new(router).with_limits(
         Limits::default()
             .with_max_request_body_size(MAX_REQUEST_BYTES)

@@ -24,8 +24,17 @@ fn filter_op(function: Function) -> ApiResult<FilterOp> {
     })
 }
 
-/// The store query for `request` (unset means the first page, newest first).
-pub fn list_query(request: &ListRequest) -> ApiResult<ListQuery> {
+/// Which way a list runs when the request names no sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultOrder {
+    /// Newest first (runs).
+    NewestFirst,
+    /// Oldest first (a run's actions, so `a0` leads).
+    OldestFirst,
+}
+
+/// The store query for `request`; unset sorting means creation time in `default_order`.
+pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResult<ListQuery> {
     let mut filters = Vec::with_capacity(request.filters.len());
     for filter in &request.filters {
         let function = filter.function.as_known().ok_or_else(|| {
@@ -60,7 +69,10 @@ pub fn list_query(request: &ListRequest) -> ApiResult<ListQuery> {
             SortKey::parse(&sort.key)?,
             sort.direction.as_known() != Some(Direction::ASCENDING),
         ),
-        None => (SortKey::CreatedAt, true),
+        None => (
+            SortKey::CreatedAt,
+            default_order == DefaultOrder::NewestFirst,
+        ),
     };
     Ok(ListQuery {
         filters,
@@ -95,7 +107,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let query = list_query(&request).unwrap();
+        let query = list_query(&request, DefaultOrder::NewestFirst).unwrap();
         assert_eq!(query.limit, 10);
         assert_eq!(query.token, "20");
         assert!(!query.descending);
@@ -110,7 +122,7 @@ mod tests {
             field: "secret_column".into(),
             ..Default::default()
         });
-        assert!(list_query(&request).is_err());
+        assert!(list_query(&request, DefaultOrder::NewestFirst).is_err());
         request.filters[0].field = "labels.team".into();
         assert!(matches!(
             list_query(&request),

@@ -4,7 +4,7 @@ use crate::data::action_data;
 use crate::details;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id, required_run_id};
-use crate::list::list_query;
+use crate::list::{DefaultOrder, list_query};
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{AbortInfo, ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
@@ -180,7 +180,7 @@ impl RunHandlers {
                 ));
             }
         };
-        let mut query = list_query(&request.request)?;
+        let mut query = list_query(&request.request, DefaultOrder::NewestFirst)?;
         if request.paused_actions_only {
             query.filters.push(aerie_store::Filter {
                 field: aerie_store::FilterField::Phase,
@@ -209,7 +209,7 @@ impl RunHandlers {
         request: ListActionsRequest,
     ) -> ApiResult<ListActionsResponse> {
         let run_id = required_run_id(request.run_id.as_option(), "run_id")?;
-        let query = list_query(&request.request)?;
+        let query = list_query(&request.request, DefaultOrder::OldestFirst)?;
         let page = self.app.store.list_actions(&run_id, &query).await?;
         Ok(ListActionsResponse {
             actions: page
