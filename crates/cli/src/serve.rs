@@ -63,13 +63,13 @@ impl ServeArgs {
                 _ => bail!("--database must be sqlite://PATH or postgres://…, not {url:?}"),
             },
         };
-        if let Some(env) = &self.python_env {
-            if !env.join("bin").is_dir() {
-                bail!(
-                    "--python-env {} is not a virtual environment (no bin/ directory)",
-                    env.display()
-                );
-            }
+        if let Some(env) = &self.python_env
+            && !env.join("bin").is_dir()
+        {
+            bail!(
+                "--python-env {} is not a virtual environment (no bin/ directory)",
+                env.display()
+            );
         }
         if self.max_running == 0 {
             bail!("--max-running must be at least 1");

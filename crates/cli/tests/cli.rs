@@ -100,7 +100,7 @@ fn watch_prints_one_line_per_change_and_exits_zero_on_success() {
         .map(|line| line.split_whitespace().nth(1).unwrap())
         .collect();
     assert_eq!(phases, ["QUEUED", "RUNNING", "SUCCEEDED"], "{text}");
-    assert!(text.starts_with("r1/n1  QUEUED  attempt 1  "), "{text}");
+    assert!(text.starts_with("r1/n1  QUEUED     attempt 1  "), "{text}");
 }
 
 #[test]

@@ -28,9 +28,7 @@ pub struct ActionsHandlers {
 
 fn response(message: ChildMessage) -> WatchForUpdatesResponse {
     let message = match message {
-        ChildMessage::Update(update) => {
-            watch_for_updates_response::Message::ActionUpdate(Box::new(update))
-        }
+        ChildMessage::Update(update) => watch_for_updates_response::Message::ActionUpdate(update),
         ChildMessage::Sentinel => {
             watch_for_updates_response::Message::ControlMessage(Box::new(ControlMessage {
                 sentinel: true,

@@ -42,7 +42,7 @@ pub enum ChildSpec {
 
 /// One message of a child watch.
 pub enum ChildMessage {
-    Update(ActionUpdate),
+    Update(Box<ActionUpdate>),
     /// The snapshot is complete.
     Sentinel,
 }
@@ -231,7 +231,7 @@ pub fn watch(
         let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
         for (name, state) in &latest {
             let record = app.store.get_action(&ActionId { run: run.clone(), name: name.clone() }).await?;
-            yield ChildMessage::Update(action_update(&record, state));
+            yield ChildMessage::Update(Box::new(action_update(&record, state)));
             records.insert(name.clone(), record);
         }
         yield ChildMessage::Sentinel;
@@ -253,7 +253,7 @@ pub fn watch(
                 let id = ActionId { run: run.clone(), name: event.action.clone() };
                 records.insert(event.action.clone(), app.store.get_action(&id).await?);
             }
-            yield ChildMessage::Update(action_update(&records[&event.action], &event.state));
+            yield ChildMessage::Update(Box::new(action_update(&records[&event.action], &event.state)));
         }
     }
 }

@@ -197,7 +197,8 @@ pub async fn start(
         .fallback_service(connect)
         .layer(axum::middleware::from_fn(
             http::explain_unsupported_media_type,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(http::log_request));
     let mut servers = JoinSet::new();
     for listener in listeners {
         let stopped = stop.clone();

@@ -125,7 +125,7 @@ mod tests {
         assert!(list_query(&request, DefaultOrder::NewestFirst).is_err());
         request.filters[0].field = "labels.team".into();
         assert!(matches!(
-            list_query(&request),
+            list_query(&request, DefaultOrder::NewestFirst),
             Err(ApiError::Unimplemented(_))
         ));
     }

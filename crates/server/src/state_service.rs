@@ -17,7 +17,7 @@ pub struct StateHandlers {
 
 fn response(message: ChildMessage) -> WatchResponse {
     let message = match message {
-        ChildMessage::Update(update) => watch_response::Message::ActionUpdate(Box::new(update)),
+        ChildMessage::Update(update) => watch_response::Message::ActionUpdate(update),
         ChildMessage::Sentinel => {
             watch_response::Message::ControlMessage(Box::new(ControlMessage {
                 sentinel: true,

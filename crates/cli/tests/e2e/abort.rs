@@ -21,10 +21,8 @@ async fn abort_kills_a_sleeping_task_and_records_the_reason() {
         .await;
     aerie.wait_for_phase(&root, ActionPhase::Running).await;
     let pid: i32 = loop {
-        if let Ok(text) = std::fs::read_to_string(&pid_file) {
-            if let Ok(pid) = text.trim().parse() {
-                break pid;
-            }
+        if let Ok(Ok(pid)) = std::fs::read_to_string(&pid_file).map(|text| text.trim().parse()) {
+            break pid;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };

@@ -11,7 +11,7 @@ use aerie_client::wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_client::wire::flyteidl2::core::{
     Container, Identifier, RetryStrategy, TaskMetadata, TaskTemplate,
 };
-use aerie_client::wire::flyteidl2::task::{Inputs, TaskSpec};
+use aerie_client::wire::flyteidl2::task::TaskSpec;
 use aerie_client::wire::flyteidl2::workflow::__buffa::oneof::create_run_request;
 use aerie_client::wire::flyteidl2::workflow::{CreateRunRequest, RunServiceClient};
 use aerie_client::{ActionDetails, ActionId, ActionPhase, Client, RunName};
@@ -100,9 +100,7 @@ impl Aerie {
                 ..Default::default()
             }))),
             task: Some(create_run_request::Task::TaskSpec(Box::new(spec))),
-            input_wrapper: Some(create_run_request::InputWrapper::Inputs(Box::new(
-                Inputs::default(),
-            ))),
+            input_wrapper: Some(create_run_request::InputWrapper::Inputs(Box::default())),
             ..Default::default()
         };
         runs.create_run(request).await.expect("CreateRun");
@@ -148,11 +146,9 @@ impl Aerie {
 
 impl Drop for Aerie {
     fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            if let Some(pid) = child.id() {
-                // SAFETY: kill(2) on our own child's pid.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
+        if let Some(pid) = self.child.as_mut().and_then(|child| child.id()) {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
     }
 }

@@ -1,0 +1,273 @@
+//! The command line as typed: every flag, its default, its environment variable and its help.
+//!
+//! Names are parsed into aerie's validated types here (a bad run name is a usage error, exit 2);
+//! nothing else in the binary reads arguments or the environment.
+
+use crate::serve::ServeArgs;
+use aerie_client::{
+    ActionId, ActionName, Client, DEFAULT_DOMAIN, DEFAULT_ENDPOINT, DEFAULT_PROJECT, Domain,
+    Project, RunName,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run a Flyte 2 control plane, and inspect, follow and stop the runs it executes.
+///
+/// Runs are started with the Flyte SDK pointed at aerie, e.g.
+/// `flyte --endpoint localhost:30080 --insecure run hello.py main`; this tool reads them back.
+/// A run is named by the SDK (e.g. `r7kq2x9mzt`); its root action is `a0`.
+#[derive(Debug, Parser)]
+#[command(name = "aerie", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where to find the runs; accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The aerie server: HOST:PORT, http://HOST:PORT or dns:///HOST:PORT (plaintext HTTP).
+    #[arg(
+        long,
+        global = true,
+        env = "AERIE_ENDPOINT",
+        default_value = DEFAULT_ENDPOINT,
+        value_name = "ENDPOINT"
+    )]
+    pub endpoint: String,
+
+    /// The project the runs belong to.
+    #[arg(short, long, global = true, default_value = DEFAULT_PROJECT)]
+    pub project: Project,
+
+    /// The domain the runs belong to.
+    #[arg(short, long, global = true, default_value = DEFAULT_DOMAIN)]
+    pub domain: Domain,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the aerie server.
+    Serve(ServeArgs),
+    /// List runs or actions, or show one.
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Follow an action live until it ends; exit 0 if it succeeded, 1 if not.
+    Watch(WatchArgs),
+    /// Print the log of one attempt of an action, as the task wrote it.
+    Logs(LogsArgs),
+    /// Stop a run (with everything in it) or one action (with its children).
+    #[command(subcommand)]
+    Abort(AbortCommand),
+    /// Show the inputs and outputs of an action.
+    Io(IoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// List the runs of the project and domain, or show run NAME.
+    Run(GetRunArgs),
+    /// List the actions of run RUN, or show action ACTION of it.
+    Action(GetActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetRunArgs {
+    /// The run to show; without it, every run is listed.
+    pub name: Option<RunName>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GetActionArgs {
+    /// The run whose actions to list or show.
+    pub run: RunName,
+
+    /// The action to show (e.g. `a0`, the root); without it, every action of the run is listed.
+    pub action: Option<ActionName>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A run and one of its actions, the root `a0` unless named.
+#[derive(Debug, Args)]
+pub struct ActionTarget {
+    /// The run.
+    pub run: RunName,
+
+    /// The action within the run [default: a0, the root action].
+    pub action: Option<ActionName>,
+}
+
+impl ActionTarget {
+    /// The action's id in the client's project and domain.
+    pub fn action_id(&self, client: &Client) -> ActionId {
+        let action = self.action.clone().unwrap_or_else(ActionName::root);
+        client.action_id(self.run.clone(), action)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: ActionTarget,
+
+    /// `table` draws one live status line; `json` prints every update as one line of proto3 JSON.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub target: ActionTarget,
+
+    /// The attempt to read, counting from 1 [default: the latest].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub attempt: Option<u32>,
+
+    /// Keep printing new lines until the attempt ends (waits for an attempt not started yet).
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AbortCommand {
+    /// Abort run RUN and every action in it.
+    Run(AbortRunArgs),
+    /// Abort action ACTION of run RUN and its children.
+    Action(AbortActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AbortRunArgs {
+    /// The run to abort.
+    pub run: RunName,
+
+    #[command(flatten)]
+    pub reason: ReasonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AbortActionArgs {
+    /// The run the action belongs to.
+    pub run: RunName,
+
+    /// The action to abort.
+    pub action: ActionName,
+
+    #[command(flatten)]
+    pub reason: ReasonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ReasonArg {
+    /// Why, recorded with the abort and shown by `get`.
+    #[arg(short, long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IoArgs {
+    #[command(flatten)]
+    pub target: ActionTarget,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// How to print: an aligned `table` for people, or the proto3 `json` the SDK's `to_json` gives.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("aerie").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_point_at_the_local_server_and_the_example_project() {
+        // An AERIE_ENDPOINT set in the environment rightly overrides the default.
+        if std::env::var_os("AERIE_ENDPOINT").is_some() {
+            return;
+        }
+        let cli = parse(&["get", "run"]).unwrap();
+        assert_eq!(cli.global.endpoint, "localhost:30080");
+        assert_eq!(cli.global.project.as_str(), "flytesnacks");
+        assert_eq!(cli.global.domain.as_str(), "development");
+    }
+
+    #[test]
+    fn global_flags_are_accepted_after_the_subcommand() {
+        let cli = parse(&[
+            "get",
+            "action",
+            "r1",
+            "-p",
+            "p2",
+            "-d",
+            "production",
+            "-o",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.project.as_str(), "p2");
+        assert_eq!(cli.global.domain.as_str(), "production");
+        let Command::Get(GetCommand::Action(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.output.format, OutputFormat::Json);
+        assert!(args.action.is_none());
+    }
+
+    #[test]
+    fn a_missing_action_means_the_root_action() {
+        let cli = parse(&["logs", "r1", "--attempt", "2", "--follow"]).unwrap();
+        let Command::Logs(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        let client = Client::connect("localhost:1").unwrap();
+        assert_eq!(
+            args.target.action_id(&client).to_string(),
+            "flytesnacks/development/r1/a0"
+        );
+        assert_eq!(args.attempt, Some(2));
+        assert!(args.follow);
+    }
+
+    #[test]
+    fn bad_names_and_attempt_zero_are_usage_errors() {
+        for args in [
+            &["get", "run", "../etc"][..],
+            &["logs", "r1", "--attempt", "0"],
+            &["abort", "action", "r1"],
+            &["get", "run", "-o", "yaml"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The Rust client of aerie: runs, actions, action details, inputs, outputs and logs of a Flyte 2
+//! control plane, over the Connect protocol the official Python SDK speaks.
+//!
+//! ```no_run
+//! use aerie_client::{ActionDetails, ActionSummary, Client};
+//! # async fn example() -> aerie_client::Result<()> {
+//! let client = Client::connect("localhost:30080")?;
+//! let details = ActionDetails::get(&client, "flyte://v1/flytesnacks/development/r1").await?;
+//! println!("{} is {}", details.name(), details.phase()?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every call is async; [`blocking`] has a twin of each for programs without a runtime.
+//!
+//! # Layout
+//! - [`client`]: [`Client`], the connection and the default project and domain.
+//! - [`action_details`]: [`ActionDetails`], the mirror of `flyte.remote.ActionDetails`.
+//! - [`summary`]: [`ActionSummary`], the id/phase/timing accessors every action record shares.
+//! - [`action`], [`run`]: [`Action`] (list and get actions of a run) and [`Run`] (get, list,
+//!   wait, abort, outputs).
+//! - [`watch`]: the reconnecting WatchActionDetails stream and its retry rules.
+//! - [`data`]: [`ActionInputs`] and [`ActionOutputs`]; [`literal`]: how a literal is shown.
+//! - [`logs`]: [`Logs`], the lines of one attempt.
+//! - [`error`]: [`Error`], the one error type, with the Connect code and what was being done.
+//! - `rpc` and `convert` (private): every Connect call, and wire ↔ core conversions.
+
+pub mod action;
+pub mod action_details;
+pub mod blocking;
+pub mod client;
+mod convert;
+pub mod data;
+pub mod endpoint;
+pub mod error;
+mod json;
+pub mod literal;
+pub mod logs;
+mod rpc;
+pub mod run;
+pub mod summary;
+pub mod watch;
+
+pub use action::Action;
+pub use action_details::ActionDetails;
+pub use client::{Client, DEFAULT_DOMAIN, DEFAULT_PROJECT};
+pub use data::{ActionInputs, ActionOutputs, NamedLiterals};
+pub use endpoint::DEFAULT_ENDPOINT;
+pub use error::{Error, Result};
+pub use logs::{Follow, LogLine, Logs};
+pub use run::Run;
+pub use summary::ActionSummary;
+
+pub use aerie_core::{
+    ActionId, ActionName, ActionPhase, Domain, Project, RunId, RunName, Timestamp,
+};
+/// The generated flyteidl2 messages, for the fields this crate has no accessor for.
+pub use aerie_wire as wire;
+pub use connectrpc::ErrorCode;
