@@ -6,7 +6,8 @@
 //!   [`RunningServer::shut_down`] stops it in order.
 //! - `run_service`, `data_proxy`, `cluster`: runs, data and logs; `queue_service`,
 //!   `state_service`, `actions_service`: thin adapters over `children`, what running parents
-//!   call; `http`: health and signed URLs.
+//!   call; `http`: health and signed URLs; `console`: read-only web pages at the URLs the
+//!   SDK prints.
 //! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
 //!   spec bytes hold and where its outputs are; `ids` and `list`: wire
 //!   requests into domain types; `watch`: following the event log; `error`: Connect codes.
@@ -16,6 +17,7 @@
 mod actions_service;
 mod children;
 mod cluster;
+mod console;
 mod data;
 mod data_proxy;
 mod details;
@@ -187,6 +189,17 @@ pub async fn start(
     let blob_limit = usize::try_from(data_proxy::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX);
     let routes = axum::Router::new()
         .route("/healthz", get(http::healthz))
+        .route("/", get(console::home))
+        .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
+        .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
+        .route(
+            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}",
+            get(console::action),
+        )
+        .route(
+            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
+            get(console::logs),
+        )
         .route(
             "/blobs/{*key}",
             put(http::upload)

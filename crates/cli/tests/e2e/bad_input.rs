@@ -1,32 +1,6 @@
-use crate::harness::{Aerie, shell_task};
+use crate::harness::{Aerie, http, shell_task};
 use aerie_client::ActionSummary;
 use aerie_client::{ActionDetails, ActionPhase, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP/1.1 POST; returns the status code and the body.
-async fn post(endpoint: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(endpoint)
-        .await
-        .expect("connect");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {endpoint}\r\ncontent-type: {content_type}\r\n\
-         connect-protocol-version: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    // The server may answer and close before an oversized body is fully sent.
-    let _ = stream.write_all(body).await;
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (status, body)
-}
 
 const GET_ACTION: &str = "/flyteidl2.workflow.RunService/GetActionDetails";
 const CREATE_RUN: &str = "/flyteidl2.workflow.RunService/CreateRun";
@@ -42,7 +16,14 @@ async fn unknown_run_or_action_is_not_found() {
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotFound), "{err}");
     let body = br#"{"actionId":{"run":{"project":"p","domain":"d","name":"nope"},"name":"a0"}}"#;
-    let (status, text) = post(&aerie.endpoint, GET_ACTION, "application/json", body).await;
+    let (status, text) = http(
+        &aerie.endpoint,
+        "POST",
+        GET_ACTION,
+        "application/json",
+        body,
+    )
+    .await;
     assert_eq!(status, 404);
     assert!(text.contains("\"code\":\"not_found\""), "{text}");
 }
@@ -62,8 +43,9 @@ async fn path_like_names_are_invalid_and_write_nothing_outside() {
         r#"{"actionId":{"run":{"project":"p","domain":"d","name":"a/b"},"name":"a0"}}"#,
         r#"{"actionId":{"run":{"project":"p","domain":"d","name":"r"},"name":""}}"#,
     ] {
-        let (status, text) = post(
+        let (status, text) = http(
             &aerie.endpoint,
+            "POST",
             GET_ACTION,
             "application/json",
             body.as_bytes(),
@@ -73,8 +55,9 @@ async fn path_like_names_are_invalid_and_write_nothing_outside() {
         assert!(text.contains("invalid_argument"), "{text}");
     }
     let create = r#"{"runId":{"project":"flytesnacks","domain":"development","name":"../escape"},"taskSpec":{}}"#;
-    let (status, text) = post(
+    let (status, text) = http(
         &aerie.endpoint,
+        "POST",
         CREATE_RUN,
         "application/json",
         create.as_bytes(),
@@ -83,8 +66,9 @@ async fn path_like_names_are_invalid_and_write_nothing_outside() {
     assert_eq!(status, 400, "{text}");
     let upload =
         r#"{"project":"flytesnacks","domain":"development","filename":"../../escape.tgz"}"#;
-    let (status, text) = post(
+    let (status, text) = http(
         &aerie.endpoint,
+        "POST",
         UPLOAD,
         "application/json",
         upload.as_bytes(),
@@ -112,8 +96,9 @@ async fn garbage_wrong_type_and_oversized_bodies_are_refused_cleanly() {
         .await;
     let before = aerie.wait_done(&root).await;
 
-    let (status, text) = post(
+    let (status, text) = http(
         &aerie.endpoint,
+        "POST",
         GET_ACTION,
         "application/proto",
         b"\xff\xff\xff\x01junk",
@@ -122,7 +107,7 @@ async fn garbage_wrong_type_and_oversized_bodies_are_refused_cleanly() {
     assert_eq!(status, 400);
     assert!(text.contains("invalid_argument"), "{text}");
 
-    let (status, text) = post(&aerie.endpoint, GET_ACTION, "text/plain", b"hello").await;
+    let (status, text) = http(&aerie.endpoint, "POST", GET_ACTION, "text/plain", b"hello").await;
     assert_eq!(status, 415, "{text}");
     assert!(
         text.contains("text/plain") && text.contains("is not supported"),
@@ -130,7 +115,14 @@ async fn garbage_wrong_type_and_oversized_bodies_are_refused_cleanly() {
     );
 
     let oversized = vec![0u8; 40 * 1024 * 1024];
-    let (status, text) = post(&aerie.endpoint, GET_ACTION, "application/proto", &oversized).await;
+    let (status, text) = http(
+        &aerie.endpoint,
+        "POST",
+        GET_ACTION,
+        "application/proto",
+        &oversized,
+    )
+    .await;
     assert_eq!(status, 429, "{text}");
     assert!(text.contains("resource_exhausted"), "{text}");
 

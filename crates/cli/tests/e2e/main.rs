@@ -9,7 +9,13 @@ mod harness;
 mod abort;
 /// Bad input gets a clear error and leaves stored data intact.
 mod bad_input;
+/// Children and traces a running parent enqueues, and the parent's watch of them.
+mod children;
+/// The read-only web console.
+mod console;
 /// Phases, attempts, verdicts and logs of leaf tasks.
 mod lifecycle;
 /// Crashes and restarts: nothing accepted is lost.
 mod restart;
+/// Run- and action-level watch streams.
+mod watches;
