@@ -48,15 +48,16 @@ fn not_found(what: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-fn run_id(domain: &str, project: &str, run: &str) -> Result<RunId, Response> {
-    let parsed = || -> Result<RunId, aerie_core::IdError> {
-        Ok(RunId {
-            project: project.parse()?,
-            domain: domain.parse()?,
-            name: run.parse()?,
-        })
-    };
-    parsed().map_err(|err| (StatusCode::BAD_REQUEST, err.to_string()).into_response())
+fn run_id(domain: &str, project: &str, run: &str) -> Result<RunId, aerie_core::IdError> {
+    Ok(RunId {
+        project: project.parse()?,
+        domain: domain.parse()?,
+        name: run.parse()?,
+    })
+}
+
+fn bad_request(err: aerie_core::IdError) -> Response {
+    (StatusCode::BAD_REQUEST, err.to_string()).into_response()
 }
 
 fn duration(state: &ActionState) -> String {
@@ -169,7 +170,7 @@ pub async fn action(
 async fn run_page(app: &AppState, domain: &str, project: &str, run_name: &str) -> Response {
     let run = match run_id(domain, project, run_name) {
         Ok(run) => run,
-        Err(refusal) => return refusal,
+        Err(err) => return bad_request(err),
     };
     let query = ListQuery {
         descending: false,
@@ -203,7 +204,7 @@ pub async fn logs(
 ) -> Response {
     let run = match run_id(&domain, &project, &run_name) {
         Ok(run) => run,
-        Err(refusal) => return refusal,
+        Err(err) => return bad_request(err),
     };
     let Ok(name) = action.parse() else {
         return (StatusCode::BAD_REQUEST, "bad action name").into_response();
