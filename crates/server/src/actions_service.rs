@@ -2,13 +2,11 @@
 //! (and the Rust task SDK always takes, over gRPC): the same children, watch and abort as the
 //! QueueService/StateService pair (contract §5.5).
 
+use crate::caller::{AbortSource, abort_info, caller};
 use crate::children::{self, ChildMessage, ChildRequest, ChildSpec};
 use crate::error::ApiError;
 use crate::ids::required_action_id;
-use crate::queue_service::ABORTED_BY_PARENT;
-use crate::run_service::caller;
 use crate::state::AppState;
-use aerie_core::AbortInfo;
 use aerie_wire::flyteidl2::actions::__buffa::oneof::{
     action, watch_for_updates_request, watch_for_updates_response,
 };
@@ -77,18 +75,14 @@ impl ActionsService for ActionsHandlers {
         request: ServiceRequest<'_, WatchForUpdatesRequest>,
     ) -> ServiceResult<ServiceStream<WatchForUpdatesResponse>> {
         let owned = request.to_owned_message();
-        let parent = match &owned.filter {
-            Some(watch_for_updates_request::Filter::ParentActionId(id)) => {
-                required_action_id(Some(id), "parent_action_id")?
-            }
-            None => return Err(ApiError::missing("parent_action_id").into()),
+        let Some(watch_for_updates_request::Filter::ParentActionId(parent)) = &owned.filter else {
+            return Err(ApiError::missing("parent_action_id").into());
         };
-        self.app
-            .store
-            .get_action(&parent)
-            .await
-            .map_err(ApiError::from)?;
-        let updates = children::watch(self.app.clone(), parent)
+        let parent = self
+            .app
+            .requested_action(Some(parent), "parent_action_id")
+            .await?;
+        let updates = children::watch(self.app.clone(), parent.id)
             .map(|item| item.map(response).map_err(ConnectError::from));
         Ok(Response::new(Box::pin(updates)))
     }
@@ -118,13 +112,7 @@ impl ActionsService for ActionsHandlers {
             Some(Principal::User(user)) if !user.id.subject.is_empty() => user.id.subject.clone(),
             _ => caller(&ctx),
         };
-        let info = AbortInfo {
-            reason: owned
-                .reason
-                .filter(|reason| !reason.is_empty())
-                .unwrap_or_else(|| ABORTED_BY_PARENT.into()),
-            aborted_by,
-        };
+        let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, aborted_by);
         self.app
             .engine
             .abort_action(&id, &info)

@@ -386,13 +386,11 @@ impl DataProxyService for DataProxyHandlers {
         request: ServiceRequest<'_, TailLogsRequest>,
     ) -> ServiceResult<ServiceStream<TailLogsResponse>> {
         let owned = request.to_owned_message();
-        let id = required_action_id(owned.action_id.as_option(), "action_id")?;
         let record = self
             .app
-            .store
-            .get_action(&id)
-            .await
-            .map_err(ApiError::from)?;
+            .requested_action(owned.action_id.as_option(), "action_id")
+            .await?;
+        let id = record.id.clone();
         let attempt = match owned.attempt {
             0 => record.state.current_attempt().number,
             number => number,

@@ -15,6 +15,7 @@
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
 
 mod actions_service;
+mod caller;
 mod children;
 mod cluster;
 mod console;

@@ -1,12 +1,11 @@
 //! `flyteidl2.workflow.QueueService`: the QueueService path for a parent's children
 //! (contract §5.2): enqueue children and traces, abort children.
 
+use crate::caller::{AbortSource, abort_info, caller};
 use crate::children::{self, ChildRequest, ChildSpec};
 use crate::error::ApiError;
 use crate::ids::{required_action_id, required_run_id};
-use crate::run_service::caller;
 use crate::state::AppState;
-use aerie_core::AbortInfo;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::enqueue_action_request::Spec;
 use aerie_wire::flyteidl2::workflow::*;
 use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
@@ -16,9 +15,6 @@ use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
 pub struct QueueHandlers {
     pub app: AppState,
 }
-
-/// The reason recorded when a parent aborts without giving one.
-pub const ABORTED_BY_PARENT: &str = "aborted by its parent";
 
 #[allow(refining_impl_trait)]
 impl QueueService for QueueHandlers {
@@ -52,13 +48,7 @@ impl QueueService for QueueHandlers {
     ) -> ServiceResult<AbortQueuedRunResponse> {
         let owned = request.to_owned_message();
         let run = required_run_id(owned.run_id.as_option(), "run_id")?;
-        let info = AbortInfo {
-            reason: owned
-                .reason
-                .filter(|reason| !reason.is_empty())
-                .unwrap_or_else(|| ABORTED_BY_PARENT.into()),
-            aborted_by: caller(&ctx),
-        };
+        let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, caller(&ctx));
         self.app
             .engine
             .abort_run(&run, &info)
@@ -74,13 +64,7 @@ impl QueueService for QueueHandlers {
     ) -> ServiceResult<AbortQueuedActionResponse> {
         let owned = request.to_owned_message();
         let id = required_action_id(owned.action_id.as_option(), "action_id")?;
-        let info = AbortInfo {
-            reason: owned
-                .reason
-                .filter(|reason| !reason.is_empty())
-                .unwrap_or_else(|| ABORTED_BY_PARENT.into()),
-            aborted_by: caller(&ctx),
-        };
+        let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, caller(&ctx));
         self.app
             .engine
             .abort_action(&id, &info)

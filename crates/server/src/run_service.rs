@@ -1,5 +1,6 @@
 //! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions.
 
+use crate::caller::{AbortSource, abort_info, caller};
 use crate::data::action_data;
 use crate::details;
 use crate::error::{ApiError, ApiResult};
@@ -7,7 +8,7 @@ use crate::ids::{self, required_action_id, required_run_id};
 use crate::list::{DefaultOrder, list_query};
 use crate::state::AppState;
 use crate::watch;
-use aerie_core::{AbortInfo, ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
+use aerie_core::{ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
 use aerie_store::{ActionKind, NewAction, NewRun};
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
@@ -33,19 +34,6 @@ pub struct RunHandlers {
 
 fn ok<T>(body: T) -> ServiceResult<T> {
     Ok(Response::new(body))
-}
-
-/// Who asked: the `x-aerie-user` header the aerie CLI sends, else the client's user agent.
-pub(crate) fn caller(ctx: &RequestContext) -> String {
-    let header = |name: &str| {
-        ctx.header(name)
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-    };
-    header("x-aerie-user")
-        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
-        .unwrap_or_else(|| "anonymous".into())
 }
 
 fn new_run_name() -> RunName {
@@ -313,13 +301,7 @@ impl RunService for RunHandlers {
         request: ServiceRequest<'_, AbortRunRequest>,
     ) -> ServiceResult<AbortRunResponse> {
         let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
-        let info = AbortInfo {
-            reason: request
-                .reason
-                .map(str::to_owned)
-                .unwrap_or_else(|| "aborted by user".into()),
-            aborted_by: caller(&ctx),
-        };
+        let info = abort_info(request.reason, AbortSource::User, caller(&ctx));
         self.app
             .store
             .get_run(&run_id)
@@ -379,16 +361,13 @@ impl RunService for RunHandlers {
         _ctx: RequestContext,
         request: ServiceRequest<'_, GetActionDetailsRequest>,
     ) -> ServiceResult<GetActionDetailsResponse> {
-        let id = required_action_id(
-            request.to_owned_message().action_id.as_option(),
-            "action_id",
-        )?;
         let record = self
             .app
-            .store
-            .get_action(&id)
-            .await
-            .map_err(ApiError::from)?;
+            .requested_action(
+                request.to_owned_message().action_id.as_option(),
+                "action_id",
+            )
+            .await?;
         ok(GetActionDetailsResponse {
             details: details::action_details(&record, &record.state).into(),
             ..Default::default()
@@ -400,16 +379,13 @@ impl RunService for RunHandlers {
         _ctx: RequestContext,
         request: ServiceRequest<'_, WatchActionDetailsRequest>,
     ) -> ServiceResult<ServiceStream<WatchActionDetailsResponse>> {
-        let id = required_action_id(
-            request.to_owned_message().action_id.as_option(),
-            "action_id",
-        )?;
         let record = self
             .app
-            .store
-            .get_action(&id)
-            .await
-            .map_err(ApiError::from)?;
+            .requested_action(
+                request.to_owned_message().action_id.as_option(),
+                "action_id",
+            )
+            .await?;
         let states = watch::action_states(self.app.clone(), record.clone());
         let responses = states.map(move |state| {
             state.map(|state| WatchActionDetailsResponse {
@@ -530,15 +506,7 @@ impl RunService for RunHandlers {
     ) -> ServiceResult<AbortActionResponse> {
         let owned = request.to_owned_message();
         let id = required_action_id(owned.action_id.as_option(), "action_id")?;
-        let reason = if owned.reason.is_empty() {
-            "aborted by user".to_owned()
-        } else {
-            owned.reason.clone()
-        };
-        let info = AbortInfo {
-            reason,
-            aborted_by: caller(&ctx),
-        };
+        let info = abort_info(Some(&owned.reason), AbortSource::User, caller(&ctx));
         self.app
             .engine
             .abort_action(&id, &info)

@@ -6,6 +6,11 @@ use aerie_engine::Engine;
 use aerie_store::Store;
 use std::sync::Arc;
 
+use crate::error::ApiResult;
+use crate::ids::required_action_id;
+use aerie_store::ActionRecord;
+use aerie_wire::flyteidl2::common::ActionIdentifier;
+
 /// Shared handles, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -18,4 +23,16 @@ pub struct AppState {
     pub public_url: String,
     /// Cancelled when the server shuts down; open streams end cleanly.
     pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl AppState {
+    /// The action a request names in `field`: parsed, then loaded (`not_found` if unknown).
+    pub async fn requested_action(
+        &self,
+        wire: Option<&ActionIdentifier>,
+        field: &str,
+    ) -> ApiResult<ActionRecord> {
+        let id = required_action_id(wire, field)?;
+        Ok(self.store.get_action(&id).await?)
+    }
 }

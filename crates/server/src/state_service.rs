@@ -2,7 +2,6 @@
 
 use crate::children::{self, ChildMessage};
 use crate::error::ApiError;
-use crate::ids::required_action_id;
 use crate::state::AppState;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{watch_request, watch_response};
 use aerie_wire::flyteidl2::workflow::*;
@@ -59,18 +58,14 @@ impl StateService for StateHandlers {
         request: ServiceRequest<'_, WatchRequest>,
     ) -> ServiceResult<ServiceStream<WatchResponse>> {
         let owned = request.to_owned_message();
-        let parent = match &owned.filter {
-            Some(watch_request::Filter::ParentActionId(id)) => {
-                required_action_id(Some(id), "parent_action_id")?
-            }
-            None => return Err(ApiError::missing("parent_action_id").into()),
+        let Some(watch_request::Filter::ParentActionId(parent)) = &owned.filter else {
+            return Err(ApiError::missing("parent_action_id").into());
         };
-        self.app
-            .store
-            .get_action(&parent)
-            .await
-            .map_err(ApiError::from)?;
-        let updates = children::watch(self.app.clone(), parent)
+        let parent = self
+            .app
+            .requested_action(Some(parent), "parent_action_id")
+            .await?;
+        let updates = children::watch(self.app.clone(), parent.id)
             .map(|item| item.map(response).map_err(ConnectError::from));
         Ok(connectrpc::Response::new(Box::pin(updates)))
     }

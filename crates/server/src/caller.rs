@@ -1,0 +1,41 @@
+//! Who is calling, and the abort info an abort request amounts to.
+
+use aerie_core::AbortInfo;
+use connectrpc::RequestContext;
+
+/// Who asked: the `x-aerie-user` header the aerie CLI sends, else the client's user agent.
+pub fn caller(ctx: &RequestContext) -> String {
+    let header = |name: &str| {
+        ctx.header(name)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    header("x-aerie-user")
+        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
+        .unwrap_or_else(|| "anonymous".into())
+}
+
+/// Who an abort came from, which decides the reason recorded when the request gives none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortSource {
+    /// A person, through a CLI or `flyte.remote`.
+    User,
+    /// A running parent task that stopped waiting for a child.
+    Parent,
+}
+
+/// The abort info to record: the request's reason (or the source's default) and who.
+pub fn abort_info(reason: Option<&str>, source: AbortSource, aborted_by: String) -> AbortInfo {
+    let default_reason = match source {
+        AbortSource::User => "aborted by user",
+        AbortSource::Parent => "aborted by its parent",
+    };
+    AbortInfo {
+        reason: reason
+            .filter(|reason| !reason.is_empty())
+            .unwrap_or(default_reason)
+            .to_owned(),
+        aborted_by,
+    }
+}
