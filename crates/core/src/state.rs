@@ -58,6 +58,9 @@ pub struct AttemptState {
     pub error: Option<ErrorInfo>,
     /// True once the attempt's process started; stays true, logs are kept.
     pub logs_available: bool,
+    /// The attempt's process (and process group) id, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 impl AttemptState {
@@ -74,6 +77,7 @@ impl AttemptState {
             }],
             error: None,
             logs_available: false,
+            pid: None,
         }
     }
 
@@ -201,10 +205,12 @@ impl ActionState {
         Ok(())
     }
 
-    /// Records that the current attempt's process started, so its logs exist.
-    pub fn mark_logs_available(&mut self) -> Result<(), TransitionError> {
+    /// Records that the current attempt's process `pid` started, so its logs exist.
+    pub fn mark_started(&mut self, pid: u32) -> Result<(), TransitionError> {
         self.ensure_open()?;
-        self.current_attempt_mut().logs_available = true;
+        let attempt = self.current_attempt_mut();
+        attempt.logs_available = true;
+        attempt.pid = Some(pid);
         Ok(())
     }
 
@@ -307,7 +313,7 @@ mod tests {
     fn success_records_every_phase_with_times() {
         let mut state = ActionState::queued(at(1));
         state.advance(Initializing, at(2)).unwrap();
-        state.mark_logs_available().unwrap();
+        state.mark_started(42).unwrap();
         state.advance(Running, at(3)).unwrap();
         state.succeed(at(10)).unwrap();
         let attempt = state.current_attempt();
@@ -316,6 +322,7 @@ mod tests {
         assert_eq!(attempt.transitions[2].ended_at, Some(at(10)));
         assert_eq!(attempt.ended_at, Some(at(10)));
         assert!(attempt.logs_available);
+        assert_eq!(attempt.pid, Some(42));
         assert_eq!(state.phase, Succeeded);
         assert_eq!(state.ended_at, Some(at(10)));
         assert_eq!(state.runtime(at(99)), std::time::Duration::from_secs(9));
@@ -389,7 +396,7 @@ mod tests {
             aborted_by: String::new(),
         };
         assert_eq!(state.abort(info, at(3)), Err(terminal.clone()));
-        assert_eq!(state.mark_logs_available(), Err(terminal));
+        assert_eq!(state.mark_started(7), Err(terminal));
         assert_eq!(state, before, "a refused change must not alter the record");
     }
 

@@ -166,7 +166,7 @@ async fn execute(
     let started = inner
         .store
         .update_action(id, |state| {
-            state.mark_logs_available()?;
+            state.mark_started(pid)?;
             state.advance(ActionPhase::Running, Timestamp::now())
         })
         .await;

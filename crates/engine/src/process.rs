@@ -47,3 +47,48 @@ pub fn signal_group(pid: u32, signal: i32) {
         libc::kill(-pid, signal);
     }
 }
+
+/// Kills what is left of an attempt's process group after aerie itself was killed: every process
+/// whose group is `pgid` and whose environment names this run and action (so a recycled id is
+/// never mistaken for the attempt). Returns how many were killed.
+pub fn kill_leftovers(pgid: u32, run_name: &str, action_name: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let run_marker = format!("RUN_NAME={run_name}");
+    let action_marker = format!("ACTION_NAME={action_name}");
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if process_group(pid) != Some(pgid) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let variables: Vec<&[u8]> = environ.split(|&byte| byte == 0).collect();
+        let names_attempt = variables.contains(&run_marker.as_bytes())
+            && variables.contains(&action_marker.as_bytes());
+        if names_attempt && let Ok(pid) = libc::pid_t::try_from(pid) {
+            // SAFETY: kill(2) touches no memory; the target was checked to be the attempt's.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// The process group of `pid`, from `/proc/PID/stat` (the field after state and parent).
+fn process_group(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(2)?.parse().ok()
+}

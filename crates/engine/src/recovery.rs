@@ -1,9 +1,10 @@
 //! Reconciling after a restart: an attempt that was INITIALIZING or RUNNING when aerie stopped
-//! has no process any more (it was killed with aerie), so it fails as a SYSTEM error and, while
-//! the budget lasts, a new attempt is queued. Queued work needs nothing: the scheduler finds it.
+//! has no process any more (its leader was killed with aerie; anything it started that is still
+//! in its process group is ended here), so it fails as a SYSTEM error and, while the budget
+//! lasts, a new attempt is queued. Queued work needs nothing: the scheduler finds it.
 
 use crate::attempt::restart_retry;
-use crate::{EngineError, Inner};
+use crate::{EngineError, Inner, process};
 use aerie_core::{ActionPhase, ErrorInfo, ErrorKind, Timestamp};
 use aerie_store::StoreError;
 use aerie_wire::flyteidl2::task::TaskSpec;
@@ -22,6 +23,16 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
             return Ok(());
         }
         for action in interrupted {
+            if let Some(pgid) = action.state.current_attempt().pid {
+                let killed = process::kill_leftovers(
+                    pgid,
+                    action.id.run.name.as_str(),
+                    action.id.name.as_str(),
+                );
+                if killed > 0 {
+                    tracing::info!(run = %action.id.run, action = %action.id.name, killed, "ended processes left by an interrupted attempt");
+                }
+            }
             let retries = TaskSpec::decode_from_slice(&action.spec)
                 .map(|spec| spec.task_template.metadata.retries.retries)
                 .unwrap_or(0);
