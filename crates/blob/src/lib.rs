@@ -4,13 +4,17 @@
 //! # Layout
 //! - [`store`]: [`Blobs`], the object store behind every URI aerie hands out, and the storage
 //!   layout (run bases, attempt prefixes, uploads, inputs).
+//! - [`layout`]: where an action's and an attempt's files live (outputs, errors, reports,
+//!   checkpoints, raw data, per-attempt directories); the only place that spells them.
 //! - [`logs`]: [`LogStore`], append-only per-attempt logs with live followers.
 //! - [`signing`]: [`UrlSigner`], HMAC signatures with expiry for upload and download URLs.
 
+pub mod layout;
 pub mod logs;
 pub mod signing;
 pub mod store;
 
+pub use layout::{ActionLayout, AttemptLayout};
 pub use logs::{LogLine, LogStore, LogWriter, Originator};
 pub use signing::{SignatureError, UrlSigner};
 pub use store::{BlobError, Blobs};

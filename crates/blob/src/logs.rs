@@ -51,12 +51,7 @@ impl LogStore {
     }
 
     fn path(&self, action: &ActionId, attempt: u32) -> PathBuf {
-        self.dir
-            .join(action.run.project.as_str())
-            .join(action.run.domain.as_str())
-            .join(action.run.name.as_str())
-            .join(action.name.as_str())
-            .join(format!("{attempt}.jsonl"))
+        crate::layout::attempt_dir(&self.dir, action, attempt).with_extension("jsonl")
     }
 
     fn sender(&self, path: &Path) -> watch::Sender<u64> {

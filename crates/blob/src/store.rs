@@ -4,7 +4,7 @@
 //! and writes them directly with fsspec). A URI is mapped back to a key only if it lies under
 //! the root, so no request can make aerie read or write elsewhere.
 
-use aerie_core::{ActionName, Domain, Project, RunId};
+use aerie_core::{Domain, Project, RunId};
 use bytes::Bytes;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -142,11 +142,6 @@ impl Blobs {
     /// Where every action of `run` keeps its data: `{root}/runs/{project}/{domain}/{run}`.
     pub fn run_base(&self, run: &RunId) -> String {
         self.uri(&format!("runs/{}/{}/{}", run.project, run.domain, run.name))
-    }
-
-    /// One attempt's output prefix: `{run_base}/{action}/{attempt}` (no trailing slash).
-    pub fn attempt_prefix(run_base: &str, action: &ActionName, attempt: u32) -> String {
-        format!("{run_base}/{action}/{attempt}")
     }
 
     /// Where an uploaded file lands: `{root}/uploads/{project}/{domain}/{folder}/{filename}`.

@@ -6,17 +6,21 @@
 //! - [`phase`]: the one [`ActionPhase`] enum and its ordering and terminal rules.
 //! - [`state`]: [`ActionState`], an action's full lifecycle record (attempts, phase transitions,
 //!   error and abort info), and the pure functions that change it.
+//! - [`spec`]: [`ActionSpec`], what an action runs and under which rules (retries, timeout,
+//!   launch, cache), and the pure retry and timeout rules.
 //! - [`time`]: the [`Timestamp`] every record carries.
 
 pub mod id;
 pub mod phase;
+pub mod spec;
 pub mod state;
 pub mod time;
 
 pub use id::{ActionId, ActionName, Domain, IdError, Org, Project, RunId, RunName};
 pub use phase::ActionPhase;
+pub use spec::{ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, TaskRef};
 pub use state::{
     AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry,
-    TransitionError,
+    TransitionError, Verdict,
 };
 pub use time::Timestamp;

@@ -7,6 +7,7 @@
 //! attempt, and the action never shows FAILED for an attempt that will be retried.
 
 use crate::phase::ActionPhase;
+use crate::spec::{RetryPolicy, retry_decision};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +130,15 @@ pub enum Retry {
     GiveUp,
 }
 
+/// What an attempt amounted to, as its executor reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Succeeded,
+    Failed(ErrorInfo),
+    /// Killed for running past its timeout.
+    TimedOut(ErrorInfo),
+}
+
 /// The full lifecycle record of one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionState {
@@ -205,12 +215,17 @@ impl ActionState {
         Ok(())
     }
 
-    /// Records that the current attempt's process `pid` started, so its logs exist.
-    pub fn mark_started(&mut self, pid: u32) -> Result<(), TransitionError> {
+    /// Records that the current attempt started: its process (and process group) `pid`, if it
+    /// runs as a local process, and whether it writes logs.
+    pub fn mark_started(
+        &mut self,
+        pid: Option<u32>,
+        logs_available: bool,
+    ) -> Result<(), TransitionError> {
         self.ensure_open()?;
         let attempt = self.current_attempt_mut();
-        attempt.logs_available = true;
-        attempt.pid = Some(pid);
+        attempt.logs_available = logs_available;
+        attempt.pid = pid;
         Ok(())
     }
 
@@ -240,6 +255,27 @@ impl ActionState {
                 self.phase = ActionPhase::Queued;
                 Ok(())
             }
+        }
+    }
+
+    /// Records the current attempt's `verdict`: success ends the action; a failure or a timeout
+    /// opens a new attempt while `policy` allows one, else ends the action FAILED or TIMED_OUT.
+    pub fn conclude(
+        &mut self,
+        verdict: &Verdict,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
+        let attempts = self.current_attempt().number;
+        match verdict {
+            Verdict::Succeeded => self.succeed(now),
+            Verdict::Failed(error) => {
+                self.fail(error.clone(), retry_decision(error, attempts, policy), now)
+            }
+            Verdict::TimedOut(error) => match retry_decision(error, attempts, policy) {
+                Retry::NewAttempt => self.fail(error.clone(), Retry::NewAttempt, now),
+                Retry::GiveUp => self.time_out(error.clone(), now),
+            },
         }
     }
 
@@ -313,7 +349,7 @@ mod tests {
     fn success_records_every_phase_with_times() {
         let mut state = ActionState::queued(at(1));
         state.advance(Initializing, at(2)).unwrap();
-        state.mark_started(42).unwrap();
+        state.mark_started(Some(42), true).unwrap();
         state.advance(Running, at(3)).unwrap();
         state.succeed(at(10)).unwrap();
         let attempt = state.current_attempt();
@@ -396,7 +432,7 @@ mod tests {
             aborted_by: String::new(),
         };
         assert_eq!(state.abort(info, at(3)), Err(terminal.clone()));
-        assert_eq!(state.mark_started(7), Err(terminal));
+        assert_eq!(state.mark_started(Some(7), true), Err(terminal));
         assert_eq!(state, before, "a refused change must not alter the record");
     }
 
@@ -422,6 +458,36 @@ mod tests {
         assert_eq!(state.attempts.len(), 1);
         assert_eq!(phases(&state.attempts[0]), [Running, Succeeded]);
         assert_eq!(state.ended_at, Some(at(2)));
+    }
+
+    #[test]
+    fn a_timeout_is_retried_within_the_budget_then_ends_timed_out() {
+        let policy = RetryPolicy {
+            retries: 1,
+            backoff: None,
+        };
+        let timeout = Verdict::TimedOut(crate::spec::timeout_error(
+            std::time::Duration::from_secs(1),
+        ));
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state.conclude(&timeout, &policy, at(3)).unwrap();
+        assert_eq!(state.phase, Queued);
+        assert_eq!(state.attempts[0].phase, Failed);
+        state.advance(Running, at(4)).unwrap();
+        state.conclude(&timeout, &policy, at(5)).unwrap();
+        assert_eq!(state.phase, TimedOut);
+        assert_eq!(state.error.as_ref().unwrap().code, "MAX_RUNTIME_EXCEEDED");
+    }
+
+    #[test]
+    fn success_concludes_the_action_whatever_the_policy() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state
+            .conclude(&Verdict::Succeeded, &RetryPolicy::default(), at(3))
+            .unwrap();
+        assert_eq!(state.phase, Succeeded);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Aborting actions and runs: record ABORTED with reason and who first (so no later verdict
-//! can overwrite it), then end the attempt's process group, before the call returns.
+//! can overwrite it), then stop the attempt (SIGTERM, then SIGKILL after the grace), before
+//! the call returns.
 
-use crate::{Engine, EngineError, process};
+use crate::{Engine, EngineError};
 use aerie_core::{AbortInfo, ActionId, ActionPhase, RunId, Timestamp, TransitionError};
-use aerie_store::{Filter, FilterField, FilterOp, ListQuery, StoreError};
+use aerie_store::{ActionRecord, StoreError};
 use std::time::Duration;
 
 /// How long to wait for a killed process to be reaped before giving up on it.
@@ -19,19 +20,20 @@ pub enum AbortOutcome {
 }
 
 impl Engine {
-    /// Aborts one action and every unfinished action below it: ABORTED with `info`, process
-    /// groups ended.
+    /// Aborts one action and every unfinished action below it: ABORTED with `info`, attempts
+    /// stopped.
     pub async fn abort_action(
         &self,
         id: &ActionId,
         info: &AbortInfo,
     ) -> Result<AbortOutcome, EngineError> {
-        let outcome = self.abort_one(id, info).await?;
+        let action = self.inner.store.get_action(id).await?;
+        let outcome = self.abort_one(action, info).await?;
         self.abort_descendants(id, info).await?;
         Ok(outcome)
     }
 
-    /// Aborts the unfinished descendants of `parent`, deepest last.
+    /// Aborts the unfinished descendants of `parent`.
     pub(crate) async fn abort_descendants(
         &self,
         parent: &ActionId,
@@ -39,28 +41,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut pending = vec![parent.clone()];
         while let Some(next) = pending.pop() {
-            let children = ListQuery {
-                filters: vec![Filter {
-                    field: FilterField::ParentName,
-                    op: FilterOp::Equal,
-                    values: vec![next.name.to_string()],
-                }],
-                limit: aerie_store::query::MAX_PAGE_SIZE,
-                ..ListQuery::default()
-            };
-            let mut query = children;
-            loop {
-                let page = self.inner.store.list_actions(&next.run, &query).await?;
-                for child in &page.items {
-                    if !child.state.phase.is_terminal() {
-                        self.abort_one(&child.id, info).await?;
-                    }
-                    pending.push(child.id.clone());
-                }
-                match page.next_token {
-                    Some(token) => query.token = token,
-                    None => break,
-                }
+            for child in self.inner.store.unfinished_children(&next).await? {
+                pending.push(child.id.clone());
+                self.abort_one(child, info).await?;
             }
         }
         Ok(())
@@ -68,13 +51,15 @@ impl Engine {
 
     async fn abort_one(
         &self,
-        id: &ActionId,
+        action: ActionRecord,
         info: &AbortInfo,
     ) -> Result<AbortOutcome, EngineError> {
+        let id = action.id.clone();
+        let abort = info.clone();
         let recorded = self
             .inner
             .store
-            .update_action(id, |state| state.abort(info.clone(), Timestamp::now()))
+            .update_action(&action, move |state| state.abort(abort.clone(), Timestamp::now()))
             .await;
         match recorded {
             Ok(_) => {}
@@ -85,7 +70,7 @@ impl Engine {
             Err(err) => return Err(err.into()),
         }
         tracing::info!(run = %id.run, action = %id.name, reason = %info.reason, "action aborted");
-        self.end_process(id).await;
+        self.stop_attempt(&id).await;
         Ok(AbortOutcome::Aborted)
     }
 
@@ -96,39 +81,18 @@ impl Engine {
         info: &AbortInfo,
     ) -> Result<AbortOutcome, EngineError> {
         let root = self
-            .abort_one(&ActionId::root_of(run.clone()), info)
+            .inner
+            .store
+            .get_action(&ActionId::root_of(run.clone()))
             .await?;
-        let unfinished = ListQuery {
-            filters: vec![Filter {
-                field: FilterField::Phase,
-                op: FilterOp::ValueIn,
-                values: [
-                    ActionPhase::Queued,
-                    ActionPhase::WaitingForResources,
-                    ActionPhase::Initializing,
-                    ActionPhase::Running,
-                    ActionPhase::Paused,
-                ]
-                .iter()
-                .map(|phase| phase.as_i32().to_string())
-                .collect(),
-            }],
-            limit: aerie_store::query::MAX_PAGE_SIZE,
-            ..ListQuery::default()
-        };
-        loop {
-            let page = self.inner.store.list_actions(run, &unfinished).await?;
-            if page.items.is_empty() {
-                break;
-            }
-            for action in page.items {
-                self.abort_one(&action.id, info).await?;
-            }
+        let outcome = self.abort_one(root, info).await?;
+        for action in self.inner.store.unfinished_actions(run).await? {
+            self.abort_one(action, info).await?;
         }
-        Ok(root)
+        Ok(outcome)
     }
 
-    async fn end_process(&self, id: &ActionId) {
+    async fn stop_attempt(&self, id: &ActionId) {
         let active = self
             .inner
             .active
@@ -139,11 +103,11 @@ impl Engine {
         let Some(mut active) = active else {
             return;
         };
-        let Some(pid) = active.pid else {
-            // Not spawned yet: the attempt sees ABORTED when it records RUNNING and stops.
+        let Some(control) = active.control else {
+            // Not started yet: the attempt sees ABORTED when it records RUNNING and stops.
             return;
         };
-        process::signal_group(pid, libc::SIGTERM);
+        control.terminate();
         let exited_in_grace = tokio::time::timeout(
             self.inner.config.abort_grace,
             active.exited.wait_for(|exited| *exited),
@@ -151,12 +115,12 @@ impl Engine {
         .await
         .is_ok();
         if !exited_in_grace {
-            process::signal_group(pid, libc::SIGKILL);
+            control.kill();
             if tokio::time::timeout(REAP_TIMEOUT, active.exited.wait_for(|exited| *exited))
                 .await
                 .is_err()
             {
-                tracing::warn!(run = %id.run, action = %id.name, pid, "aborted process not reaped in time");
+                tracing::warn!(run = %id.run, action = %id.name, "aborted attempt not over in time");
             }
         }
     }

@@ -1,14 +1,15 @@
-//! Scheduling and execution: takes queued task actions from the store, runs each attempt as a
-//! local process, records every phase, captures logs, retries by policy, aborts on request, and
+//! Scheduling and execution: takes queued task actions from the store, runs each attempt on an
+//! executor, records every phase, enforces timeouts, retries by policy, aborts on request, and
 //! reconciles what was running when aerie last stopped.
 //!
 //! # Layout
-//! - [`launch`]: task spec → process (pure).
-//! - [`outcome`]: error document + exit status → verdict and retry decision (pure).
-//! - `process`: spawning in a process group and killing the group.
-//! - `attempt`: one attempt from claim to final record.
+//! - [`executor`]: the interface an executor implements; [`local`] (process groups on this
+//!   machine) and [`noop`] (runs nothing, for benchmarks) implement it.
+//! - `attempt`: the driver of one attempt from claim to final record, for any executor.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
+//! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
+//!   document + exit status → verdict, pure), `process` (process groups), `capture` (logs).
 //!
 //! # Contract
 //! Every state change goes through the store's versioned update, so the engine never overwrites
@@ -18,17 +19,24 @@
 mod abort;
 pub use abort::AbortOutcome;
 mod attempt;
+mod capture;
+pub mod executor;
 pub mod launch;
+pub mod local;
+pub mod noop;
 pub mod outcome;
 mod process;
 mod recovery;
 mod scheduler;
 
+pub use executor::ExecutorKind;
+pub use local::LocalConfig;
+
 use aerie_blob::{Blobs, LogStore};
 use aerie_core::{ActionId, ActionPhase, RunId};
 use aerie_store::{ActionRecord, NewAction, NewRun, RunWithRoot, Store, StoreError};
+use executor::{AttemptControl, Executor};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -38,13 +46,10 @@ use tokio_util::task::TaskTracker;
 /// How the engine runs attempts.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Parent of every attempt's fresh working directory.
-    pub work_dir: PathBuf,
-    /// Virtual environment whose `bin/a0` runs tasks; `None` means `a0` on PATH.
-    pub python_env: Option<PathBuf>,
-    /// The address task processes call back on (`host:port`).
-    pub endpoint: String,
-    /// How long an aborted process gets between SIGTERM and SIGKILL.
+    pub executor: ExecutorKind,
+    /// Where and how the local executor runs processes.
+    pub local: LocalConfig,
+    /// How long an aborted attempt gets between SIGTERM and SIGKILL.
     pub abort_grace: Duration,
     /// Most attempts running at once.
     pub max_running: usize,
@@ -60,18 +65,18 @@ pub enum EngineError {
 }
 
 /// An attempt between claim and final record.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct ActiveAttempt {
-    /// The process group leader, once spawned.
-    pid: Option<u32>,
-    /// Turns true once the process has exited and its output is drained.
+    /// Stops the attempt, once started.
+    control: Option<Arc<dyn AttemptControl>>,
+    /// Turns true once the attempt is over and its record written.
     exited: watch::Receiver<bool>,
 }
 
 struct Inner {
     store: Store,
-    blobs: Blobs,
     logs: Arc<LogStore>,
+    executor: Box<dyn Executor>,
     config: EngineConfig,
     active: Mutex<HashMap<ActionId, ActiveAttempt>>,
     wake: Notify,
@@ -88,11 +93,20 @@ pub struct Engine {
 impl Engine {
     /// An engine over `store`, `blobs` and `logs`; call [`Engine::start`] to run it.
     pub fn new(store: Store, blobs: Blobs, logs: Arc<LogStore>, config: EngineConfig) -> Self {
+        let executor: Box<dyn Executor> = match config.executor {
+            ExecutorKind::Local => Box::new(local::LocalExecutor {
+                store: store.clone(),
+                blobs,
+                logs: Arc::clone(&logs),
+                config: config.local.clone(),
+            }),
+            ExecutorKind::Noop => Box::new(noop::NoopExecutor),
+        };
         Self {
             inner: Arc::new(Inner {
                 store,
-                blobs,
                 logs,
+                executor,
                 config,
                 active: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
@@ -119,19 +133,25 @@ impl Engine {
         Ok(created)
     }
 
-    /// Adds a child action (or a finished trace) to a running run and wakes the scheduler.
-    /// Refused once the run's root was aborted.
+    /// Adds a child action (or a finished trace) under `parent` (which the caller read) and
+    /// wakes the scheduler. Refused once the run's root was aborted.
     pub async fn enqueue_action(
         &self,
-        run: &RunId,
+        parent: &ActionRecord,
         new: NewAction,
     ) -> Result<ActionRecord, EngineError> {
-        let root = self
-            .inner
-            .store
-            .get_action(&ActionId::root_of(run.clone()))
-            .await?;
-        if root.state.phase == ActionPhase::Aborted {
+        let run = &parent.id.run;
+        let root_phase = if parent.parent.is_none() {
+            parent.state.phase
+        } else {
+            self.inner
+                .store
+                .get_action(&ActionId::root_of(run.clone()))
+                .await?
+                .state
+                .phase
+        };
+        if root_phase == ActionPhase::Aborted {
             return Err(EngineError::RunAborted(run.clone()));
         }
         let record = self.inner.store.insert_action(run, new).await?;
@@ -139,20 +159,23 @@ impl Engine {
         Ok(record)
     }
 
-    /// Stops scheduling, ends every running attempt's process group and waits for the engine's
-    /// tasks. The attempts stay RUNNING in the store; the next start reconciles them.
+    /// Stops scheduling, kills every running attempt and waits for the engine's tasks. The
+    /// killed attempts stay RUNNING in the store; the next start reconciles them.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.cancel.cancel();
-        let pids: Vec<u32> = {
+        let started: Vec<Arc<dyn AttemptControl>> = {
             let active = self
                 .inner
                 .active
                 .lock()
                 .expect("active attempts lock poisoned");
-            active.values().filter_map(|attempt| attempt.pid).collect()
+            active
+                .values()
+                .filter_map(|attempt| attempt.control.clone())
+                .collect()
         };
-        for pid in pids {
-            process::signal_group(pid, libc::SIGKILL);
+        for control in started {
+            control.kill();
         }
         self.inner.tasks.close();
         if tokio::time::timeout(grace, self.inner.tasks.wait())

@@ -1,8 +1,7 @@
-//! How an attempt ended, judged from its error document and exit status (contract §4.6), and
-//! whether it is retried (§4.7). Pure: the caller reads the files.
+//! How a local attempt ended, judged from its error document and exit status (contract §4.6).
+//! Pure: the caller reads the files. Whether it is retried is `aerie_core::spec`'s rule.
 
-use aerie_core::state::Retry;
-use aerie_core::{ErrorInfo, ErrorKind};
+use aerie_core::{ErrorInfo, ErrorKind, Verdict};
 use aerie_wire::flyteidl2::core::ErrorDocument;
 use aerie_wire::flyteidl2::core::container_error::Kind as Recoverability;
 use aerie_wire::flyteidl2::core::execution_error::ErrorKind as Origin;
@@ -38,15 +37,6 @@ impl ProcessExit {
             (None, None) => Self::Code(-1),
         }
     }
-}
-
-/// What the attempt amounted to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Succeeded,
-    Failed(ErrorInfo),
-    /// Killed for running past its timeout.
-    TimedOut(ErrorInfo),
 }
 
 /// Judges an attempt: an error document wins whatever the exit code; otherwise exit 0 is
@@ -110,15 +100,6 @@ pub fn error_from_document(bytes: &[u8]) -> ErrorInfo {
             code: "BadErrorDocument".into(),
             recoverable: false,
         },
-    }
-}
-
-/// Retry a recoverable failure while attempts remain: `retries` extra attempts after the first.
-pub fn retry_decision(error: &ErrorInfo, attempts_so_far: u32, retries: u32) -> Retry {
-    if error.recoverable && attempts_so_far <= retries {
-        Retry::NewAttempt
-    } else {
-        Retry::GiveUp
     }
 }
 
@@ -186,16 +167,5 @@ mod tests {
         let error = error_from_document(&[0xff, 0xff, 0xff]);
         assert_eq!(error.code, "BadErrorDocument");
         assert_eq!(error.kind, ErrorKind::System);
-    }
-
-    #[test]
-    fn retries_follow_the_budget_and_recoverability() {
-        let mut error = error_from_document(&document(Origin::USER, Recoverability::RECOVERABLE));
-        assert_eq!(retry_decision(&error, 1, 0), Retry::GiveUp);
-        assert_eq!(retry_decision(&error, 1, 2), Retry::NewAttempt);
-        assert_eq!(retry_decision(&error, 2, 2), Retry::NewAttempt);
-        assert_eq!(retry_decision(&error, 3, 2), Retry::GiveUp);
-        error.recoverable = false;
-        assert_eq!(retry_decision(&error, 1, 2), Retry::GiveUp);
     }
 }

@@ -37,21 +37,40 @@ pub fn spawn(plan: &LaunchPlan) -> io::Result<Child> {
     command.spawn()
 }
 
-/// Sends `signal` to every process in the group led by `pid`; a group already gone is fine.
-pub fn signal_group(pid: u32, signal: i32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    // SAFETY: kill(2) with a negative pid signals a process group and touches no memory.
-    unsafe {
-        libc::kill(-pid, signal);
+/// The process group an attempt runs in, led by its process. Never 0: `kill(0, …)` would
+/// signal aerie's own group, so a missing or zero pid has no group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessGroup(libc::pid_t);
+
+impl ProcessGroup {
+    /// The group led by `pid`; `None` for 0 or a value that is not a pid.
+    pub fn led_by(pid: u32) -> Option<Self> {
+        libc::pid_t::try_from(pid)
+            .ok()
+            .filter(|pid| *pid > 0)
+            .map(Self)
+    }
+
+    /// The leader's pid.
+    pub fn pid(self) -> u32 {
+        self.0.unsigned_abs()
+    }
+
+    /// Sends `signal` to every process in the group; a group already gone is fine.
+    pub fn signal(self, signal: i32) {
+        // SAFETY: kill(2) with a negative pid signals a process group and touches no memory;
+        // the constructor guarantees the pid is positive, so this never targets group 0.
+        unsafe {
+            libc::kill(-self.0, signal);
+        }
     }
 }
 
 /// Kills what is left of an attempt's process group after aerie itself was killed: every process
 /// whose group is `pgid` and whose environment names this run and action (so a recycled id is
 /// never mistaken for the attempt). Returns how many were killed.
-pub fn kill_leftovers(pgid: u32, run_name: &str, action_name: &str) -> usize {
+pub fn kill_leftovers(group: ProcessGroup, run_name: &str, action_name: &str) -> usize {
+    let pgid = group.pid();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -91,4 +110,16 @@ fn process_group(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &stat[stat.rfind(')')? + 1..];
     after_name.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_zero_and_out_of_range_pids_have_no_group() {
+        assert_eq!(ProcessGroup::led_by(0), None);
+        assert_eq!(ProcessGroup::led_by(u32::MAX), None);
+        assert_eq!(ProcessGroup::led_by(42).map(ProcessGroup::pid), Some(42));
+    }
 }

@@ -3,12 +3,10 @@
 //! in its process group is ended here), so it fails as a SYSTEM error and, while the budget
 //! lasts, a new attempt is queued. Queued work needs nothing: the scheduler finds it.
 
-use crate::attempt::restart_retry;
-use crate::{EngineError, Inner, process};
+use crate::{EngineError, Inner, local};
+use aerie_core::spec::restart_retry_decision;
 use aerie_core::{ActionPhase, ErrorInfo, ErrorKind, Timestamp};
 use aerie_store::StoreError;
-use aerie_wire::flyteidl2::task::TaskSpec;
-use buffa::Message;
 
 /// Most interrupted actions read per batch.
 const BATCH: u32 = 256;
@@ -23,19 +21,8 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
             return Ok(());
         }
         for action in interrupted {
-            if let Some(pgid) = action.state.current_attempt().pid {
-                let killed = process::kill_leftovers(
-                    pgid,
-                    action.id.run.name.as_str(),
-                    action.id.name.as_str(),
-                );
-                if killed > 0 {
-                    tracing::info!(run = %action.id.run, action = %action.id.name, killed, "ended processes left by an interrupted attempt");
-                }
-            }
-            let retries = TaskSpec::decode_from_slice(&action.spec)
-                .map(|spec| spec.task_template.metadata.retries.retries)
-                .unwrap_or(0);
+            local::end_leftovers(&action.id, action.state.current_attempt().pid);
+            let policy = action.spec.retry;
             let error = ErrorInfo {
                 message: "aerie stopped while this attempt was running; its process was ended"
                     .into(),
@@ -45,8 +32,8 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
             };
             let result = inner
                 .store
-                .update_action(&action.id, |state| {
-                    let retry = restart_retry(state.current_attempt().number, retries);
+                .update_action(&action, move |state| {
+                    let retry = restart_retry_decision(state.current_attempt().number, &policy);
                     state.fail(error.clone(), retry, Timestamp::now())
                 })
                 .await;

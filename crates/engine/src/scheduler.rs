@@ -46,7 +46,7 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError
             active.insert(
                 action.id.clone(),
                 ActiveAttempt {
-                    pid: None,
+                    control: None,
                     exited: exited_rx,
                 },
             );

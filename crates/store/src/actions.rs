@@ -1,19 +1,22 @@
-//! Statements on actions: insert, get, list, and the versioned lifecycle update.
+//! Statements on actions: insert, the versioned lifecycle update, and the reads the engine and
+//! the server need (one action, a page of a run's actions, children, unfinished work).
+//! Writes run on a writer lane (`crate::writer`); reads on the read pool.
 
 use crate::Store;
 use crate::error::{DbContext, StoreError};
-use crate::events;
+use crate::events::{PendingEvents, next_seq};
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
-use crate::records::{ActionKind, ActionRecord, NewAction};
-use crate::rows::{ACTION_COLUMNS, action_from_row, state_to_json};
-use aerie_core::{ActionId, ActionPhase, ActionState, Org, RunId, Timestamp, TransitionError};
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyArguments;
+use crate::records::{ActionRecord, Change, NewAction, RunRecord};
+use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
+use crate::writer::{StateChange, WriteOp};
+use aerie_core::{ActionId, ActionKind, ActionPhase, Org, RunId, Timestamp};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
+use std::sync::Arc;
 
-/// How often an update is retried when another writer changed the action first.
-const MAX_UPDATE_ATTEMPTS: usize = 32;
+/// How often an update is re-applied when the action changed since the caller read it.
+const MAX_UPDATE_ATTEMPTS: usize = 8;
 
 pub(crate) fn bind_all<'q>(
     mut query: Query<'q, Any, AnyArguments>,
@@ -28,22 +31,26 @@ pub(crate) fn bind_all<'q>(
     query
 }
 
+/// Inserts the action row of `new` at sequence `seq` and queues its first event.
 pub(crate) async fn insert_action_row(
-    tx: &mut Transaction<'static, Any>,
+    connection: &mut AnyConnection,
     run: &RunId,
     org: &Org,
     new: &NewAction,
+    seq: i64,
     now: Timestamp,
+    events: &mut PendingEvents,
 ) -> Result<ActionRecord, StoreError> {
     let id = ActionId {
         run: run.clone(),
         name: new.name.clone(),
     };
+    let state_json = state_to_json(&new.state);
     let inserted = sqlx::query(
         "INSERT INTO actions (project, domain, run_name, name, org, parent, kind, task_name, \
-         task_version, spec, input_uri, run_output_base, action_group, phase, state, version, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
+         task_version, spec, action_spec, input_uri, run_output_base, action_group, phase, state, \
+         version, seq, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18, $18) \
          ON CONFLICT DO NOTHING",
     )
     .bind(run.project.as_str())
@@ -52,82 +59,280 @@ pub(crate) async fn insert_action_row(
     .bind(new.name.as_str())
     .bind(org.as_str())
     .bind(new.parent.as_ref().map_or("", |parent| parent.as_str()))
-    .bind(new.kind.as_i32())
-    .bind(new.task_name.as_str())
-    .bind(new.task_version.as_str())
-    .bind(new.spec.clone())
+    .bind(new.spec.kind.as_i32())
+    .bind(new.spec.task.name.as_str())
+    .bind(new.spec.task.version.as_str())
+    .bind(new.wire_spec.as_slice())
+    .bind(spec_to_json(&new.spec))
     .bind(new.input_uri.as_str())
     .bind(new.run_output_base.as_str())
     .bind(new.group.as_str())
     .bind(new.state.phase.as_i32())
-    .bind(state_to_json(&new.state))
+    .bind(state_json.as_str())
+    .bind(seq)
     .bind(now.as_micros())
-    .execute(&mut **tx)
+    .execute(&mut *connection)
     .await
     .during("inserting an action")?;
     if inserted.rows_affected() == 0 {
         return Err(StoreError::ActionAlreadyExists(id));
     }
+    events.push(run, seq, &new.name, new.parent.as_ref(), state_json, now);
     Ok(ActionRecord {
         id,
         org: org.clone(),
         parent: new.parent.clone(),
-        kind: new.kind,
-        task_name: new.task_name.clone(),
-        task_version: new.task_version.clone(),
-        spec: new.spec.clone(),
+        spec: Arc::new(new.spec.clone()),
         input_uri: new.input_uri.clone(),
         run_output_base: new.run_output_base.clone(),
         group: new.group.clone(),
         state: new.state.clone(),
         version: 1,
+        seq,
         updated_at: now,
     })
 }
 
+/// Adds `new` to the run and queues its first event; refuses an unknown run or a duplicate
+/// name before writing anything.
+pub(crate) async fn apply_insert_action(
+    connection: &mut AnyConnection,
+    run: &RunId,
+    new: &NewAction,
+    events: &mut PendingEvents,
+) -> Result<(ActionRecord, Vec<Arc<Change>>), StoreError> {
+    let found: Option<(String, i64)> = sqlx::query_as(
+        "SELECT org, last_seq FROM runs WHERE project = $1 AND domain = $2 AND name = $3",
+    )
+    .bind(run.project.as_str())
+    .bind(run.domain.as_str())
+    .bind(run.name.as_str())
+    .fetch_optional(&mut *connection)
+    .await
+    .during("reading the run of a new action")?;
+    let (org, last_seq) = found.ok_or_else(|| StoreError::RunNotFound(run.clone()))?;
+    let org = Org::parse(&org).map_err(|err| StoreError::corrupt("org", err))?;
+    let seq = last_seq + 1;
+    let record =
+        insert_action_row(connection, run, &org, new, seq, Timestamp::now(), events).await?;
+    let taken = next_seq(connection, run).await?;
+    debug_assert_eq!(taken, seq, "a run's sequence moved under its writer lane");
+    Ok((record.clone(), vec![Arc::new(Change { record, run: None })]))
+}
+
+/// Applies `change` to the action the caller holds; if the action changed since, re-reads it
+/// and re-applies `change` to the newer state. Refusals write nothing.
+pub(crate) async fn apply_update_action(
+    connection: &mut AnyConnection,
+    held: &ActionRecord,
+    change: &StateChange,
+    events: &mut PendingEvents,
+) -> Result<(ActionRecord, Vec<Arc<Change>>), StoreError> {
+    let mut current = held.clone();
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let mut state = current.state.clone();
+        change(&mut state).map_err(|source| StoreError::Transition {
+            action: current.id.clone(),
+            source,
+        })?;
+        let now = Timestamp::now();
+        let state_json = state_to_json(&state);
+        let id = &current.id;
+        let updated = sqlx::query(
+            "UPDATE actions SET state = $1, phase = $2, version = version + 1, updated_at = $3, \
+             seq = (SELECT last_seq + 1 FROM runs WHERE project = $4 AND domain = $5 AND name = $6) \
+             WHERE project = $4 AND domain = $5 AND run_name = $6 AND name = $7 AND version = $8",
+        )
+        .bind(state_json.as_str())
+        .bind(state.phase.as_i32())
+        .bind(now.as_micros())
+        .bind(id.run.project.as_str())
+        .bind(id.run.domain.as_str())
+        .bind(id.run.name.as_str())
+        .bind(id.name.as_str())
+        .bind(current.version)
+        .execute(&mut *connection)
+        .await
+        .during("updating an action")?;
+        if updated.rows_affected() == 0 {
+            current = read_action(connection, id).await?;
+            continue;
+        }
+        let (seq, run) = if current.parent.is_none() {
+            let (seq, run) = next_seq_with_run(connection, &id.run).await?;
+            (seq, Some(Arc::new(run)))
+        } else {
+            (next_seq(connection, &id.run).await?, None)
+        };
+        events.push(&id.run, seq, &id.name, current.parent.as_ref(), state_json, now);
+        current.state = state;
+        current.version += 1;
+        current.seq = seq;
+        current.updated_at = now;
+        let change = Arc::new(Change {
+            record: current.clone(),
+            run,
+        });
+        return Ok((current, vec![change]));
+    }
+    Err(StoreError::Contention(held.id.clone()))
+}
+
+/// Takes the run's next sequence number and returns the run with it (for root changes, which
+/// run watchers render with the run's labels).
+async fn next_seq_with_run(
+    connection: &mut AnyConnection,
+    run: &RunId,
+) -> Result<(i64, RunRecord), StoreError> {
+    let row = sqlx::query(
+        "UPDATE runs SET last_seq = last_seq + 1 \
+         WHERE project = $1 AND domain = $2 AND name = $3 \
+         RETURNING last_seq, org, created_at, created_by, run_spec",
+    )
+    .bind(run.project.as_str())
+    .bind(run.domain.as_str())
+    .bind(run.name.as_str())
+    .fetch_optional(&mut *connection)
+    .await
+    .during("taking the next event sequence")?
+    .ok_or_else(|| StoreError::RunNotFound(run.clone()))?;
+    let read = |err| StoreError::Database {
+        op: "reading a run",
+        source: err,
+    };
+    let org: String = row.try_get("org").map_err(read)?;
+    Ok((
+        row.try_get("last_seq").map_err(read)?,
+        RunRecord {
+            id: run.clone(),
+            org: Org::parse(&org).map_err(|err| StoreError::corrupt("org", err))?,
+            created_at: Timestamp::from_micros(row.try_get("created_at").map_err(read)?),
+            created_by: row.try_get("created_by").map_err(read)?,
+            run_spec: row.try_get("run_spec").map_err(read)?,
+        },
+    ))
+}
+
+const SELECT_ONE_ACTION: &str = "WHERE a.project = $1 AND a.domain = $2 AND a.run_name = $3 AND a.name = $4";
+
+async fn read_action(
+    connection: &mut AnyConnection,
+    id: &ActionId,
+) -> Result<ActionRecord, StoreError> {
+    let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {SELECT_ONE_ACTION}");
+    let row = bind_id(sqlx::query(AssertSqlSafe(sql)), id)
+        .fetch_optional(&mut *connection)
+        .await
+        .during("reading an action")?
+        .ok_or_else(|| StoreError::ActionNotFound(id.clone()))?;
+    action_from_row(&row)
+}
+
+fn bind_id<'q>(query: Query<'q, Any, AnyArguments>, id: &'q ActionId) -> Query<'q, Any, AnyArguments> {
+    query
+        .bind(id.run.project.as_str())
+        .bind(id.run.domain.as_str())
+        .bind(id.run.name.as_str())
+        .bind(id.name.as_str())
+}
+
+fn records(rows: &[AnyRow]) -> Result<Vec<ActionRecord>, StoreError> {
+    rows.iter().map(action_from_row).collect()
+}
+
+/// `phase IN (…)` over `phases`, bound into `clause`.
+fn phase_in(clause: &mut WhereClause, phases: &[ActionPhase]) {
+    let placeholders: Vec<String> = phases
+        .iter()
+        .map(|phase| {
+            clause.values.push(SqlValue::Int(phase.as_i32().into()));
+            format!("${}", clause.values.len())
+        })
+        .collect();
+    clause
+        .conditions
+        .push(format!("a.phase IN ({})", placeholders.join(", ")));
+}
+
+fn unfinished() -> Vec<ActionPhase> {
+    ActionPhase::ALL
+        .into_iter()
+        .filter(|phase| !phase.is_terminal())
+        .collect()
+}
+
+fn run_clause(run: &RunId) -> WhereClause {
+    let mut clause = WhereClause::default();
+    clause.push("a.project", "=", SqlValue::Text(run.project.as_str().into()));
+    clause.push("a.domain", "=", SqlValue::Text(run.domain.as_str().into()));
+    clause.push("a.run_name", "=", SqlValue::Text(run.name.as_str().into()));
+    clause
+}
+
 impl Store {
-    /// Adds `new` to the existing run `run` and appends its first event.
+    /// Adds `new` to the existing run `run` and appends its first event; returns once durable.
     pub async fn insert_action(
         &self,
         run: &RunId,
         new: NewAction,
     ) -> Result<ActionRecord, StoreError> {
-        let now = Timestamp::now();
-        let org = self.get_run(run).await?.org;
-        let mut tx = self.pool.begin().await.during("starting a transaction")?;
-        let seq = events::next_seq(&mut tx, run).await?;
-        let record = insert_action_row(&mut tx, run, &org, &new, now).await?;
-        events::append(
-            &mut tx,
-            run,
-            seq,
-            &record.id.name,
-            record.parent.as_ref(),
-            &record.state,
-            now,
-        )
-        .await?;
-        tx.commit().await.during("committing a new action")?;
-        self.hub.committed(run, seq);
-        Ok(record)
+        self.writer
+            .submit(|reply| WriteOp::InsertAction {
+                run: run.clone(),
+                new: Box::new(new),
+                reply,
+            })
+            .await
+    }
+
+    /// Applies `change` to the lifecycle record of `held` and appends the event, in one
+    /// transaction, and returns the action as committed (once durable). If the action changed
+    /// since `held` was read, `change` is re-run on the newer record; a change the rules refuse
+    /// leaves the action as it was.
+    pub async fn update_action<F>(
+        &self,
+        held: &ActionRecord,
+        change: F,
+    ) -> Result<ActionRecord, StoreError>
+    where
+        F: Fn(&mut aerie_core::ActionState) -> Result<(), aerie_core::TransitionError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.writer
+            .submit(|reply| WriteOp::UpdateAction {
+                held: Box::new(held.clone()),
+                change: Box::new(change),
+                reply,
+            })
+            .await
     }
 
     /// The action `id`.
     pub async fn get_action(&self, id: &ActionId) -> Result<ActionRecord, StoreError> {
-        let sql = format!(
-            "SELECT {ACTION_COLUMNS} FROM actions a \
-             WHERE a.project = $1 AND a.domain = $2 AND a.run_name = $3 AND a.name = $4"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.run.project.as_str())
-            .bind(id.run.domain.as_str())
-            .bind(id.run.name.as_str())
-            .bind(id.name.as_str())
-            .fetch_optional(&self.pool)
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {SELECT_ONE_ACTION}");
+        let row = bind_id(sqlx::query(AssertSqlSafe(sql)), id)
+            .fetch_optional(&self.reads)
             .await
             .during("reading an action")?
             .ok_or_else(|| StoreError::ActionNotFound(id.clone()))?;
         action_from_row(&row)
+    }
+
+    /// The action `id` and the encoded wire spec it was created from, in one read.
+    pub async fn get_action_with_wire_spec(
+        &self,
+        id: &ActionId,
+    ) -> Result<(ActionRecord, Vec<u8>), StoreError> {
+        let sql = format!("SELECT {ACTION_COLUMNS}, a.spec FROM actions a {SELECT_ONE_ACTION}");
+        let row = bind_id(sqlx::query(AssertSqlSafe(sql)), id)
+            .fetch_optional(&self.reads)
+            .await
+            .during("reading an action")?
+            .ok_or_else(|| StoreError::ActionNotFound(id.clone()))?;
+        let wire_spec: Vec<u8> = row.try_get("spec").during("reading an action's spec")?;
+        Ok((action_from_row(&row)?, wire_spec))
     }
 
     /// Actions of `run`, filtered, sorted and paged by `query`.
@@ -136,34 +341,73 @@ impl Store {
         run: &RunId,
         query: &ListQuery,
     ) -> Result<Page<ActionRecord>, StoreError> {
-        self.get_run(run).await?;
-        let mut clause = WhereClause::default();
-        clause.push(
-            "a.project",
-            "=",
-            SqlValue::Text(run.project.as_str().into()),
-        );
-        clause.push("a.domain", "=", SqlValue::Text(run.domain.as_str().into()));
-        clause.push("a.run_name", "=", SqlValue::Text(run.name.as_str().into()));
+        self.last_seq(run).await?;
+        let mut clause = run_clause(run);
         for filter in &query.filters {
             clause.add_filter(filter)?;
         }
+        let needs_run = query
+            .filters
+            .iter()
+            .any(|filter| filter.field == crate::FilterField::CreatedBy);
+        let join = if needs_run {
+            "JOIN runs r ON r.project = a.project AND r.domain = a.domain AND r.name = a.run_name"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {ACTION_COLUMNS} FROM actions a \
-             JOIN runs r ON r.project = a.project AND r.domain = a.domain AND r.name = a.run_name \
-             {} {}",
+            "SELECT {ACTION_COLUMNS} FROM actions a {join} {} {}",
             clause.sql(),
             query.order_and_window()?
         );
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .during("listing actions")?;
-        let items = rows
-            .iter()
-            .map(action_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        query.page_of(items)
+        query.page_of(records(&rows)?)
+    }
+
+    /// The direct children of `parent` that have not ended.
+    pub async fn unfinished_children(
+        &self,
+        parent: &ActionId,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let mut clause = run_clause(&parent.run);
+        clause.push("a.parent", "=", SqlValue::Text(parent.name.as_str().into()));
+        phase_in(&mut clause, &unfinished());
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {}", clause.sql());
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
+            .fetch_all(&self.reads)
+            .await
+            .during("reading unfinished children")?;
+        records(&rows)
+    }
+
+    /// The direct children of `parent`, each with its latest state and sequence.
+    pub async fn children(&self, parent: &ActionId) -> Result<Vec<ActionRecord>, StoreError> {
+        let mut clause = run_clause(&parent.run);
+        clause.push("a.parent", "=", SqlValue::Text(parent.name.as_str().into()));
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM actions a {} ORDER BY a.created_at, a.name",
+            clause.sql()
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
+            .fetch_all(&self.reads)
+            .await
+            .during("reading children")?;
+        records(&rows)
+    }
+
+    /// Every action of `run` that has not ended.
+    pub async fn unfinished_actions(&self, run: &RunId) -> Result<Vec<ActionRecord>, StoreError> {
+        let mut clause = run_clause(run);
+        phase_in(&mut clause, &unfinished());
+        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {}", clause.sql());
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
+            .fetch_all(&self.reads)
+            .await
+            .during("reading a run's unfinished actions")?;
+        records(&rows)
     }
 
     /// Task actions in any of `phases`, oldest change first, at most `limit`.
@@ -173,90 +417,16 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = WhereClause::default();
-        clause.push(
-            "a.kind",
-            "=",
-            SqlValue::Int(ActionKind::Task.as_i32().into()),
-        );
-        let placeholders: Vec<String> = phases
-            .iter()
-            .map(|phase| {
-                clause.values.push(SqlValue::Int(phase.as_i32().into()));
-                format!("${}", clause.values.len())
-            })
-            .collect();
-        clause
-            .conditions
-            .push(format!("a.phase IN ({})", placeholders.join(", ")));
+        phase_in(&mut clause, phases);
+        clause.push("a.kind", "=", SqlValue::Int(ActionKind::Task.as_i32().into()));
         let sql = format!(
             "SELECT {ACTION_COLUMNS} FROM actions a {} ORDER BY a.updated_at LIMIT {limit}",
             clause.sql()
         );
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .during("reading actions by phase")?;
-        rows.iter().map(action_from_row).collect()
-    }
-
-    /// Applies `change` to the action's lifecycle record and appends the event, in one
-    /// transaction. The change runs against the latest record; if another writer committed in
-    /// between, it is re-run on the newer record. A change the rules refuse leaves the action
-    /// as it was.
-    pub async fn update_action<F>(
-        &self,
-        id: &ActionId,
-        change: F,
-    ) -> Result<ActionRecord, StoreError>
-    where
-        F: Fn(&mut ActionState) -> Result<(), TransitionError>,
-    {
-        for _ in 0..MAX_UPDATE_ATTEMPTS {
-            let mut record = self.get_action(id).await?;
-            let mut state = record.state.clone();
-            change(&mut state).map_err(|source| StoreError::Transition {
-                action: id.clone(),
-                source,
-            })?;
-            let now = Timestamp::now();
-            let mut tx = self.pool.begin().await.during("starting a transaction")?;
-            let updated = sqlx::query(
-                "UPDATE actions SET state = $1, phase = $2, version = version + 1, updated_at = $3 \
-                 WHERE project = $4 AND domain = $5 AND run_name = $6 AND name = $7 AND version = $8",
-            )
-            .bind(state_to_json(&state))
-            .bind(state.phase.as_i32())
-            .bind(now.as_micros())
-            .bind(id.run.project.as_str())
-            .bind(id.run.domain.as_str())
-            .bind(id.run.name.as_str())
-            .bind(id.name.as_str())
-            .bind(record.version)
-            .execute(&mut *tx)
-            .await
-            .during("updating an action")?;
-            if updated.rows_affected() == 0 {
-                tx.rollback().await.during("rolling back a stale update")?;
-                continue;
-            }
-            let seq = events::next_seq(&mut tx, &id.run).await?;
-            events::append(
-                &mut tx,
-                &id.run,
-                seq,
-                &id.name,
-                record.parent.as_ref(),
-                &state,
-                now,
-            )
-            .await?;
-            tx.commit().await.during("committing an action change")?;
-            self.hub.committed(&id.run, seq);
-            record.state = state;
-            record.version += 1;
-            record.updated_at = now;
-            return Ok(record);
-        }
-        Err(StoreError::Contention(id.clone()))
+        records(&rows)
     }
 }

@@ -31,9 +31,81 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(transparent)]
+    Write(WriteFailure),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+/// Why a batch of writes was refused as a whole; nothing of it was saved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteFailure {
+    #[error("the database's disk is full; the change was not saved (free space, then retry)")]
+    DiskFull,
+    #[error("the database failed while {op}; the change was not saved: {detail}")]
+    Unavailable { op: &'static str, detail: String },
+}
+
+impl WriteFailure {
+    /// Classifies a database error; the detail is the database's own message, never a path.
+    pub(crate) fn from_database(op: &'static str, err: &sqlx::Error) -> Self {
+        let (code, message) = match err {
+            sqlx::Error::Database(db) => (
+                db.code().map(|code| code.into_owned()).unwrap_or_default(),
+                db.message().to_owned(),
+            ),
+            sqlx::Error::Io(io) if io.raw_os_error() == Some(libc_enospc()) => {
+                return Self::DiskFull;
+            }
+            sqlx::Error::Io(io) => (String::new(), format!("I/O error ({:?})", io.kind())),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+                (String::new(), "no database connection".to_owned())
+            }
+            other => (String::new(), other.to_string()),
+        };
+        // SQLITE_FULL is 13; PostgreSQL's disk_full is 53100.
+        let full = code == "13"
+            || code == "53100"
+            || message.contains("disk is full")
+            || message.contains("No space left");
+        if full {
+            Self::DiskFull
+        } else {
+            Self::Unavailable {
+                op,
+                detail: message,
+            }
+        }
+    }
+
+    /// The failure a store error amounts to when it ends a batch.
+    pub(crate) fn from_store(err: &StoreError) -> Self {
+        match err {
+            StoreError::Database { op, source } => Self::from_database(op, source),
+            StoreError::Write(failure) => failure.clone(),
+            other => Self::Unavailable {
+                op: "writing",
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// `ENOSPC` on Linux.
+const fn libc_enospc() -> i32 {
+    28
 }
 
 impl StoreError {
+    /// Whether the request was refused by the rules or the data (nothing was written), as
+    /// opposed to the database failing.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            Self::Database { .. } | Self::Write(_) | Self::Closed
+        )
+    }
+
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {
         Self::Corrupt {
             what,

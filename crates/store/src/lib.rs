@@ -1,19 +1,22 @@
 //! The one source of truth: runs, actions and their events, in SQLite or PostgreSQL.
 //!
-//! Every change to an action is one transaction that rewrites the action's lifecycle record
-//! (checked against its version, so concurrent writers never lose an update) and appends an
-//! event with the run's next sequence number. After the commit the [`ChangeHub`] wakes watchers,
-//! who re-read events after the last sequence they saw.
+//! Every change to an action is one operation on a writer lane that rewrites the action's
+//! lifecycle record (checked against the version the caller holds, so concurrent writers never
+//! lose an update) and appends an event with the run's next sequence number. The lane commits
+//! the operations that arrive together as one transaction, replies once it is durable, then
+//! hands the committed changes to the [`ChangeHub`]. Reads use a pool of their own, so they
+//! never queue behind writes.
 //!
 //! # Layout
 //! - [`records`]: what is stored and returned.
-//! - [`query`]: list filters, sort and paging.
-//! - [`hub`]: in-memory wake-ups after commits.
+//! - [`query`]: typed list filters, sort and paging.
+//! - [`hub`]: in-process delivery of committed changes to watchers.
+//! - `writer`: the group-commit writer lanes.
 //! - `runs`, `actions`, `events`: the statements, one module per table.
 //!
 //! # Contract
-//! Event sequence numbers strictly increase within a run and commit in that order (the run row
-//! is updated in the same transaction, which serializes writers of one run).
+//! Event sequence numbers strictly increase within a run and are published in that order (the
+//! changes of one run all go through one lane).
 
 mod actions;
 mod error;
@@ -23,20 +26,28 @@ pub mod query;
 pub mod records;
 mod rows;
 pub mod runs;
+mod writer;
 
-pub use error::StoreError;
+pub use error::{StoreError, WriteFailure};
 pub use events::EventScope;
 pub use hub::ChangeHub;
-pub use query::{Filter, FilterField, FilterOp, ListQuery, Page, SortKey};
-pub use records::{ActionEvent, ActionKind, ActionRecord, NewAction, NewRun, RunRecord};
+pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};
+pub use records::{ActionEvent, ActionRecord, Change, NewAction, NewRun, RunRecord};
 pub use runs::RunWithRoot;
 
 use error::DbContext;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, AssertSqlSafe};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use writer::{Connector, Writer};
+
+/// Read connections to a SQLite database (WAL readers run beside the writer).
+const SQLITE_READERS: u32 = 4;
+/// Writer lanes on PostgreSQL (one connection each).
+const POSTGRES_LANES: usize = 4;
+/// Read connections to PostgreSQL.
+const POSTGRES_READERS: u32 = 8;
 
 /// Where the store keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +61,8 @@ pub enum Backend {
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    reads: AnyPool,
+    writer: Writer,
     hub: Arc<ChangeHub>,
 }
 
@@ -60,73 +72,108 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The statements every SQLite writer connection starts with: WAL, and every commit synced.
+const SQLITE_WRITER_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// The statements every SQLite reader connection starts with.
+const SQLITE_READER_SETUP: &str = "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;";
+
 impl Store {
-    /// Connects to `backend` and applies pending migrations.
+    /// Connects to `backend`, applies pending migrations and starts the writer lanes.
     pub async fn open(backend: &Backend) -> Result<Self, StoreError> {
         install_default_drivers();
-        let pool = match backend {
-            Backend::Sqlite { path } => open_sqlite(path).await?,
-            Backend::Postgres { url, schema } => open_postgres(url, schema.as_deref()).await?,
+        let hub = Arc::new(ChangeHub::default());
+        let (reads, connector, lanes) = match backend {
+            Backend::Sqlite { path } => {
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let connector = Connector {
+                    url: url.clone(),
+                    setup: SQLITE_WRITER_SETUP.to_owned(),
+                };
+                migrate(&connector, sqlx::migrate!("migrations/sqlite")).await?;
+                (open_sqlite_readers(&url).await?, connector, 1)
+            }
+            Backend::Postgres { url, schema } => {
+                let setup = match schema {
+                    Some(schema) => prepare_schema(url, schema).await?,
+                    None => String::new(),
+                };
+                let connector = Connector {
+                    url: url.clone(),
+                    setup,
+                };
+                migrate(&connector, sqlx::migrate!("migrations/postgres")).await?;
+                (
+                    open_postgres_readers(&connector).await?,
+                    connector,
+                    POSTGRES_LANES,
+                )
+            }
         };
-        let migrator = match backend {
-            Backend::Sqlite { .. } => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres { .. } => sqlx::migrate!("migrations/postgres"),
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Database {
-                op: "applying migrations",
-                source: source.into(),
-            })?;
         Ok(Self {
-            pool,
-            hub: Arc::new(ChangeHub::default()),
+            reads,
+            writer: Writer::start(connector, lanes, Arc::clone(&hub)),
+            hub,
         })
     }
 
-    /// The wake-up hub watchers subscribe to.
+    /// Where committed changes are delivered to watchers.
     pub fn hub(&self) -> &ChangeHub {
         &self.hub
     }
 
-    /// Closes every connection; pending operations finish first.
+    /// Commits what is queued, then closes every connection.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.writer.close().await;
+        self.reads.close().await;
     }
 }
 
-async fn open_sqlite(path: &Path) -> Result<AnyPool, StoreError> {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    // One connection: SQLite allows one writer, and a single connection turns writer
-    // contention into queueing instead of SQLITE_BUSY errors.
+/// Applies `migrator` on a connection of its own.
+async fn migrate(
+    connector: &Connector,
+    migrator: sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let pool = pool_with_setup(&connector.url, &connector.setup, 1).await?;
+    let migrated = migrator.run(&pool).await;
+    pool.close().await;
+    migrated.map_err(|source| StoreError::Database {
+        op: "applying migrations",
+        source: source.into(),
+    })
+}
+
+async fn pool_with_setup(url: &str, setup: &str, size: u32) -> Result<AnyPool, StoreError> {
+    let setup = setup.to_owned();
     AnyPoolOptions::new()
-        .max_connections(1)
-        .after_connect(|connection, _meta| {
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |connection, _meta| {
+            let setup = setup.clone();
             Box::pin(async move {
-                sqlx::raw_sql(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                )
-                .execute(&mut *connection)
-                .await?;
+                if !setup.is_empty() {
+                    sqlx::raw_sql(AssertSqlSafe(setup))
+                        .execute(&mut *connection)
+                        .await?;
+                }
                 Ok(())
             })
         })
-        .connect(&url)
+        .connect(url)
         .await
-        .during("opening the SQLite database")
+        .during("connecting to the database")
 }
 
-async fn open_postgres(url: &str, schema: Option<&str>) -> Result<AnyPool, StoreError> {
-    let Some(schema) = schema else {
-        return AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .during("connecting to PostgreSQL");
-    };
+async fn open_sqlite_readers(url: &str) -> Result<AnyPool, StoreError> {
+    pool_with_setup(url, SQLITE_READER_SETUP, SQLITE_READERS).await
+}
+
+async fn open_postgres_readers(connector: &Connector) -> Result<AnyPool, StoreError> {
+    pool_with_setup(&connector.url, &connector.setup, POSTGRES_READERS).await
+}
+
+/// Creates `schema` if missing; returns the statement that makes connections use it.
+async fn prepare_schema(url: &str, schema: &str) -> Result<String, StoreError> {
     if !schema
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -135,33 +182,15 @@ async fn open_postgres(url: &str, schema: Option<&str>) -> Result<AnyPool, Store
             "schema name {schema:?} may only hold a-z, 0-9 and _"
         )));
     }
-    let bootstrap = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .during("connecting to PostgreSQL")?;
-    sqlx::raw_sql(AssertSqlSafe(format!(
+    let bootstrap = pool_with_setup(url, "", 1).await?;
+    let created = sqlx::raw_sql(AssertSqlSafe(format!(
         "CREATE SCHEMA IF NOT EXISTS {schema}"
     )))
     .execute(&bootstrap)
     .await
-    .during("creating the schema")?;
+    .during("creating the schema");
     bootstrap.close().await;
+    created?;
     // The schema name was checked above to hold only [a-z0-9_].
-    let set_path = format!("SET search_path TO {schema}");
-    AnyPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(move |connection, _meta| {
-            let set_path = set_path.clone();
-            Box::pin(async move {
-                sqlx::raw_sql(AssertSqlSafe(set_path))
-                    .execute(&mut *connection)
-                    .await?;
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await
-        .during("connecting to PostgreSQL")
+    Ok(format!("SET search_path TO {schema}"))
 }

@@ -4,7 +4,7 @@
 //! text: field names map to fixed column names and values are always bound parameters.
 
 use crate::error::StoreError;
-use aerie_core::{ActionPhase, Timestamp};
+use aerie_core::{ActionKind, ActionPhase, Timestamp};
 
 /// Most items one page may hold.
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -26,26 +26,6 @@ pub enum FilterField {
 }
 
 impl FilterField {
-    /// The field a filter names, as the SDK spells it.
-    pub fn parse(name: &str) -> Result<Self, StoreError> {
-        Ok(match name {
-            "phase" => Self::Phase,
-            "action_type" => Self::ActionType,
-            "parent_name" | "parent" => Self::ParentName,
-            "name" | "run_name" | "action_name" => Self::Name,
-            "task_name" => Self::TaskName,
-            "task_version" => Self::TaskVersion,
-            "created_by" => Self::CreatedBy,
-            "created_at" => Self::CreatedAt,
-            "updated_at" => Self::UpdatedAt,
-            other => {
-                return Err(StoreError::InvalidQuery(format!(
-                    "cannot filter on {other:?}"
-                )));
-            }
-        })
-    }
-
     fn column(self) -> &'static str {
         match self {
             Self::Phase => "a.phase",
@@ -60,23 +40,32 @@ impl FilterField {
         }
     }
 
-    fn bind_value(self, raw: &str) -> Result<SqlValue, StoreError> {
-        let bad = |what: &str| StoreError::InvalidQuery(format!("{raw:?} is not {what}"));
-        match self {
-            Self::Phase => raw
-                .parse::<ActionPhase>()
-                .map(|phase| SqlValue::Int(i64::from(phase.as_i32())))
-                .map_err(|_| bad("a phase")),
-            Self::ActionType => raw
-                .parse::<i64>()
-                .map(SqlValue::Int)
-                .map_err(|_| bad("an action type number")),
-            Self::CreatedAt | Self::UpdatedAt => Timestamp::parse_rfc3339(raw)
-                .map(|instant| SqlValue::Int(instant.as_micros()))
-                .ok_or_else(|| bad("an RFC 3339 timestamp")),
-            _ => Ok(SqlValue::Text(raw.to_owned())),
+    /// The value bound for `value`, if it is of the type this field holds.
+    fn bind_value(self, value: &FilterValue) -> Result<SqlValue, StoreError> {
+        match (self, value) {
+            (Self::Phase, FilterValue::Phase(phase)) => Ok(SqlValue::Int(phase.as_i32().into())),
+            (Self::ActionType, FilterValue::Kind(kind)) => Ok(SqlValue::Int(kind.as_i32().into())),
+            (Self::CreatedAt | Self::UpdatedAt, FilterValue::Time(instant)) => {
+                Ok(SqlValue::Int(instant.as_micros()))
+            }
+            (
+                Self::ParentName | Self::Name | Self::TaskName | Self::TaskVersion | Self::CreatedBy,
+                FilterValue::Text(text),
+            ) => Ok(SqlValue::Text(text.clone())),
+            (field, value) => Err(StoreError::InvalidQuery(format!(
+                "{field:?} cannot be compared with {value:?}"
+            ))),
         }
     }
+}
+
+/// A typed value a filter compares with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    Phase(ActionPhase),
+    Kind(ActionKind),
+    Text(String),
+    Time(Timestamp),
 }
 
 /// How a filter compares.
@@ -97,7 +86,7 @@ pub enum FilterOp {
 pub struct Filter {
     pub field: FilterField,
     pub op: FilterOp,
-    pub values: Vec<String>,
+    pub values: Vec<FilterValue>,
 }
 
 /// What a list is ordered by.
@@ -111,21 +100,6 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    /// The sort key a request names; empty means creation time.
-    pub fn parse(key: &str) -> Result<Self, StoreError> {
-        Ok(match key {
-            "" | "created_at" => Self::CreatedAt,
-            "updated_at" => Self::UpdatedAt,
-            "name" | "run_name" | "action_name" => Self::Name,
-            "phase" => Self::Phase,
-            other => {
-                return Err(StoreError::InvalidQuery(format!(
-                    "cannot sort on {other:?}"
-                )));
-            }
-        })
-    }
-
     fn column(self) -> &'static str {
         match self {
             Self::CreatedAt => "a.created_at",
@@ -208,7 +182,7 @@ impl WhereClause {
         let mut values = filter
             .values
             .iter()
-            .map(|raw| filter.field.bind_value(raw))
+            .map(|value| filter.field.bind_value(value))
             .collect::<Result<Vec<_>, _>>()?;
         let single = |values: &mut Vec<SqlValue>| {
             if values.len() == 1 {
@@ -303,22 +277,34 @@ impl ListQuery {
 mod tests {
     use super::*;
 
-    fn filter(field: FilterField, op: FilterOp, values: &[&str]) -> Filter {
+    fn filter(field: FilterField, op: FilterOp, values: &[FilterValue]) -> Filter {
         Filter {
             field,
             op,
-            values: values.iter().map(|v| (*v).to_owned()).collect(),
+            values: values.to_vec(),
         }
     }
 
+    fn text(raw: &str) -> FilterValue {
+        FilterValue::Text(raw.to_owned())
+    }
+
     #[test]
-    fn phase_filters_accept_decimal_strings_and_bind_them() {
+    fn phase_filters_bind_phase_numbers() {
         let mut clause = WhereClause::default();
+        let phases = [
+            FilterValue::Phase(ActionPhase::Running),
+            FilterValue::Phase(ActionPhase::Succeeded),
+        ];
         clause
-            .add_filter(&filter(FilterField::Phase, FilterOp::ValueIn, &["4", "5"]))
+            .add_filter(&filter(FilterField::Phase, FilterOp::ValueIn, &phases))
             .unwrap();
         clause
-            .add_filter(&filter(FilterField::Phase, FilterOp::NotEqual, &["FAILED"]))
+            .add_filter(&filter(
+                FilterField::Phase,
+                FilterOp::NotEqual,
+                &[FilterValue::Phase(ActionPhase::Failed)],
+            ))
             .unwrap();
         assert_eq!(clause.sql(), "WHERE a.phase IN ($1, $2) AND a.phase <> $3");
         assert_eq!(
@@ -334,31 +320,33 @@ mod tests {
             .add_filter(&filter(
                 FilterField::TaskName,
                 FilterOp::Equal,
-                &["x'; DROP TABLE runs; --"],
+                &[text("x'; DROP TABLE runs; --")],
             ))
             .unwrap();
         assert_eq!(clause.sql(), "WHERE a.task_name = $1");
     }
 
     #[test]
-    fn bad_values_and_fields_are_invalid_queries() {
+    fn mistyped_values_and_extra_values_are_invalid_queries() {
         let mut clause = WhereClause::default();
         assert!(
             clause
                 .add_filter(&filter(
                     FilterField::CreatedAt,
                     FilterOp::LessThan,
-                    &["soon"]
+                    &[text("soon")]
                 ))
                 .is_err()
         );
+        let two = [
+            FilterValue::Phase(ActionPhase::Running),
+            FilterValue::Phase(ActionPhase::Queued),
+        ];
         assert!(
             clause
-                .add_filter(&filter(FilterField::Phase, FilterOp::Equal, &["4", "5"]))
+                .add_filter(&filter(FilterField::Phase, FilterOp::Equal, &two))
                 .is_err()
         );
-        assert!(FilterField::parse("password").is_err());
-        assert!(SortKey::parse("1; DROP").is_err());
     }
 
     #[test]

@@ -1,52 +1,20 @@
-//! What the store keeps and hands back: runs, actions and events.
+//! What the store keeps and hands back: runs, actions, events and committed changes.
 //!
-//! Specs and run specs are opaque bytes here (encoded protobuf chosen by the caller); the store
+//! An action carries its decoded [`ActionSpec`]; the wire spec it was decoded from is kept as
+//! opaque bytes and read only by [`crate::Store::get_action_with_wire_spec`]. The store
 //! indexes only the fields it filters on.
 
-use aerie_core::{ActionId, ActionName, ActionPhase, ActionState, Org, RunId, Timestamp};
-
-/// What kind of work an action is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionKind {
-    /// A task run as a process.
-    Task,
-    /// A trace recorded by its parent, finished when it arrives.
-    Trace,
-    /// A condition waiting for a signal.
-    Condition,
-}
-
-impl ActionKind {
-    /// The `flyteidl2.workflow.ActionType` number.
-    pub const fn as_i32(self) -> i32 {
-        match self {
-            Self::Task => 1,
-            Self::Trace => 2,
-            Self::Condition => 3,
-        }
-    }
-
-    /// The kind with wire number `value`.
-    pub fn from_i32(value: i32) -> Option<Self> {
-        match value {
-            1 => Some(Self::Task),
-            2 => Some(Self::Trace),
-            3 => Some(Self::Condition),
-            _ => None,
-        }
-    }
-}
+use aerie_core::{ActionId, ActionKind, ActionName, ActionPhase, ActionSpec, ActionState, Org, RunId, Timestamp};
+use std::sync::Arc;
 
 /// An action to insert.
 #[derive(Debug, Clone)]
 pub struct NewAction {
     pub name: ActionName,
     pub parent: Option<ActionName>,
-    pub kind: ActionKind,
-    pub task_name: String,
-    pub task_version: String,
-    /// Encoded spec (a `TaskSpec` for tasks, a `TraceSpec` for traces).
-    pub spec: Vec<u8>,
+    pub spec: ActionSpec,
+    /// The encoded wire spec the action was created from (a `TaskSpec` or `TraceAction`).
+    pub wire_spec: Vec<u8>,
     pub input_uri: String,
     pub run_output_base: String,
     pub group: String,
@@ -80,16 +48,15 @@ pub struct ActionRecord {
     pub id: ActionId,
     pub org: Org,
     pub parent: Option<ActionName>,
-    pub kind: ActionKind,
-    pub task_name: String,
-    pub task_version: String,
-    pub spec: Vec<u8>,
+    pub spec: Arc<ActionSpec>,
     pub input_uri: String,
     pub run_output_base: String,
     pub group: String,
     pub state: ActionState,
     /// How many changes the action has seen; grows by one per change.
     pub version: i64,
+    /// The run's event sequence number of the action's latest change.
+    pub seq: i64,
     pub updated_at: Timestamp,
 }
 
@@ -97,6 +64,22 @@ impl ActionRecord {
     /// The action's current phase.
     pub fn phase(&self) -> ActionPhase {
         self.state.phase
+    }
+
+    /// What kind of work the action is.
+    pub fn kind(&self) -> ActionKind {
+        self.spec.kind
+    }
+
+    /// The action's latest change as an event.
+    pub fn latest_event(&self) -> ActionEvent {
+        ActionEvent {
+            seq: self.seq,
+            action: self.id.name.clone(),
+            parent: self.parent.clone(),
+            state: self.state.clone(),
+            created_at: self.updated_at,
+        }
     }
 }
 
@@ -110,4 +93,20 @@ pub struct ActionEvent {
     /// The action's lifecycle record right after the change.
     pub state: ActionState,
     pub created_at: Timestamp,
+}
+
+/// A change as the writer committed it, handed to in-process watchers after the commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The action right after the change (`record.seq` is the change's sequence number).
+    pub record: ActionRecord,
+    /// The run, set when the change is to a run's root action.
+    pub run: Option<Arc<RunRecord>>,
+}
+
+impl Change {
+    /// The change as an event of its run.
+    pub fn event(&self) -> ActionEvent {
+        self.record.latest_event()
+    }
 }

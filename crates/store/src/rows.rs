@@ -1,15 +1,15 @@
 //! Decoding database rows into records; a corrupt row is an error, never a default.
 
 use crate::error::{DbContext, StoreError};
-use crate::records::{ActionEvent, ActionKind, ActionRecord, RunRecord};
-use aerie_core::{ActionId, ActionName, ActionState, Org, RunId, Timestamp};
+use crate::records::{ActionEvent, ActionRecord, RunRecord};
+use aerie_core::{ActionId, ActionName, ActionSpec, ActionState, Org, RunId, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 /// The action columns, in the order [`action_from_row`] reads them, for `FROM actions a`.
 pub(crate) const ACTION_COLUMNS: &str = "a.project, a.domain, a.run_name, a.name, a.org, \
-    a.parent, a.kind, a.task_name, a.task_version, a.spec, a.input_uri, a.run_output_base, \
-    a.action_group, a.state, a.version, a.updated_at";
+    a.parent, a.action_spec, a.input_uri, a.run_output_base, a.action_group, a.state, \
+    a.version, a.seq, a.updated_at";
 
 /// The run columns, aliased, for `JOIN runs r`.
 pub(crate) const RUN_COLUMNS: &str = "r.project AS r_project, r.domain AS r_domain, \
@@ -58,17 +58,26 @@ pub(crate) fn state_to_json(state: &ActionState) -> String {
     serde_json::to_string(state).expect("an action state always serializes")
 }
 
+pub(crate) fn spec_to_json(spec: &ActionSpec) -> String {
+    serde_json::to_string(spec).expect("an action spec always serializes")
+}
+
+fn spec_from_json(json: &str) -> Result<ActionSpec, StoreError> {
+    if json.is_empty() {
+        return Err(StoreError::corrupt(
+            "action spec",
+            "missing (written before specs were stored; restart aerie to fill it in)",
+        ));
+    }
+    serde_json::from_str(json).map_err(|err| StoreError::corrupt("action spec", err))
+}
+
 pub(crate) fn action_from_row(row: &AnyRow) -> Result<ActionRecord, StoreError> {
     let run = RunId {
         project: parsed(row, "project", "project")?,
         domain: parsed(row, "domain", "domain")?,
         name: parsed(row, "run_name", "run name")?,
     };
-    let kind_number = int(row, "kind")?;
-    let kind = i32::try_from(kind_number)
-        .ok()
-        .and_then(ActionKind::from_i32)
-        .ok_or_else(|| StoreError::corrupt("action kind", kind_number))?;
     Ok(ActionRecord {
         id: ActionId {
             run,
@@ -76,15 +85,13 @@ pub(crate) fn action_from_row(row: &AnyRow) -> Result<ActionRecord, StoreError> 
         },
         org: Org::parse(&text(row, "org")?).map_err(|err| StoreError::corrupt("org", err))?,
         parent: optional_name(text(row, "parent")?)?,
-        kind,
-        task_name: text(row, "task_name")?,
-        task_version: text(row, "task_version")?,
-        spec: bytes(row, "spec")?,
+        spec: std::sync::Arc::new(spec_from_json(&text(row, "action_spec")?)?),
         input_uri: text(row, "input_uri")?,
         run_output_base: text(row, "run_output_base")?,
         group: text(row, "action_group")?,
         state: state_from_json(&text(row, "state")?)?,
         version: int(row, "version")?,
+        seq: int(row, "seq")?,
         updated_at: Timestamp::from_micros(int(row, "updated_at")?),
     })
 }

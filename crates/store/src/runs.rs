@@ -1,14 +1,17 @@
 //! Statements on runs: create (with the root action, in one transaction), get and list.
+//! Writes run on a writer lane (`crate::writer`); reads on the read pool.
 
 use crate::Store;
 use crate::actions::insert_action_row;
 use crate::error::{DbContext, StoreError};
-use crate::events;
+use crate::events::PendingEvents;
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
-use crate::records::{ActionRecord, NewRun, RunRecord};
+use crate::records::{ActionRecord, Change, NewRun, RunRecord};
 use crate::rows::{ACTION_COLUMNS, RUN_COLUMNS, action_from_row, run_from_row};
+use crate::writer::WriteOp;
 use aerie_core::{Domain, Project, RunId, Timestamp};
-use sqlx::AssertSqlSafe;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use std::sync::Arc;
 
 /// A run with its root action, as run lists return it.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,42 +20,61 @@ pub struct RunWithRoot {
     pub root: ActionRecord,
 }
 
+/// Inserts `new` and its root action (sequence 1) and queues the root's first event.
+pub(crate) async fn apply_create_run(
+    connection: &mut AnyConnection,
+    new: &NewRun,
+    events: &mut PendingEvents,
+) -> Result<(RunWithRoot, Vec<Arc<Change>>), StoreError> {
+    let now = Timestamp::now();
+    let inserted = sqlx::query(
+        "INSERT INTO runs (project, domain, name, org, created_at, created_by, run_spec, last_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING",
+    )
+    .bind(new.id.project.as_str())
+    .bind(new.id.domain.as_str())
+    .bind(new.id.name.as_str())
+    .bind(new.org.as_str())
+    .bind(now.as_micros())
+    .bind(new.created_by.as_str())
+    .bind(new.run_spec.as_slice())
+    .execute(&mut *connection)
+    .await
+    .during("inserting a run")?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::RunAlreadyExists(new.id.clone()));
+    }
+    let root = insert_action_row(connection, &new.id, &new.org, &new.root, 1, now, events).await?;
+    let run = Arc::new(RunRecord {
+        id: new.id.clone(),
+        org: new.org.clone(),
+        created_at: now,
+        created_by: new.created_by.clone(),
+        run_spec: new.run_spec.clone(),
+    });
+    let change = Arc::new(Change {
+        record: root.clone(),
+        run: Some(Arc::clone(&run)),
+    });
+    Ok((
+        RunWithRoot {
+            run: (*run).clone(),
+            root,
+        },
+        vec![change],
+    ))
+}
+
 impl Store {
     /// Stores `new` and its root action and appends the root's first event, all in one
-    /// transaction, so an accepted run is never lost or half-made.
+    /// transaction, so an accepted run is never lost or half-made. Returns once durable.
     pub async fn create_run(&self, new: NewRun) -> Result<RunWithRoot, StoreError> {
-        let now = Timestamp::now();
-        let mut tx = self.pool.begin().await.during("starting a transaction")?;
-        let inserted = sqlx::query(
-            "INSERT INTO runs (project, domain, name, org, created_at, created_by, run_spec, last_seq) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING",
-        )
-        .bind(new.id.project.as_str())
-        .bind(new.id.domain.as_str())
-        .bind(new.id.name.as_str())
-        .bind(new.org.as_str())
-        .bind(now.as_micros())
-        .bind(new.created_by.as_str())
-        .bind(new.run_spec.clone())
-        .execute(&mut *tx)
-        .await
-        .during("inserting a run")?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::RunAlreadyExists(new.id));
-        }
-        let root = insert_action_row(&mut tx, &new.id, &new.org, &new.root, now).await?;
-        let seq = events::next_seq(&mut tx, &new.id).await?;
-        events::append(&mut tx, &new.id, seq, &root.id.name, None, &root.state, now).await?;
-        tx.commit().await.during("committing a new run")?;
-        self.hub.committed(&new.id, seq);
-        let run = RunRecord {
-            id: new.id,
-            org: new.org,
-            created_at: now,
-            created_by: new.created_by,
-            run_spec: new.run_spec,
-        };
-        Ok(RunWithRoot { run, root })
+        self.writer
+            .submit(|reply| WriteOp::CreateRun {
+                new: Box::new(new),
+                reply,
+            })
+            .await
     }
 
     /// The run `id`.
@@ -64,7 +86,7 @@ impl Store {
             .bind(id.project.as_str())
             .bind(id.domain.as_str())
             .bind(id.name.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .during("reading a run")?
             .ok_or_else(|| StoreError::RunNotFound(id.clone()))?;
@@ -96,7 +118,7 @@ impl Store {
             query.order_and_window()?
         );
         let rows = crate::actions::bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .during("listing runs")?;
         let items = rows

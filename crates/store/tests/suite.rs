@@ -4,12 +4,12 @@
 //! each test makes its own schema and drops it afterwards, so tests run in parallel.
 
 use aerie_core::{
-    ActionId, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Org, RunId, Timestamp,
-    state::Retry,
+    ActionId, ActionName, ActionPhase, ActionSpec, ActionState, ErrorInfo, ErrorKind, Org, RunId,
+    Timestamp, TransitionError, state::Retry,
 };
 use aerie_store::{
-    ActionKind, Backend, EventScope, Filter, FilterField, FilterOp, ListQuery, NewAction, NewRun,
-    Store, StoreError,
+    ActionRecord, Backend, EventScope, Filter, FilterField, FilterOp, FilterValue, ListQuery,
+    NewAction, NewRun, Store, StoreError,
 };
 use std::future::Future;
 
@@ -67,14 +67,20 @@ fn run_id(name: &str) -> RunId {
     }
 }
 
+fn task_spec() -> ActionSpec {
+    let mut spec = ActionSpec::trace("hello.say", "");
+    spec.kind = aerie_core::ActionKind::Task;
+    spec.task.version = "v1".into();
+    spec.retry.retries = 2;
+    spec
+}
+
 fn new_action(name: &str, parent: Option<&str>) -> NewAction {
     NewAction {
         name: name.parse().unwrap(),
         parent: parent.map(|p| p.parse().unwrap()),
-        kind: ActionKind::Task,
-        task_name: "hello.say".into(),
-        task_version: "v1".into(),
-        spec: vec![1, 2, 3],
+        spec: task_spec(),
+        wire_spec: vec![1, 2, 3],
         input_uri: "file:///in".into(),
         run_output_base: "file:///out".into(),
         group: String::new(),
@@ -96,6 +102,15 @@ async fn create(store: &Store, name: &str) -> ActionId {
     ActionId::root_of(run_id(name))
 }
 
+/// Reads the action and applies `change` to what was read (the engine's way of writing).
+async fn change<F>(store: &Store, id: &ActionId, change: F) -> Result<ActionRecord, StoreError>
+where
+    F: Fn(&mut ActionState) -> Result<(), TransitionError> + Send + Sync + 'static,
+{
+    let held = store.get_action(id).await?;
+    store.update_action(&held, change).await
+}
+
 fn failure() -> ErrorInfo {
     ErrorInfo {
         message: "boom".into(),
@@ -105,13 +120,16 @@ fn failure() -> ErrorInfo {
     }
 }
 
-/// A new run's root is stored QUEUED with its spec, and the run keeps its spec and creator.
+/// A new run's root is stored QUEUED with its typed and wire specs, and the run keeps its spec
+/// and creator.
 async fn created_run_reads_back_queued(store: Store) {
     let root = create(&store, "r1").await;
-    let action = store.get_action(&root).await.unwrap();
+    let (action, wire_spec) = store.get_action_with_wire_spec(&root).await.unwrap();
     assert_eq!(action.phase(), ActionPhase::Queued);
-    assert_eq!(action.spec, [1, 2, 3]);
+    assert_eq!(*action.spec, task_spec());
+    assert_eq!(wire_spec, [1, 2, 3]);
     assert_eq!(action.version, 1);
+    assert_eq!(action.seq, 1);
     let run = store.get_run(&root.run).await.unwrap();
     assert_eq!(run.run_spec, [9]);
     assert_eq!(run.created_by, "tester");
@@ -120,8 +138,7 @@ async fn created_run_reads_back_queued(store: Store) {
 /// Creating a run whose name is taken is refused and leaves the first run as it was.
 async fn duplicate_run_is_refused(store: Store) {
     let root = create(&store, "r1").await;
-    store
-        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
         .await
         .unwrap();
     let again = store
@@ -151,28 +168,29 @@ async fn unknown_ids_are_not_found(store: Store) {
         Err(StoreError::ActionNotFound(_))
     ));
     assert!(matches!(
-        store
-            .update_action(&ActionId::root_of(run_id("nope")), |_| Ok(()))
-            .await,
+        change(&store, &ActionId::root_of(run_id("nope")), |_| Ok(())).await,
         Err(StoreError::ActionNotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .insert_action(&run_id("nope"), new_action("c1", Some("a0")))
+            .await,
+        Err(StoreError::RunNotFound(_))
     ));
 }
 
 /// Each change appends exactly one event, with sequences increasing by one.
 async fn every_change_appends_one_event(store: Store) {
     let root = create(&store, "r1").await;
-    store
-        .update_action(&root, |s| {
+    change(&store, &root, |s| {
             s.advance(ActionPhase::Initializing, Timestamp::now())
         })
         .await
         .unwrap();
-    store
-        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
         .await
         .unwrap();
-    store
-        .update_action(&root, |s| s.succeed(Timestamp::now()))
+    change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
     let events = store
@@ -195,12 +213,10 @@ async fn every_change_appends_one_event(store: Store) {
 /// A change the phase rules refuse writes nothing: same record, no event.
 async fn refused_change_writes_nothing(store: Store) {
     let root = create(&store, "r1").await;
-    store
-        .update_action(&root, |s| s.succeed(Timestamp::now()))
+    change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
-    let refused = store
-        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    let refused = change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
         .await;
     assert!(matches!(refused, Err(StoreError::Transition { .. })));
     let action = store.get_action(&root).await.unwrap();
@@ -209,16 +225,17 @@ async fn refused_change_writes_nothing(store: Store) {
     assert_eq!(store.last_seq(&root.run).await.unwrap(), 2);
 }
 
-/// Concurrent writers never lose each other's changes.
+/// Concurrent writers holding the same, soon stale, record never lose each other's changes.
 async fn concurrent_changes_are_all_kept(store: Store) {
     let root = create(&store, "r1").await;
+    let held = store.get_action(&root).await.unwrap();
     let writers: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            let root = root.clone();
+            let held = held.clone();
             tokio::spawn(async move {
                 store
-                    .update_action(&root, |s| {
+                    .update_action(&held, |s| {
                         s.fail(failure(), Retry::NewAttempt, Timestamp::now())
                     })
                     .await
@@ -278,8 +295,7 @@ async fn run_lists_filter_and_page(store: Store) {
     for name in ["r1", "r2", "r3"] {
         create(&store, name).await;
     }
-    store
-        .update_action(&ActionId::root_of(run_id("r2")), |s| {
+    change(&store, &ActionId::root_of(run_id("r2")), |s| {
             s.fail(failure(), Retry::GiveUp, Timestamp::now())
         })
         .await
@@ -293,7 +309,7 @@ async fn run_lists_filter_and_page(store: Store) {
                 filters: vec![Filter {
                     field: FilterField::Phase,
                     op: FilterOp::Equal,
-                    values: vec!["6".into()],
+                    values: vec![FilterValue::Phase(ActionPhase::Failed)],
                 }],
                 ..ListQuery::default()
             },
@@ -349,8 +365,7 @@ async fn run_lists_filter_and_page(store: Store) {
 async fn queued_tasks_are_found_by_phase(store: Store) {
     let r1 = create(&store, "r1").await;
     create(&store, "r2").await;
-    store
-        .update_action(&r1, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    change(&store, &r1, |s| s.advance(ActionPhase::Running, Timestamp::now()))
         .await
         .unwrap();
     let queued = store
@@ -361,19 +376,114 @@ async fn queued_tasks_are_found_by_phase(store: Store) {
     assert_eq!(names, ["r2"]);
 }
 
-/// A watcher subscribed to a run is woken by a commit in that run.
-async fn commits_wake_run_watchers(store: Store) {
+/// A watcher subscribed to a run receives each committed change of it, in order, with data.
+async fn commits_reach_run_watchers_in_order(store: Store) {
     let root = create(&store, "r1").await;
-    let mut wake = store.hub().subscribe_run(&root.run);
-    store
-        .update_action(&root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    let mut changes = store.hub().subscribe_run(&root.run);
+    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
         .await
         .unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(5), wake.changed())
+    change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
-        .expect("woken")
         .unwrap();
-    assert_eq!(*wake.borrow(), 2);
+    for (seq, phase) in [(2, ActionPhase::Running), (3, ActionPhase::Succeeded)] {
+        let change = tokio::time::timeout(std::time::Duration::from_secs(5), changes.recv())
+            .await
+            .expect("delivered")
+            .unwrap();
+        assert_eq!(change.record.seq, seq);
+        assert_eq!(change.record.state.phase, phase);
+        let run = change.run.as_ref().expect("root changes carry their run");
+        assert_eq!(run.created_by, "tester");
+    }
+}
+
+/// Many writes arriving together are all committed and readable, each with its own sequence;
+/// a refused one among them fails alone.
+async fn writes_arriving_together_all_commit(store: Store) {
+    let root = create(&store, "r1").await;
+    let inserts: Vec<_> = (0..200)
+        .map(|index| {
+            let store = store.clone();
+            let run = root.run.clone();
+            // Every tenth is a duplicate of the previous name, so it must be refused.
+            let name = format!("c{}", index - index % 10 / 9);
+            tokio::spawn(async move { store.insert_action(&run, new_action(&name, Some("a0"))).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for insert in inserts {
+        match insert.await.unwrap() {
+            Ok(_) => {}
+            Err(StoreError::ActionAlreadyExists(_)) => refused += 1,
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 20);
+    let children = store.children(&root).await.unwrap();
+    assert_eq!(children.len(), 180);
+    assert_eq!(store.last_seq(&root.run).await.unwrap(), 181);
+    let mut seqs: Vec<i64> = children.iter().map(|child| child.seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 180, "every child has its own sequence");
+}
+
+/// The purpose-built queries find unfinished children and unfinished actions of a run.
+async fn unfinished_work_is_found_by_purpose_built_queries(store: Store) {
+    let root = create(&store, "r1").await;
+    for name in ["c1", "c2"] {
+        store
+            .insert_action(&root.run, new_action(name, Some("a0")))
+            .await
+            .unwrap();
+    }
+    let c1 = ActionId {
+        run: root.run.clone(),
+        name: "c1".parse().unwrap(),
+    };
+    change(&store, &c1, |s| s.succeed(Timestamp::now())).await.unwrap();
+    let open: Vec<String> = store
+        .unfinished_children(&root)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.id.name.to_string())
+        .collect();
+    assert_eq!(open, ["c2"]);
+    let mut unfinished: Vec<String> = store
+        .unfinished_actions(&root.run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.id.name.to_string())
+        .collect();
+    unfinished.sort();
+    assert_eq!(unfinished, ["a0", "c2"]);
+}
+
+/// Events of a finished run are pruned after the grace; the action rows keep the final state.
+async fn events_of_finished_runs_are_pruned_and_rows_stay(store: Store) {
+    let done = create(&store, "r1").await;
+    let running = create(&store, "r2").await;
+    change(&store, &done, |s| s.succeed(Timestamp::now())).await.unwrap();
+    change(&store, &running, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+        .await
+        .unwrap();
+    let before_end = Timestamp::from_micros(Timestamp::now().as_micros() - 60_000_000);
+    assert_eq!(store.prune_events(before_end).await.unwrap(), 0, "within the grace");
+    let deleted = store
+        .prune_events(Timestamp::from_micros(Timestamp::now().as_micros() + 1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    let gone = store.events_after(&done.run, &EventScope::Run, 0, 10).await.unwrap();
+    assert!(gone.is_empty());
+    let kept = store.events_after(&running.run, &EventScope::Run, 0, 10).await.unwrap();
+    assert_eq!(kept.len(), 2, "an unfinished run keeps its events");
+    let record = store.get_action(&done).await.unwrap();
+    assert_eq!(record.phase(), ActionPhase::Succeeded);
+    assert_eq!(record.seq, 2);
 }
 
 macro_rules! store_suite {
@@ -406,7 +516,10 @@ both_backends!(
     children_are_scoped_by_parent,
     run_lists_filter_and_page,
     queued_tasks_are_found_by_phase,
-    commits_wake_run_watchers,
+    commits_reach_run_watchers_in_order,
+    writes_arriving_together_all_commit,
+    unfinished_work_is_found_by_purpose_built_queries,
+    events_of_finished_runs_are_pruned_and_rows_stay,
 );
 
 /// Data outlives the process: reopening the same SQLite file finds the run.

@@ -1,0 +1,232 @@
+//! What an action runs and under which rules: [`ActionSpec`], decoded once from the spec its
+//! creator sent and kept with the action's record, plus the pure retry and timeout rules.
+//!
+//! The server turns the wire `TaskSpec`/`TraceAction` into an [`ActionSpec`] when the action is
+//! created; the engine, the server and recovery read this type and never the spec bytes.
+//!
+//! # Contract
+//! An [`ActionSpec`] is complete: a task that cannot run (no container, no arguments) carries
+//! [`Launch::Refused`] with the reason, so the attempt fails with that reason instead of a
+//! silent default.
+
+use crate::state::{ErrorInfo, ErrorKind, Retry};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What kind of work an action is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// A task run by an executor.
+    Task,
+    /// A trace recorded by its parent, finished when it arrives.
+    Trace,
+    /// A condition waiting for a signal.
+    Condition,
+}
+
+impl ActionKind {
+    /// The `flyteidl2.workflow.ActionType` number.
+    pub const fn as_i32(self) -> i32 {
+        match self {
+            Self::Task => 1,
+            Self::Trace => 2,
+            Self::Condition => 3,
+        }
+    }
+
+    /// The kind with wire number `value`.
+    pub fn from_i32(value: i32) -> Option<Self> {
+        match value {
+            1 => Some(Self::Task),
+            2 => Some(Self::Trace),
+            3 => Some(Self::Condition),
+            _ => None,
+        }
+    }
+}
+
+/// Which deployed task an action runs, as its spec names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRef {
+    pub org: String,
+    pub project: String,
+    pub domain: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// How a task's process is started: the container's command line and environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Launch {
+    /// Program and arguments (with `{{.templates}}` unfilled) and the container's environment.
+    Container {
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+    /// The task cannot run here; the reason becomes the attempt's error.
+    Refused(String),
+}
+
+/// How long to wait before each retry: `base * factor^(n-1)`, capped.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Backoff {
+    pub base: Duration,
+    pub factor: f64,
+    pub cap: Option<Duration>,
+}
+
+/// How often an action is retried and how long it waits in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first.
+    pub retries: u32,
+    pub backoff: Option<Backoff>,
+}
+
+/// The cache settings a task declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheSettings {
+    pub version: String,
+    /// Identical actions wait for one another instead of running twice.
+    pub serializable: bool,
+    pub ignored_inputs: Vec<String>,
+}
+
+/// Everything aerie needs to know about what an action runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionSpec {
+    pub kind: ActionKind,
+    /// The task it runs (tasks), or the trace's name (traces).
+    pub task: TaskRef,
+    pub task_type: String,
+    pub short_name: String,
+    pub environment: String,
+    pub retry: RetryPolicy,
+    /// Longest an attempt may run.
+    pub timeout: Option<Duration>,
+    /// How a task's process starts; `None` for traces and conditions.
+    pub launch: Option<Launch>,
+    /// The code bundle a task runs from, if it names one.
+    pub code_bundle_uri: Option<String>,
+    /// Set when the task is cacheable.
+    pub cache: Option<CacheSettings>,
+    /// Where a trace's outputs are, verbatim as its parent sent them.
+    pub trace_outputs_uri: Option<String>,
+}
+
+impl ActionSpec {
+    /// A spec for a trace named `name` whose outputs are at `outputs_uri`.
+    pub fn trace(name: &str, outputs_uri: &str) -> Self {
+        Self {
+            kind: ActionKind::Trace,
+            task: TaskRef {
+                name: name.to_owned(),
+                ..TaskRef::default()
+            },
+            task_type: String::new(),
+            short_name: String::new(),
+            environment: String::new(),
+            retry: RetryPolicy::default(),
+            timeout: None,
+            launch: None,
+            code_bundle_uri: None,
+            cache: None,
+            trace_outputs_uri: (!outputs_uri.is_empty()).then(|| outputs_uri.to_owned()),
+        }
+    }
+}
+
+/// Extra attempts an action may use up on aerie restarts, beyond its own retry budget.
+pub const RESTART_ALLOWANCE: u32 = 3;
+
+/// Retry a recoverable failure while attempts remain: `retries` extra attempts after the first.
+pub fn retry_decision(error: &ErrorInfo, attempts_so_far: u32, policy: &RetryPolicy) -> Retry {
+    if error.recoverable && attempts_so_far <= policy.retries {
+        Retry::NewAttempt
+    } else {
+        Retry::GiveUp
+    }
+}
+
+/// The retry decision for an attempt that aerie's restart interrupted: a new attempt while the
+/// task's budget plus [`RESTART_ALLOWANCE`] lasts.
+pub fn restart_retry_decision(attempts_so_far: u32, policy: &RetryPolicy) -> Retry {
+    if attempts_so_far <= policy.retries + RESTART_ALLOWANCE {
+        Retry::NewAttempt
+    } else {
+        Retry::GiveUp
+    }
+}
+
+/// The error of an attempt killed for running past `limit`.
+pub fn timeout_error(limit: Duration) -> ErrorInfo {
+    ErrorInfo {
+        message: format!("the attempt ran longer than its timeout of {limit:?} and was killed"),
+        kind: ErrorKind::User,
+        code: "MAX_RUNTIME_EXCEEDED".into(),
+        recoverable: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(recoverable: bool) -> ErrorInfo {
+        ErrorInfo {
+            message: "x".into(),
+            kind: ErrorKind::User,
+            code: "ValueError".into(),
+            recoverable,
+        }
+    }
+
+    fn retries(n: u32) -> RetryPolicy {
+        RetryPolicy {
+            retries: n,
+            backoff: None,
+        }
+    }
+
+    #[test]
+    fn retries_follow_the_budget_and_recoverability() {
+        assert_eq!(retry_decision(&error(true), 1, &retries(0)), Retry::GiveUp);
+        assert_eq!(retry_decision(&error(true), 1, &retries(2)), Retry::NewAttempt);
+        assert_eq!(retry_decision(&error(true), 2, &retries(2)), Retry::NewAttempt);
+        assert_eq!(retry_decision(&error(true), 3, &retries(2)), Retry::GiveUp);
+        assert_eq!(retry_decision(&error(false), 1, &retries(2)), Retry::GiveUp);
+    }
+
+    #[test]
+    fn restarts_get_an_allowance_beyond_the_budget() {
+        assert_eq!(restart_retry_decision(1, &retries(0)), Retry::NewAttempt);
+        assert_eq!(
+            restart_retry_decision(RESTART_ALLOWANCE, &retries(0)),
+            Retry::NewAttempt
+        );
+        assert_eq!(
+            restart_retry_decision(RESTART_ALLOWANCE + 1, &retries(0)),
+            Retry::GiveUp
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_a_recoverable_user_error_naming_the_limit() {
+        let error = timeout_error(Duration::from_secs(30));
+        assert_eq!(error.code, "MAX_RUNTIME_EXCEEDED");
+        assert!(error.recoverable);
+        assert!(error.message.contains("30s"));
+    }
+
+    #[test]
+    fn specs_survive_a_json_round_trip() {
+        let mut spec = ActionSpec::trace("t", "/x/outputs.pb");
+        spec.launch = Some(Launch::Container {
+            args: vec!["a0".into()],
+            env: vec![("K".into(), "V".into())],
+        });
+        let json = serde_json::to_string(&spec).unwrap();
+        assert_eq!(serde_json::from_str::<ActionSpec>(&json).unwrap(), spec);
+    }
+}

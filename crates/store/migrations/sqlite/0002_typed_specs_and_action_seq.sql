@@ -1,0 +1,18 @@
+-- Each action keeps its decoded spec (aerie_core::ActionSpec as JSON) and the sequence number of
+-- its latest event, so watches start from the action row and events can be pruned once a run
+-- is over. Rows written before this migration get their spec filled in when aerie starts.
+ALTER TABLE actions ADD COLUMN action_spec TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+UPDATE actions SET seq = COALESCE((
+    SELECT MAX(e.seq) FROM events e
+    WHERE e.project = actions.project AND e.domain = actions.domain
+      AND e.run_name = actions.run_name AND e.action_name = actions.name), 0);
+-- When the run's events were pruned (microseconds since the epoch), 0 while they are kept.
+ALTER TABLE runs ADD COLUMN events_pruned_at BIGINT NOT NULL DEFAULT 0;
+-- Unfinished actions of a run, children of an action: purpose-built lookups.
+CREATE INDEX actions_by_run_phase ON actions (project, domain, run_name, phase);
+-- The scheduler's scan for queued work, oldest change first.
+DROP INDEX actions_by_phase;
+CREATE INDEX actions_by_phase ON actions (phase, kind, updated_at);
+-- Runs listed by project, newest first.
+CREATE INDEX actions_roots ON actions (project, domain, name, created_at);

@@ -1,0 +1,393 @@
+//! The store's writers: every change goes through one, which commits the changes that arrive
+//! together in one transaction (group commit: one fsync for many actions).
+//!
+//! Runs are spread over lanes by a hash of their id, one connection per lane, so the changes of
+//! one run are applied and published in order. SQLite gets one lane (it has one writer); a
+//! PostgreSQL store gets several.
+//!
+//! # Contract
+//! - A request's reply is sent only after the transaction holding its change has committed
+//!   (durably: SQLite runs with `synchronous = FULL`), then watchers are woken in commit order.
+//! - An operation that the rules or the data refuse (unknown run, duplicate, a phase change
+//!   the rules forbid) writes nothing and fails alone; the rest of its batch commits.
+//! - A database failure (disk full, I/O error, lost connection) fails exactly the requests of
+//!   its batch, rolls the transaction back, and leaves the lane usable: a connection in doubt
+//!   is replaced before the next batch.
+
+use crate::error::{StoreError, WriteFailure};
+use crate::hub::ChangeHub;
+use crate::records::{ActionRecord, Change, NewAction, NewRun};
+use crate::runs::RunWithRoot;
+use crate::{actions, events, runs};
+use aerie_core::{ActionState, RunId, Timestamp, TransitionError};
+use sqlx::{AnyConnection, Connection, Executor};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+/// Most operations committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Operations queued per lane before submitters wait.
+const LANE_QUEUE: usize = 4096;
+
+/// A change to an action's lifecycle record; re-run on the newer record after a conflict.
+pub type StateChange = Box<dyn Fn(&mut ActionState) -> Result<(), TransitionError> + Send + Sync>;
+
+/// One write, with where its result goes.
+pub(crate) enum WriteOp {
+    CreateRun {
+        new: Box<NewRun>,
+        reply: oneshot::Sender<Result<RunWithRoot, StoreError>>,
+    },
+    InsertAction {
+        run: RunId,
+        new: Box<NewAction>,
+        reply: oneshot::Sender<Result<ActionRecord, StoreError>>,
+    },
+    UpdateAction {
+        held: Box<ActionRecord>,
+        change: StateChange,
+        reply: oneshot::Sender<Result<ActionRecord, StoreError>>,
+    },
+    PruneEvents {
+        finished_before: Timestamp,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    /// Commit what came before, close the connection and stop the lane.
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+impl WriteOp {
+    fn lane_key(&self) -> Option<&RunId> {
+        match self {
+            Self::CreateRun { new, .. } => Some(&new.id),
+            Self::InsertAction { run, .. } => Some(run),
+            Self::UpdateAction { held, .. } => Some(&held.id.run),
+            Self::PruneEvents { .. } | Self::Shutdown { .. } => None,
+        }
+    }
+
+    /// Replies with `failure`; the operation did not happen.
+    fn fail(self, failure: &WriteFailure) {
+        let err = || StoreError::Write(failure.clone());
+        // A closed reply channel means the requester is gone; nothing to tell.
+        let _ = match self {
+            Self::CreateRun { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::InsertAction { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::UpdateAction { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::PruneEvents { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::Shutdown { reply } => reply.send(()).map_err(drop),
+        };
+    }
+}
+
+/// An applied operation waiting for its batch to commit.
+pub(crate) struct Staged {
+    pub changes: Vec<Arc<Change>>,
+    reply: Box<dyn FnOnce(Result<(), WriteFailure>) + Send>,
+}
+
+impl Staged {
+    /// An applied operation whose result `value` goes to `reply` once committed.
+    pub fn new<T: Send + 'static>(
+        value: T,
+        changes: Vec<Arc<Change>>,
+        reply: oneshot::Sender<Result<T, StoreError>>,
+    ) -> Self {
+        Self {
+            changes,
+            reply: Box::new(move |outcome| {
+                let _ = reply.send(outcome.map(|()| value).map_err(StoreError::Write));
+            }),
+        }
+    }
+}
+
+/// What applying one operation came to.
+pub(crate) enum Applied {
+    /// Written; replied to after the commit.
+    Staged(Staged),
+    /// Refused without writing anything; already replied to.
+    Refused,
+}
+
+/// How a lane opens its connection: the URL and the statements run on every new connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Connector {
+    pub url: String,
+    pub setup: String,
+}
+
+impl Connector {
+    async fn connect(&self) -> Result<AnyConnection, sqlx::Error> {
+        let mut connection = AnyConnection::connect(&self.url).await?;
+        if !self.setup.is_empty() {
+            connection
+                .execute(sqlx::AssertSqlSafe(self.setup.clone()))
+                .await?;
+        }
+        Ok(connection)
+    }
+}
+
+/// Handle to the writer lanes; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    lanes: Arc<Vec<mpsc::Sender<WriteOp>>>,
+}
+
+impl Writer {
+    /// Starts `lanes` writer tasks on connections from `connector`, publishing to `hub`.
+    pub fn start(connector: Connector, lanes: usize, hub: Arc<ChangeHub>) -> Self {
+        let senders = (0..lanes.max(1))
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(LANE_QUEUE);
+                tokio::spawn(run_lane(receiver, connector.clone(), Arc::clone(&hub)));
+                sender
+            })
+            .collect();
+        Self {
+            lanes: Arc::new(senders),
+        }
+    }
+
+    /// Commits what is queued, closes every lane's connection and stops the lanes; later
+    /// writes fail with [`StoreError::Closed`].
+    pub async fn close(&self) {
+        for lane in self.lanes.iter() {
+            let (reply, done) = oneshot::channel();
+            if lane.send(WriteOp::Shutdown { reply }).await.is_ok() {
+                let _ = done.await;
+            }
+        }
+    }
+
+    /// Queues `op` on its run's lane and waits for its committed result.
+    pub async fn submit<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
+    ) -> Result<T, StoreError> {
+        let (reply, result) = oneshot::channel();
+        let op = make(reply);
+        let lane = match op.lane_key() {
+            Some(run) => {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                run.hash(&mut hasher);
+                usize::try_from(hasher.finish() % self.lanes.len() as u64).unwrap_or(0)
+            }
+            None => 0,
+        };
+        self.lanes[lane]
+            .send(op)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// One lane: takes what is queued, commits it as one transaction, replies, repeats.
+async fn run_lane(mut queue: mpsc::Receiver<WriteOp>, connector: Connector, hub: Arc<ChangeHub>) {
+    let mut connection: Option<AnyConnection> = None;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let shutdown_at = batch
+            .iter()
+            .position(|op| matches!(op, WriteOp::Shutdown { .. }));
+        let shutdown = shutdown_at.map(|index| {
+            let after: Vec<WriteOp> = batch.drain(index..).collect();
+            after
+        });
+        if !batch.is_empty() {
+            commit_or_fail(&mut connection, &connector, &mut batch, &hub).await;
+        }
+        if let Some(rest) = shutdown {
+            queue.close();
+            let stopped = WriteFailure::Unavailable {
+                op: "writing",
+                detail: "the store is shutting down".into(),
+            };
+            if let Some(open) = connection.take() {
+                let _ = open.close().await;
+            }
+            rest.into_iter().for_each(|op| op.fail(&stopped));
+            while let Ok(op) = queue.try_recv() {
+                op.fail(&stopped);
+            }
+            return;
+        }
+    }
+}
+
+/// Commits `batch` on the lane's connection, opening one first if needed; on failure replies
+/// to the whole batch and replaces a connection in doubt.
+async fn commit_or_fail(
+    connection: &mut Option<AnyConnection>,
+    connector: &Connector,
+    batch: &mut Vec<WriteOp>,
+    hub: &ChangeHub,
+) {
+    {
+        if connection.is_none() {
+            match connector.connect().await {
+                Ok(fresh) => *connection = Some(fresh),
+                Err(err) => {
+                    let failure = WriteFailure::from_database("opening a writer connection", &err);
+                    warn!(error = %err, "the store's writer cannot connect");
+                    batch.drain(..).for_each(|op| op.fail(&failure));
+                    return;
+                }
+            }
+        }
+        let open = connection.as_mut().expect("connected above");
+        if let Err(failure) = commit_batch(open, batch, hub).await {
+            batch.drain(..).for_each(|op| op.fail(&failure));
+            if !rolled_back(open).await {
+                // The connection's state is unknown: replace it before the next batch.
+                *connection = None;
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Applies and commits `batch`, replying to every operation in it on success. On a database
+/// failure returns it; the operations not yet replied to are left in `batch`.
+async fn commit_batch(
+    connection: &mut AnyConnection,
+    batch: &mut Vec<WriteOp>,
+    hub: &ChangeHub,
+) -> Result<(), WriteFailure> {
+    connection
+        .execute("BEGIN")
+        .await
+        .map_err(|err| WriteFailure::from_database("starting a transaction", &err))?;
+    let mut staged: Vec<Staged> = Vec::with_capacity(batch.len());
+    let mut pending_events = events::PendingEvents::default();
+    let mut failure = None;
+    let mut remaining = std::mem::take(batch).into_iter();
+    for op in remaining.by_ref() {
+        match apply(connection, op, &mut pending_events).await {
+            Ok(Applied::Staged(done)) => staged.push(done),
+            Ok(Applied::Refused) => {}
+            Err((failure_of_op, op)) => {
+                batch.push(op);
+                failure = Some(failure_of_op);
+                break;
+            }
+        }
+    }
+    batch.extend(remaining);
+    if failure.is_none()
+        && let Err(err) = pending_events.flush(connection).await
+    {
+        failure = Some(WriteFailure::from_store(&err));
+    }
+    if failure.is_none()
+        && let Err(err) = connection.execute("COMMIT").await
+    {
+        failure = Some(WriteFailure::from_database("committing", &err));
+    }
+    if let Some(failure) = failure {
+        warn!(error = %failure, operations = staged.len() + batch.len(), "a write batch failed; its requests are refused");
+        for done in staged {
+            (done.reply)(Err(failure.clone()));
+        }
+        return Err(failure);
+    }
+    let changes: Vec<Arc<Change>> = staged
+        .iter()
+        .flat_map(|done| done.changes.iter().cloned())
+        .collect();
+    hub.publish(&changes);
+    for done in staged {
+        (done.reply)(Ok(()));
+    }
+    Ok(())
+}
+
+/// Applies one operation inside the open transaction. A refusal is replied to here; a
+/// database failure hands the operation back so its batch can fail it.
+async fn apply(
+    connection: &mut AnyConnection,
+    op: WriteOp,
+    events: &mut events::PendingEvents,
+) -> Result<Applied, (WriteFailure, WriteOp)> {
+    match op {
+        WriteOp::CreateRun { new, reply } => {
+            match runs::apply_create_run(connection, &new, events).await {
+                Ok((created, changes)) => Ok(Applied::Staged(Staged::new(created, changes, reply))),
+                Err(err) if err.is_refusal() => {
+                    let _ = reply.send(Err(err));
+                    Ok(Applied::Refused)
+                }
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::CreateRun { new, reply },
+                )),
+            }
+        }
+        WriteOp::InsertAction { run, new, reply } => {
+            match actions::apply_insert_action(connection, &run, &new, events).await {
+                Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
+                Err(err) if err.is_refusal() => {
+                    let _ = reply.send(Err(err));
+                    Ok(Applied::Refused)
+                }
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::InsertAction { run, new, reply },
+                )),
+            }
+        }
+        WriteOp::UpdateAction {
+            held,
+            change,
+            reply,
+        } => match actions::apply_update_action(connection, &held, &change, events).await {
+            Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
+            Err(err) if err.is_refusal() => {
+                let _ = reply.send(Err(err));
+                Ok(Applied::Refused)
+            }
+            Err(err) => Err((
+                WriteFailure::from_store(&err),
+                WriteOp::UpdateAction {
+                    held,
+                    change,
+                    reply,
+                },
+            )),
+        },
+        WriteOp::Shutdown { reply } => {
+            // Split off before batches are applied; answered here only if one slips through.
+            let _ = reply.send(());
+            Ok(Applied::Refused)
+        }
+        WriteOp::PruneEvents {
+            finished_before,
+            reply,
+        } => match events::apply_prune(connection, finished_before).await {
+            Ok(count) => Ok(Applied::Staged(Staged::new(count, Vec::new(), reply))),
+            Err(err) => Err((
+                WriteFailure::from_store(&err),
+                WriteOp::PruneEvents {
+                    finished_before,
+                    reply,
+                },
+            )),
+        },
+    }
+}
+
+/// Ends whatever transaction is open; false if the connection cannot be trusted any more.
+async fn rolled_back(connection: &mut AnyConnection) -> bool {
+    if let Err(err) = connection.execute("ROLLBACK").await {
+        let no_transaction = err.to_string().contains("no transaction");
+        if !no_transaction {
+            warn!(error = %err, "rolling back a failed batch failed; reconnecting");
+            return false;
+        }
+    }
+    connection.ping().await.is_ok()
+}
