@@ -23,13 +23,41 @@ pub enum BlobError {
         #[source]
         source: std::io::Error,
     },
-    #[error("storage error on {uri}")]
+    #[error("aerie's storage is full; {key} was not written (free space, then retry)")]
+    Full { key: String },
+    #[error("storage error on {key}")]
     Store {
-        uri: String,
+        /// The object's key under the storage root (never a server path).
+        key: String,
         #[source]
         source: object_store::Error,
     },
 }
+
+impl BlobError {
+    /// The error for a failed operation on `key`: [`BlobError::Full`] when the disk is full.
+    fn store(key: &str, source: object_store::Error) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+        while let Some(current) = cause {
+            let full = current
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.raw_os_error() == Some(ENOSPC));
+            if full {
+                return Self::Full {
+                    key: key.to_owned(),
+                };
+            }
+            cause = current.source();
+        }
+        Self::Store {
+            key: key.to_owned(),
+            source,
+        }
+    }
+}
+
+/// `ENOSPC` on Linux: no space left on the device.
+const ENOSPC: i32 = 28;
 
 /// Object storage rooted at one directory.
 #[derive(Clone)]
@@ -57,10 +85,8 @@ impl Blobs {
                 path: root.to_path_buf(),
                 source,
             })?;
-        let store = LocalFileSystem::new_with_prefix(&root).map_err(|source| BlobError::Store {
-            uri: root.display().to_string(),
-            source,
-        })?;
+        let store = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|source| BlobError::store("the storage root", source))?;
         Ok(Self {
             root,
             store: Arc::new(store),
@@ -99,10 +125,7 @@ impl Blobs {
         self.store
             .put(&ObjectPath::from(key.as_str()), PutPayload::from(bytes))
             .await
-            .map_err(|source| BlobError::Store {
-                uri: uri.into(),
-                source,
-            })?;
+            .map_err(|source| BlobError::store(&key, source))?;
         Ok(())
     }
 
@@ -114,15 +137,9 @@ impl Blobs {
                 .bytes()
                 .await
                 .map(Some)
-                .map_err(|source| BlobError::Store {
-                    uri: uri.into(),
-                    source,
-                }),
+                .map_err(|source| BlobError::store(&key, source)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(BlobError::Store {
-                uri: uri.into(),
-                source,
-            }),
+            Err(source) => Err(BlobError::store(&key, source)),
         }
     }
 
@@ -132,10 +149,7 @@ impl Blobs {
         match self.store.head(&ObjectPath::from(key.as_str())).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(BlobError::Store {
-                uri: uri.into(),
-                source,
-            }),
+            Err(source) => Err(BlobError::store(&key, source)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! `aerie serve`: validate the options, bind the port, run the server until SIGINT or SIGTERM,
 //! then shut down in order. A second signal exits at once.
 
-use aerie_server::ServeConfig;
+use aerie_server::{ExecutorKind, ServeConfig};
 use aerie_store::Backend;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -43,6 +43,30 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub max_running: usize,
+
+    /// What runs task attempts. `local` starts each attempt as a process (the default);
+    /// `noop` starts nothing: every attempt goes through the same phases, store writes and
+    /// events and succeeds with empty outputs (a task whose container sets
+    /// AERIE_NOOP_HOLD=SECONDS stays RUNNING that long first). `noop` is a benchmark tool for
+    /// measuring the control plane alone.
+    #[arg(long, env = "AERIE_EXECUTOR", value_enum, default_value_t = ExecutorArg::Local)]
+    pub executor: ExecutorArg,
+}
+
+/// The executors `--executor` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorArg {
+    Local,
+    Noop,
+}
+
+impl From<ExecutorArg> for ExecutorKind {
+    fn from(arg: ExecutorArg) -> Self {
+        match arg {
+            ExecutorArg::Local => Self::Local,
+            ExecutorArg::Noop => Self::Noop,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -86,6 +110,7 @@ impl ServeArgs {
             backend,
             python_env,
             max_running: self.max_running,
+            executor: self.executor.into(),
         })
     }
 }
@@ -195,6 +220,15 @@ mod tests {
             }
         );
         assert!(parse(&["--database", "mysql://x"]).config().is_err());
+    }
+
+    #[test]
+    fn the_executor_defaults_to_local_and_noop_can_be_chosen() {
+        assert_eq!(parse(&[]).config().unwrap().executor, ExecutorKind::Local);
+        assert_eq!(
+            parse(&["--executor", "noop"]).config().unwrap().executor,
+            ExecutorKind::Noop
+        );
     }
 
     #[test]

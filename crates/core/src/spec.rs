@@ -192,8 +192,14 @@ mod tests {
     #[test]
     fn retries_follow_the_budget_and_recoverability() {
         assert_eq!(retry_decision(&error(true), 1, &retries(0)), Retry::GiveUp);
-        assert_eq!(retry_decision(&error(true), 1, &retries(2)), Retry::NewAttempt);
-        assert_eq!(retry_decision(&error(true), 2, &retries(2)), Retry::NewAttempt);
+        assert_eq!(
+            retry_decision(&error(true), 1, &retries(2)),
+            Retry::NewAttempt
+        );
+        assert_eq!(
+            retry_decision(&error(true), 2, &retries(2)),
+            Retry::NewAttempt
+        );
         assert_eq!(retry_decision(&error(true), 3, &retries(2)), Retry::GiveUp);
         assert_eq!(retry_decision(&error(false), 1, &retries(2)), Retry::GiveUp);
     }

@@ -59,7 +59,9 @@ impl Engine {
         let recorded = self
             .inner
             .store
-            .update_action(&action, move |state| state.abort(abort.clone(), Timestamp::now()))
+            .update_action(&action, move |state| {
+                state.abort(abort.clone(), Timestamp::now())
+            })
             .await;
         match recorded {
             Ok(_) => {}

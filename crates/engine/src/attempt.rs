@@ -9,6 +9,7 @@ use aerie_core::spec::timeout_error;
 use aerie_core::{AbortInfo, ActionId, ActionPhase, Timestamp, TransitionError, Verdict};
 use aerie_store::{ActionRecord, StoreError};
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{info, warn};
 
 pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
@@ -60,13 +61,25 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
         .await;
     let running = match running {
         Ok(running) => running,
-        Err(err) => {
+        Err(StoreError::Transition { .. }) => {
             // Aborted between claim and start: the work must not outlive the decision.
             started.control.kill();
             started.outcome.await;
-            if !matches!(err, StoreError::Transition { .. }) {
-                warn!(run = %id.run, action = %id.name, attempt, error = %err, "recording RUNNING failed");
-            }
+            return;
+        }
+        Err(err) => {
+            // The store could not record the start: stop the work and fail the attempt (it is
+            // retried by policy) rather than leave it INITIALIZING with nothing behind it.
+            warn!(run = %id.run, action = %id.name, attempt, error = %err, "recording RUNNING failed; stopping the attempt");
+            started.control.kill();
+            started.outcome.await;
+            let error = aerie_core::ErrorInfo {
+                message: format!("aerie could not record that the attempt started: {err}"),
+                kind: aerie_core::ErrorKind::System,
+                code: "StoreUnavailable".into(),
+                recoverable: true,
+            };
+            record_verdict(inner, claimed, Verdict::Failed(error)).await;
             return;
         }
     };
@@ -82,7 +95,11 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
 }
 
 /// Waits for the attempt's outcome; past the task's timeout, kills it and judges it TIMED_OUT.
-async fn wait_within_timeout(logs: &Arc<LogStore>, action: &ActionRecord, started: Started) -> Verdict {
+async fn wait_within_timeout(
+    logs: &Arc<LogStore>,
+    action: &ActionRecord,
+    started: Started,
+) -> Verdict {
     let Some(limit) = action.spec.timeout else {
         return started.outcome.await;
     };
@@ -105,20 +122,40 @@ async fn wait_within_timeout(logs: &Arc<LogStore>, action: &ActionRecord, starte
 async fn note_in_log(logs: &Arc<LogStore>, id: &ActionId, attempt: u32, text: &str) {
     match logs.writer(id, attempt).await {
         Ok(mut log) => crate::capture::append_system_line(&mut log, text).await,
-        Err(err) => warn!(run = %id.run, action = %id.name, attempt, error = %err, "opening the attempt's log failed"),
+        Err(err) => {
+            warn!(run = %id.run, action = %id.name, attempt, error = %err, "opening the attempt's log failed")
+        }
     }
 }
 
+/// How long to wait before writing a verdict again after the database failed.
+const VERDICT_RETRY: Duration = Duration::from_millis(500);
+
 /// Records the verdict; a refusal because the action already ended (an abort won) is expected.
+/// A database failure (disk full, connection lost) is retried until the write lands or aerie
+/// stops, so no finished attempt is left looking as if it still ran.
 async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict) {
     let id = held.id.clone();
     let policy = held.spec.retry;
-    let result = inner
-        .store
-        .update_action(&held, move |state| {
-            state.conclude(&verdict, &policy, Timestamp::now())
-        })
-        .await;
+    let result = loop {
+        let verdict = verdict.clone();
+        let written = inner
+            .store
+            .update_action(&held, move |state| {
+                state.conclude(&verdict, &policy, Timestamp::now())
+            })
+            .await;
+        match written {
+            Err(err) if !err.is_refusal() && !matches!(err, StoreError::Closed) => {
+                warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed; retrying");
+                tokio::select! {
+                    () = inner.cancel.cancelled() => break Err(err),
+                    () = tokio::time::sleep(VERDICT_RETRY) => {}
+                }
+            }
+            other => break other,
+        }
+    };
     match result {
         Ok(record) => {
             let phase = record.state.phase;

@@ -52,6 +52,8 @@ pub struct Started {
 /// Runs attempts.
 pub trait Executor: Send + Sync {
     /// Starts the attempt; an error is the attempt's (SYSTEM) failure.
-    fn start<'a>(&'a self, attempt: AttemptToStart<'a>)
-    -> BoxFuture<'a, Result<Started, ErrorInfo>>;
+    fn start<'a>(
+        &'a self,
+        attempt: AttemptToStart<'a>,
+    ) -> BoxFuture<'a, Result<Started, ErrorInfo>>;
 }

@@ -86,8 +86,12 @@ impl LocalExecutor {
             .map(|pair| (pair.key.clone(), pair.value.clone()))
             .collect();
         let work_dir = layout::attempt_dir(&self.config.work_dir, &action.id, attempt);
-        remove_work_dir(&work_dir)
-            .map_err(|err| system_error("WorkDir", format!("cannot clear the attempt's working directory: {err}")))?;
+        remove_work_dir(&work_dir).map_err(|err| {
+            system_error(
+                "WorkDir",
+                format!("cannot clear the attempt's working directory: {err}"),
+            )
+        })?;
         let inputs = LaunchInputs {
             action: &action.id,
             attempt,
@@ -103,7 +107,11 @@ impl LocalExecutor {
         launch::plan(launch, &inputs).map_err(|err| system_error("LaunchFailed", err.to_string()))
     }
 
-    async fn start_process(&self, action: &ActionRecord, attempt: u32) -> Result<Started, ErrorInfo> {
+    async fn start_process(
+        &self,
+        action: &ActionRecord,
+        attempt: u32,
+    ) -> Result<Started, ErrorInfo> {
         let id = action.id.clone();
         let plan = self.plan(action, attempt).await?;
         let mut log = self.logs.writer(&id, attempt).await.map_err(|err| {

@@ -5,11 +5,14 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{required_action_id, wire_action_id};
-use crate::spec::{self, StoredSpec};
+use crate::spec;
 use crate::state::AppState;
-use crate::watch as event_log;
-use aerie_core::{ActionId, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Timestamp};
-use aerie_store::{ActionKind, ActionRecord, EventScope, NewAction};
+use crate::watch::follow_run;
+use aerie_blob::ActionLayout;
+use aerie_core::{
+    ActionId, ActionKind, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Timestamp,
+};
+use aerie_store::{ActionRecord, NewAction};
 use aerie_wire::flyteidl2::common::ActionIdentifier;
 use aerie_wire::flyteidl2::core::ExecutionError;
 use aerie_wire::flyteidl2::core::container_error::Kind as Recoverability;
@@ -17,10 +20,7 @@ use aerie_wire::flyteidl2::core::execution_error::ErrorKind as Origin;
 use aerie_wire::flyteidl2::workflow::{ActionUpdate, TaskAction, TraceAction};
 use buffa::Message;
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap};
-
-/// Events read per round trip while building the snapshot.
-const SNAPSHOT_BATCH: u32 = 1000;
+use std::collections::HashMap;
 
 /// What a parent asks to enqueue, whichever service it came through.
 pub struct ChildRequest {
@@ -63,7 +63,7 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
         run: id.run.clone(),
         name: parent_name.parse()?,
     };
-    app.store.get_action(&parent).await?;
+    let parent = app.store.get_action(&parent).await?;
     if request.run_output_base.is_empty() {
         return Err(ApiError::missing("run_output_base"));
     }
@@ -76,17 +76,14 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
                 .spec
                 .as_option()
                 .ok_or_else(|| ApiError::missing("task.spec"))?;
-            let template = spec
-                .task_template
+            spec.task_template
                 .as_option()
                 .ok_or_else(|| ApiError::missing("task.spec.task_template"))?;
             NewAction {
                 name: id.name.clone(),
-                parent: Some(parent.name.clone()),
-                kind: ActionKind::Task,
-                task_name: template.id.name.clone(),
-                task_version: template.id.version.clone(),
-                spec: spec.encode_to_vec(),
+                parent: Some(parent.id.name.clone()),
+                spec: spec::task(spec),
+                wire_spec: spec.encode_to_vec(),
                 input_uri: request.input_uri.clone(),
                 run_output_base,
                 group: request.group.clone(),
@@ -97,11 +94,9 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
             let state = trace_state(app, &trace, &run_output_base, &id).await?;
             NewAction {
                 name: id.name.clone(),
-                parent: Some(parent.name.clone()),
-                kind: ActionKind::Trace,
-                task_name: trace.name.clone(),
-                task_version: String::new(),
-                spec: trace.encode_to_vec(),
+                parent: Some(parent.id.name.clone()),
+                spec: spec::trace(&trace),
+                wire_spec: trace.encode_to_vec(),
                 input_uri: request.input_uri.clone(),
                 run_output_base,
                 group: request.group.clone(),
@@ -115,7 +110,7 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
         }
         ChildSpec::Missing => return Err(ApiError::missing("one of task, trace or condition")),
     };
-    app.engine.enqueue_action(&id.run, new).await?;
+    app.engine.enqueue_action(&parent, new).await?;
     Ok(())
 }
 
@@ -141,7 +136,7 @@ async fn trace_state(
         .unwrap_or(now)
         .max(started);
     let error = if phase == ActionPhase::Failed {
-        let error_uri = format!("{run_output_base}/{}/error.pb", id.name);
+        let error_uri = ActionLayout::new(run_output_base, &id.name).trace_error();
         Some(match app.blobs.get(&error_uri).await? {
             Some(bytes) => aerie_engine::outcome::error_from_document(&bytes),
             None => ErrorInfo {
@@ -160,21 +155,17 @@ async fn trace_state(
 
 /// What a parent learns about one child: phase, where its outputs are, and its error.
 pub fn action_update(record: &ActionRecord, state: &ActionState) -> ActionUpdate {
-    let output_uri = if state.phase.is_success() {
-        match spec::decode(record) {
-            StoredSpec::Task(_) => spec::current_prefix(record, state),
-            StoredSpec::Trace(trace) => trace.outputs.output_uri.clone(),
-            StoredSpec::None => String::new(),
-        }
-    } else {
-        String::new()
+    let layout = ActionLayout::new(&record.run_output_base, &record.id.name);
+    let attempt = layout.attempt(state.current_attempt().number);
+    let output_uri = match (state.phase.is_success(), record.kind()) {
+        (false, _) | (true, ActionKind::Condition) => String::new(),
+        (true, ActionKind::Task) => attempt.prefix().to_owned(),
+        (true, ActionKind::Trace) => record.spec.trace_outputs_uri.clone().unwrap_or_default(),
     };
     let error = state.error.as_ref().map(|error| {
-        let error_uri = match record.kind {
-            aerie_store::ActionKind::Task => {
-                format!("{}/error.pb", spec::current_prefix(record, state))
-            }
-            _ => format!("{}/{}/error.pb", record.run_output_base, record.id.name),
+        let error_uri = match record.kind() {
+            ActionKind::Task => attempt.error(),
+            ActionKind::Trace | ActionKind::Condition => layout.trace_error(),
         };
         ExecutionError {
             code: error.code.clone(),
@@ -210,50 +201,46 @@ pub fn watch(
 ) -> impl futures::Stream<Item = ApiResult<ChildMessage>> + Send + 'static {
     async_stream::try_stream! {
         let run = parent.run.clone();
-        // Fold the children's events into their latest states, so the snapshot and the live
-        // part meet at one sequence number and no child ever appears to go backwards.
-        let mut latest: BTreeMap<ActionName, ActionState> = BTreeMap::new();
-        let mut last_seq = 0;
-        loop {
-            let events = app
-                .store
-                .events_after(&run, &EventScope::ChildrenOf(parent.name.clone()), last_seq, SNAPSHOT_BATCH)
-                .await?;
-            let done = events.len() < SNAPSHOT_BATCH as usize;
-            for event in events {
-                last_seq = event.seq;
-                latest.insert(event.action, event.state);
-            }
-            if done {
-                break;
-            }
-        }
-        let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
-        for (name, state) in &latest {
-            let record = app.store.get_action(&ActionId { run: run.clone(), name: name.clone() }).await?;
-            yield ChildMessage::Update(Box::new(action_update(&record, state)));
-            records.insert(name.clone(), record);
+        let changes = app.store.hub().subscribe_run(&run);
+        // Every change after `start_seq` is followed below; the snapshot rows may already
+        // reflect some of them, so a child's change at or below its row's sequence is skipped
+        // and no child ever appears to go backwards.
+        let start_seq = app.store.last_seq(&run).await?;
+        let parent_record = app.store.get_action(&parent).await?;
+        let mut children: HashMap<ActionName, ActionRecord> = HashMap::new();
+        for child in app.store.children(&parent).await? {
+            yield ChildMessage::Update(Box::new(action_update(&child, &child.state)));
+            children.insert(child.id.name.clone(), child);
         }
         yield ChildMessage::Sentinel;
-        let parent_name = parent.name.clone();
-        let parent_state = app.store.get_action(&parent).await?.state;
-        if parent_state.phase.is_terminal() {
+        if parent_record.state.phase.is_terminal() {
             return;
         }
-        let events = event_log::run_events(app.clone(), run.clone(), last_seq, move |event| {
-            event.action == parent_name && event.state.phase.is_terminal()
-        });
-        futures::pin_mut!(events);
-        while let Some(event) = events.next().await {
-            let event = event?;
+        let followed = follow_run(app.clone(), run.clone(), changes, start_seq);
+        futures::pin_mut!(followed);
+        while let Some(change) = followed.next().await {
+            let change = change?;
+            let event = &change.event;
+            if event.action == parent.name {
+                if event.state.phase.is_terminal() {
+                    break;
+                }
+                continue;
+            }
             if event.parent.as_ref() != Some(&parent.name) {
                 continue;
             }
-            if !records.contains_key(&event.action) {
-                let id = ActionId { run: run.clone(), name: event.action.clone() };
-                records.insert(event.action.clone(), app.store.get_action(&id).await?);
-            }
-            yield ChildMessage::Update(Box::new(action_update(&records[&event.action], &event.state)));
+            let record = match (children.get(&event.action), &change.committed) {
+                (Some(known), _) if event.seq <= known.seq => continue,
+                (_, Some(committed)) => committed.record.clone(),
+                (Some(known), None) => known.clone(),
+                (None, None) => {
+                    let id = ActionId { run: run.clone(), name: event.action.clone() };
+                    app.store.get_action(&id).await?
+                }
+            };
+            yield ChildMessage::Update(Box::new(action_update(&record, &event.state)));
+            children.insert(event.action.clone(), ActionRecord { seq: event.seq, ..record });
         }
     }
 }

@@ -98,7 +98,7 @@ pub async fn runs(
         body.push_str(&format!(
             "<tr><td><a href=\"/v2/domain/{d}/project/{p}/runs/{r}\">{r}</a></td><td>{task}</td><td class=\"{phase}\">{phase}</td><td>{start}</td><td>{dur}</td></tr>",
             d = domain, p = project, r = item.run.id.name,
-            task = escape(&item.root.task_name), phase = state.phase,
+            task = escape(&item.root.spec.task.name), phase = state.phase,
             start = state.created_at, dur = duration(state),
         ));
     }
@@ -142,7 +142,7 @@ fn action_rows(body: &mut String, run: &RunId, actions: &[ActionRecord]) {
             "<tr><td>{name}</td><td>{parent}</td><td>{task}</td><td class=\"{phase}\">{phase}</td><td>{attempts}</td><td>{dur}</td><td>{result}</td></tr>",
             name = action.id.name,
             parent = action.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
-            task = escape(&action.task_name),
+            task = escape(&action.spec.task.name),
             phase = state.phase,
             attempts = attempts.join("<br>"),
             dur = duration(state),

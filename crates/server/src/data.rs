@@ -2,9 +2,10 @@
 //! it succeeded, from the last attempt's `outputs.pb`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::spec;
 use crate::state::AppState;
-use aerie_core::ActionId;
+use aerie_blob::ActionLayout;
+use aerie_core::{ActionId, ActionKind};
+use aerie_store::ActionRecord;
 use aerie_wire::flyteidl2::task::{Inputs, Outputs};
 use buffa::Message;
 
@@ -15,6 +16,18 @@ pub struct ActionData {
     pub outputs: Option<Outputs>,
     pub inputs_uri: String,
     pub outputs_uri: String,
+}
+
+/// The file holding the action's outputs once it succeeded: a task's last attempt's
+/// `outputs.pb`, a trace's outputs URI as its parent sent it ("" if it has none).
+fn outputs_file(record: &ActionRecord) -> String {
+    match record.kind() {
+        ActionKind::Task => ActionLayout::new(&record.run_output_base, &record.id.name)
+            .attempt(record.state.current_attempt().number)
+            .outputs(),
+        ActionKind::Trace => record.spec.trace_outputs_uri.clone().unwrap_or_default(),
+        ActionKind::Condition => String::new(),
+    }
 }
 
 pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData> {
@@ -28,7 +41,7 @@ pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData>
     let inputs = Inputs::decode_from_slice(&inputs_bytes).map_err(|err| {
         ApiError::Internal(format!("stored inputs of {id} cannot be decoded: {err}"))
     })?;
-    let outputs_uri = spec::outputs_file(&record, &record.state);
+    let outputs_uri = outputs_file(&record);
     let outputs = if record.state.phase.is_success() && !outputs_uri.is_empty() {
         let bytes = app.blobs.get(&outputs_uri).await?;
         Some(match bytes {

@@ -5,18 +5,16 @@ use crate::data::action_data;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id};
 use crate::state::AppState;
-use aerie_blob::{Blobs, LogLine, Originator};
+use aerie_blob::{ActionLayout, LogLine, Originator};
 use aerie_core::{ActionId, Domain, Project, Timestamp};
 use aerie_wire::flyteidl2::common::ActionAttemptIdentifier;
 use aerie_wire::flyteidl2::common::OffloadedInputData;
-use aerie_wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_wire::flyteidl2::dataproxy::__buffa::oneof::{
     create_download_link_request, upload_inputs_request,
 };
 use aerie_wire::flyteidl2::dataproxy::tail_logs_response::Logs;
 use aerie_wire::flyteidl2::dataproxy::*;
 use aerie_wire::flyteidl2::logs::dataplane::{LogLine as WireLogLine, LogLineOriginator};
-use aerie_wire::flyteidl2::task::TaskSpec;
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
 use bytes::Bytes;
@@ -206,15 +204,12 @@ impl DataProxyHandlers {
             number => number,
         };
         let uri = match request.artifact_type.as_known() {
-            Some(ArtifactType::ARTIFACT_TYPE_REPORT) => Some(format!(
-                "{}/report.html",
-                Blobs::attempt_prefix(&record.run_output_base, &record.id.name, attempt)
-            )),
-            Some(ArtifactType::ARTIFACT_TYPE_CODE_BUNDLE) => {
-                TaskSpec::decode_from_slice(&record.spec)
-                    .ok()
-                    .and_then(|spec| code_bundle_uri(&spec))
-            }
+            Some(ArtifactType::ARTIFACT_TYPE_REPORT) => Some(
+                ActionLayout::new(&record.run_output_base, &record.id.name)
+                    .attempt(attempt)
+                    .report(),
+            ),
+            Some(ArtifactType::ARTIFACT_TYPE_CODE_BUNDLE) => record.spec.code_bundle_uri.clone(),
             _ => {
                 return Err(ApiError::InvalidArgument(
                     "artifact_type must be REPORT or CODE_BUNDLE".into(),
@@ -242,23 +237,6 @@ impl DataProxyHandlers {
             ..Default::default()
         })
     }
-}
-
-/// The code bundle a task spec names: `metadata.code_bundle_uri`, else the `--tgz` argument.
-fn code_bundle_uri(spec: &TaskSpec) -> Option<String> {
-    let template = &*spec.task_template;
-    if !template.metadata.code_bundle_uri.is_empty() {
-        return Some(template.metadata.code_bundle_uri.clone());
-    }
-    let Some(Target::Container(container)) = &template.target else {
-        return None;
-    };
-    container
-        .args
-        .iter()
-        .position(|arg| arg == "--tgz" || arg == "--pkl")
-        .and_then(|index| container.args.get(index + 1))
-        .cloned()
 }
 
 fn wire_log_line(line: LogLine) -> WireLogLine {

@@ -2,10 +2,9 @@
 //! `RunDetails` (contract §3). A watch sends the state an event carries through the same code.
 
 use crate::ids::wire_action_id;
-use crate::spec::{self, StoredSpec};
-use aerie_blob::Blobs;
-use aerie_core::{ActionState, AttemptState, ErrorKind, Timestamp};
-use aerie_store::{ActionKind, ActionRecord, RunRecord};
+use aerie_blob::ActionLayout;
+use aerie_core::{ActionKind, ActionState, AttemptState, ErrorKind, Timestamp};
+use aerie_store::{ActionRecord, RunRecord};
 use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
 use aerie_wire::flyteidl2::common::{EnrichedIdentity, User, UserIdentifier, UserSpec};
 use aerie_wire::flyteidl2::task::TaskIdentifier;
@@ -34,44 +33,35 @@ fn optional_timestamp<P: buffa::ProtoBox<WireTimestamp>>(
     instant.map(timestamp).into()
 }
 
-fn metadata(record: &ActionRecord, spec: &StoredSpec) -> ActionMetadata {
-    let action_type = match record.kind {
+fn metadata(record: &ActionRecord) -> ActionMetadata {
+    let spec = &*record.spec;
+    let action_type = match spec.kind {
         ActionKind::Task => ActionType::ACTION_TYPE_TASK,
         ActionKind::Trace => ActionType::ACTION_TYPE_TRACE,
         ActionKind::Condition => ActionType::ACTION_TYPE_CONDITION,
     };
-    let (spec_metadata, environment_name) = match spec {
-        StoredSpec::Task(task) => {
-            let template_id = &*task.task_template.id;
-            let task_metadata = TaskActionMetadata {
-                id: TaskIdentifier {
-                    org: template_id.org.clone(),
-                    project: template_id.project.clone(),
-                    domain: template_id.domain.clone(),
-                    name: template_id.name.clone(),
-                    version: template_id.version.clone(),
-                    ..Default::default()
-                }
-                .into(),
-                task_type: task.task_template.r#type.clone(),
-                short_name: task.short_name.clone(),
+    let spec_metadata = match spec.kind {
+        ActionKind::Task => Some(action_metadata::Spec::Task(Box::new(TaskActionMetadata {
+            id: TaskIdentifier {
+                org: spec.task.org.clone(),
+                project: spec.task.project.clone(),
+                domain: spec.task.domain.clone(),
+                name: spec.task.name.clone(),
+                version: spec.task.version.clone(),
                 ..Default::default()
-            };
-            (
-                Some(action_metadata::Spec::Task(Box::new(task_metadata))),
-                task.environment.name.clone(),
-            )
-        }
-        StoredSpec::Trace(_) => (
-            Some(action_metadata::Spec::Trace(Box::new(
-                TraceActionMetadata {
-                    name: record.task_name.clone(),
-                    ..Default::default()
-                },
-            ))),
-            String::new(),
-        ),
-        StoredSpec::None => (None, String::new()),
+            }
+            .into(),
+            task_type: spec.task_type.clone(),
+            short_name: spec.short_name.clone(),
+            ..Default::default()
+        }))),
+        ActionKind::Trace => Some(action_metadata::Spec::Trace(Box::new(
+            TraceActionMetadata {
+                name: spec.task.name.clone(),
+                ..Default::default()
+            },
+        ))),
+        ActionKind::Condition => None,
     };
     ActionMetadata {
         parent: record
@@ -81,7 +71,7 @@ fn metadata(record: &ActionRecord, spec: &StoredSpec) -> ActionMetadata {
             .unwrap_or_default(),
         group: record.group.clone(),
         action_type: action_type.into(),
-        environment_name,
+        environment_name: spec.environment.clone(),
         spec: spec_metadata,
         ..Default::default()
     }
@@ -139,11 +129,11 @@ fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
 }
 
 fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
-    let prefix = Blobs::attempt_prefix(&record.run_output_base, &record.id.name, attempt.number);
-    let outputs = match record.kind {
+    let files = ActionLayout::new(&record.run_output_base, &record.id.name).attempt(attempt.number);
+    let outputs = match record.kind() {
         ActionKind::Task => OutputReferences {
-            output_uri: format!("{prefix}/outputs.pb"),
-            report_uri: format!("{prefix}/report.html"),
+            output_uri: files.outputs(),
+            report_uri: files.report(),
             ..Default::default()
         },
         ActionKind::Trace | ActionKind::Condition => OutputReferences::default(),
@@ -170,9 +160,13 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
     }
 }
 
-/// Full details of `record` as it stands in `state` (its current state, or an event's).
-pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetails {
-    let spec = spec::decode(record);
+/// Full details of `record` as it stands in `state` (its current state, or an event's), with
+/// `spec`, its decoded wire spec (`crate::spec::details_spec`).
+pub fn action_details(
+    record: &ActionRecord,
+    state: &ActionState,
+    spec: Option<action_details::Spec>,
+) -> ActionDetails {
     let result = if let Some(abort) = &state.abort {
         Some(action_details::Result::AbortInfo(Box::new(abort_info(
             abort,
@@ -185,7 +179,7 @@ pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetai
     };
     ActionDetails {
         id: wire_action_id(&record.id, &record.org).into(),
-        metadata: metadata(record, &spec).into(),
+        metadata: metadata(record).into(),
         status: status(state).into(),
         attempts: state
             .attempts
@@ -193,14 +187,7 @@ pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetai
             .map(|one| attempt(record, one))
             .collect(),
         result,
-        spec: match spec {
-            StoredSpec::Task(task) => Some(action_details::Spec::Task(task)),
-            StoredSpec::Trace(trace) => trace
-                .spec
-                .into_option()
-                .map(|trace_spec| action_details::Spec::Trace(Box::new(trace_spec))),
-            StoredSpec::None => None,
-        },
+        spec,
         ..Default::default()
     }
 }
@@ -209,7 +196,7 @@ pub fn action_details(record: &ActionRecord, state: &ActionState) -> ActionDetai
 pub fn action(record: &ActionRecord, state: &ActionState) -> Action {
     Action {
         id: wire_action_id(&record.id, &record.org).into(),
-        metadata: metadata(record, &spec::decode(record)).into(),
+        metadata: metadata(record).into(),
         status: status(state).into(),
         ..Default::default()
     }
@@ -231,11 +218,17 @@ pub fn run(run: &RunRecord, root: &ActionRecord) -> Run {
     }
 }
 
-/// A run's spec and the full details of its root action in `state`.
-pub fn run_details(run: &RunRecord, root: &ActionRecord, state: &ActionState) -> RunDetails {
+/// A run's spec and the full details of its root action in `state`, with the root's decoded
+/// wire `spec`.
+pub fn run_details(
+    run: &RunRecord,
+    root: &ActionRecord,
+    state: &ActionState,
+    spec: Option<action_details::Spec>,
+) -> RunDetails {
     RunDetails {
         run_spec: run_spec(run).into(),
-        action: action_details(root, state).into(),
+        action: action_details(root, state, spec).into(),
         ..Default::default()
     }
 }

@@ -6,7 +6,7 @@
 use aerie_blob::BlobError;
 use aerie_core::IdError;
 use aerie_engine::EngineError;
-use aerie_store::StoreError;
+use aerie_store::{StoreError, WriteFailure};
 use connectrpc::{ConnectError, ErrorCode};
 
 /// An error on its way to the client.
@@ -61,11 +61,16 @@ impl From<ApiError> for ConnectError {
                 }
                 StoreError::Transition { .. } => ErrorCode::FailedPrecondition,
                 StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
-                StoreError::Contention(_) | StoreError::Database { .. } => ErrorCode::Unavailable,
+                StoreError::Contention(_) | StoreError::Database { .. } | StoreError::Closed => {
+                    ErrorCode::Unavailable
+                }
+                StoreError::Write(WriteFailure::DiskFull) => ErrorCode::ResourceExhausted,
+                StoreError::Write(WriteFailure::Unavailable { .. }) => ErrorCode::Unavailable,
                 StoreError::Corrupt { .. } => ErrorCode::DataLoss,
             },
             ApiError::Blob(blob) => match blob {
                 BlobError::OutsideStorage { .. } => ErrorCode::InvalidArgument,
+                BlobError::Full { .. } => ErrorCode::ResourceExhausted,
                 BlobError::CreateRoot { .. } | BlobError::Store { .. } => ErrorCode::Unavailable,
             },
         };

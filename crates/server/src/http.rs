@@ -72,10 +72,11 @@ pub async fn upload(
         Ok(()) => StatusCode::CREATED.into_response(),
         Err(err) => {
             tracing::error!(key, error = ?err, "storing an upload failed");
-            refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("storing the upload failed: {err}"),
-            )
+            let status = match err {
+                aerie_blob::BlobError::Full { .. } => StatusCode::INSUFFICIENT_STORAGE,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            refuse(status, format!("storing the upload failed: {err}"))
         }
     }
 }

@@ -8,6 +8,7 @@
 //!   `state_service`, `actions_service`: thin adapters over `children`, what running parents
 //!   call; `http`: health and signed URLs; `console`: read-only web pages at the URLs the
 //!   SDK prints.
+//! - `maintenance`: pruning the event log of finished runs.
 //! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
 //!   spec bytes hold and where its outputs are; `ids` and `list`: wire
 //!   requests into domain types; `watch`: following the event log; `error`: Connect codes.
@@ -26,6 +27,7 @@ mod error;
 mod http;
 mod ids;
 mod list;
+mod maintenance;
 mod queue_service;
 mod run_service;
 mod spec;
@@ -34,7 +36,8 @@ mod state_service;
 mod watch;
 
 use aerie_blob::{Blobs, LogStore, UrlSigner};
-use aerie_engine::{Engine, EngineConfig};
+pub use aerie_engine::ExecutorKind;
+use aerie_engine::{Engine, EngineConfig, LocalConfig};
 use aerie_store::{Backend, Store};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
@@ -67,6 +70,8 @@ pub struct ServeConfig {
     pub python_env: Option<PathBuf>,
     /// Most attempts running at once.
     pub max_running: usize,
+    /// What runs attempts: local processes, or nothing (benchmarks).
+    pub executor: ExecutorKind,
 }
 
 /// Why the server could not start.
@@ -158,15 +163,19 @@ pub async fn start(
         blobs.clone(),
         Arc::clone(&logs),
         EngineConfig {
-            work_dir: prepare_dir(data_dir.join("work"))?,
-            python_env: config.python_env.clone(),
-            endpoint: first.to_string(),
+            executor: config.executor,
+            local: LocalConfig {
+                work_dir: prepare_dir(data_dir.join("work"))?,
+                python_env: config.python_env.clone(),
+                endpoint: first.to_string(),
+            },
             abort_grace: Duration::from_secs(3),
             max_running: config.max_running,
         },
     );
     engine.start().await?;
     let stop = CancellationToken::new();
+    let (store_for_maintenance, stop_maintenance) = (store.clone(), stop.clone());
     let app = AppState {
         store: store.clone(),
         engine: engine.clone(),
@@ -223,6 +232,10 @@ pub async fn start(
                 .await
         });
     }
+    servers.spawn(async move {
+        maintenance::prune_events(store_for_maintenance, stop_maintenance).await;
+        Ok(())
+    });
     tracing::info!(addresses = ?addresses, data_dir = %data_dir.display(), "aerie serving");
     Ok(RunningServer {
         addresses,

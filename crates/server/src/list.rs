@@ -1,7 +1,9 @@
-//! Wire list requests (`common.ListRequest`) into store queries.
+//! Wire list requests (`common.ListRequest`) into typed store queries: the SDK's field names
+//! and string values are parsed here, so the store only ever sees typed filters.
 
 use crate::error::{ApiError, ApiResult};
-use aerie_store::{Filter, FilterField, FilterOp, ListQuery, SortKey};
+use aerie_core::{ActionKind, ActionPhase, Timestamp};
+use aerie_store::{Filter, FilterField, FilterOp, FilterValue, ListQuery, SortKey};
 use aerie_wire::flyteidl2::common::ListRequest;
 use aerie_wire::flyteidl2::common::filter::Function;
 use aerie_wire::flyteidl2::common::sort::Direction;
@@ -19,6 +21,66 @@ fn filter_op(function: Function) -> ApiResult<FilterOp> {
         other => {
             return Err(ApiError::InvalidArgument(format!(
                 "filter function {other:?} is not supported"
+            )));
+        }
+    })
+}
+
+/// The field a filter names, as the SDK spells it.
+fn filter_field(name: &str) -> ApiResult<FilterField> {
+    Ok(match name {
+        "phase" => FilterField::Phase,
+        "action_type" => FilterField::ActionType,
+        "parent_name" | "parent" => FilterField::ParentName,
+        "name" | "run_name" | "action_name" => FilterField::Name,
+        "task_name" => FilterField::TaskName,
+        "task_version" => FilterField::TaskVersion,
+        "created_by" => FilterField::CreatedBy,
+        "created_at" => FilterField::CreatedAt,
+        "updated_at" => FilterField::UpdatedAt,
+        other => {
+            return Err(ApiError::InvalidArgument(format!(
+                "cannot filter on {other:?}"
+            )));
+        }
+    })
+}
+
+/// A filter value as the SDK sends it (a string), typed for `field`.
+fn filter_value(field: FilterField, raw: &str) -> ApiResult<FilterValue> {
+    let bad = |what: &str| ApiError::InvalidArgument(format!("{raw:?} is not {what}"));
+    match field {
+        FilterField::Phase => raw
+            .parse::<ActionPhase>()
+            .map(FilterValue::Phase)
+            .map_err(|_| bad("a phase")),
+        FilterField::ActionType => raw
+            .parse::<i32>()
+            .ok()
+            .and_then(ActionKind::from_i32)
+            .map(FilterValue::Kind)
+            .ok_or_else(|| bad("an action type number")),
+        FilterField::CreatedAt | FilterField::UpdatedAt => Timestamp::parse_rfc3339(raw)
+            .map(FilterValue::Time)
+            .ok_or_else(|| bad("an RFC 3339 timestamp")),
+        FilterField::ParentName
+        | FilterField::Name
+        | FilterField::TaskName
+        | FilterField::TaskVersion
+        | FilterField::CreatedBy => Ok(FilterValue::Text(raw.to_owned())),
+    }
+}
+
+/// The sort key a request names; empty means creation time.
+fn sort_key(key: &str) -> ApiResult<SortKey> {
+    Ok(match key {
+        "" | "created_at" => SortKey::CreatedAt,
+        "updated_at" => SortKey::UpdatedAt,
+        "name" | "run_name" | "action_name" => SortKey::Name,
+        "phase" => SortKey::Phase,
+        other => {
+            return Err(ApiError::InvalidArgument(format!(
+                "cannot sort on {other:?}"
             )));
         }
     })
@@ -54,10 +116,15 @@ pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResu
                 filter.field
             )));
         }
+        let field = filter_field(field)?;
         filters.push(Filter {
-            field: FilterField::parse(field)?,
+            field,
             op: filter_op(function)?,
-            values: filter.values.clone(),
+            values: filter
+                .values
+                .iter()
+                .map(|raw| filter_value(field, raw))
+                .collect::<ApiResult<_>>()?,
         });
     }
     let sort = request
@@ -66,7 +133,7 @@ pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResu
         .or(request.sort_by.as_option());
     let (sort_key, descending) = match sort {
         Some(sort) => (
-            SortKey::parse(&sort.key)?,
+            sort_key(&sort.key)?,
             sort.direction.as_known() != Some(Direction::ASCENDING),
         ),
         None => (
@@ -113,6 +180,25 @@ mod tests {
         assert!(!query.descending);
         assert_eq!(query.filters[0].op, FilterOp::ValueIn);
         assert_eq!(query.filters[0].field, FilterField::Phase);
+        assert_eq!(
+            query.filters[0].values,
+            [
+                FilterValue::Phase(ActionPhase::Running),
+                FilterValue::Phase(ActionPhase::Succeeded)
+            ]
+        );
+    }
+
+    #[test]
+    fn values_are_typed_here_and_bad_ones_refused() {
+        assert_eq!(
+            filter_value(FilterField::Phase, "FAILED").unwrap(),
+            FilterValue::Phase(ActionPhase::Failed)
+        );
+        assert!(filter_value(FilterField::CreatedAt, "soon").is_err());
+        assert!(filter_value(FilterField::ActionType, "99").is_err());
+        assert!(filter_field("password").is_err());
+        assert!(sort_key("1; DROP").is_err());
     }
 
     #[test]

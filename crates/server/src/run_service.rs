@@ -6,10 +6,11 @@ use crate::details;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id, required_run_id};
 use crate::list::{DefaultOrder, list_query};
+use crate::spec;
 use crate::state::AppState;
 use crate::watch;
-use aerie_core::{ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
-use aerie_store::{ActionKind, NewAction, NewRun};
+use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, RunName, Timestamp};
+use aerie_store::{ActionRecord, Change, FilterValue, NewAction, NewRun};
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
     create_run_request, list_runs_request, watch_runs_request,
@@ -22,6 +23,8 @@ use connectrpc::{
 };
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Length of the random part of a server-chosen run name.
 const RUN_NAME_RANDOM_LEN: usize = 19;
@@ -84,12 +87,10 @@ impl RunHandlers {
             }
             None => return Err(ApiError::missing("task_spec")),
         };
-        let template = task_spec
+        task_spec
             .task_template
             .as_option()
             .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
-        let task_name = template.id.name.clone();
-        let task_version = template.id.version.clone();
         let input_uri = self.input_uri(&run_id, request.input_wrapper).await?;
         let run_spec = request.run_spec.into_option().unwrap_or_default();
         let run_base = self.app.blobs.run_base(&run_id);
@@ -102,10 +103,8 @@ impl RunHandlers {
             root: NewAction {
                 name: ActionName::root(),
                 parent: None,
-                kind: ActionKind::Task,
-                task_name,
-                task_version,
-                spec: task_spec.encode_to_vec(),
+                spec: spec::task(&task_spec),
+                wire_spec: task_spec.encode_to_vec(),
                 input_uri,
                 run_output_base: run_base,
                 group: String::new(),
@@ -150,12 +149,13 @@ impl RunHandlers {
 
     async fn run_details_inner(&self, run_id: &RunId) -> ApiResult<RunDetails> {
         let run = self.app.store.get_run(run_id).await?;
-        let root = self
+        let (root, wire_spec) = self
             .app
             .store
-            .get_action(&aerie_core::ActionId::root_of(run_id.clone()))
+            .get_action_with_wire_spec(&aerie_core::ActionId::root_of(run_id.clone()))
             .await?;
-        Ok(details::run_details(&run, &root, &root.state))
+        let spec = spec::details_spec(root.kind(), &wire_spec);
+        Ok(details::run_details(&run, &root, &root.state, spec))
     }
 
     async fn list_runs_inner(&self, request: ListRunsRequest) -> ApiResult<ListRunsResponse> {
@@ -173,7 +173,7 @@ impl RunHandlers {
             query.filters.push(aerie_store::Filter {
                 field: aerie_store::FilterField::Phase,
                 op: aerie_store::FilterOp::Equal,
-                values: vec![aerie_core::ActionPhase::Paused.as_i32().to_string()],
+                values: vec![FilterValue::Phase(ActionPhase::Paused)],
             });
         }
         let page = self
@@ -216,8 +216,11 @@ impl RunHandlers {
     ) -> impl futures::Stream<Item = ApiResult<WatchActionsResponse>> + Send + 'static {
         let app = self.app.clone();
         async_stream::try_stream! {
-            let last_seq = app.store.last_seq(&run_id).await?;
-            let mut records: HashMap<ActionName, aerie_store::ActionRecord> = HashMap::new();
+            let changes = app.store.hub().subscribe_run(&run_id);
+            // Changes after `start_seq` are followed below; a listed row that already reflects
+            // one is newer than it, so that change is skipped.
+            let start_seq = app.store.last_seq(&run_id).await?;
+            let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
             let mut query = aerie_store::ListQuery { descending: false, limit: aerie_store::query::MAX_PAGE_SIZE, ..Default::default() };
             loop {
                 let page = app.store.list_actions(&run_id, &query).await?;
@@ -231,39 +234,45 @@ impl RunHandlers {
                     None => break,
                 }
             }
-            if all_over(&records) {
+            let mut phases: HashMap<ActionName, ActionPhase> =
+                records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
+            let mut unfinished = phases.values().filter(|phase| !phase.is_terminal()).count();
+            if unfinished == 0 {
                 return;
             }
-            let mut phases: HashMap<ActionName, aerie_core::ActionPhase> =
-                records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
-            let events = watch::run_events(app.clone(), run_id.clone(), last_seq, move |event| {
-                phases.insert(event.action.clone(), event.state.phase);
-                phases.values().all(|phase| phase.is_terminal())
-            });
-            futures::pin_mut!(events);
-            while let Some(event) = events.next().await {
-                let event = event?;
-                if !records.contains_key(&event.action) {
-                    let id = aerie_core::ActionId { run: run_id.clone(), name: event.action.clone() };
-                    records.insert(event.action.clone(), app.store.get_action(&id).await?);
-                }
-                let record = &records[&event.action];
+            let followed = watch::follow_run(app.clone(), run_id.clone(), changes, start_seq);
+            futures::pin_mut!(followed);
+            while let Some(change) = followed.next().await {
+                let change = change?;
+                let event = &change.event;
+                let record = match (records.get(&event.action), &change.committed) {
+                    (Some(known), _) if event.seq <= known.seq => continue,
+                    (_, Some(committed)) => committed.record.clone(),
+                    (Some(known), None) => known.clone(),
+                    (None, None) => {
+                        let id = aerie_core::ActionId { run: run_id.clone(), name: event.action.clone() };
+                        app.store.get_action(&id).await?
+                    }
+                };
+                let was_open = phases
+                    .insert(event.action.clone(), event.state.phase)
+                    .is_some_and(|phase| !phase.is_terminal());
+                let now_open = !event.state.phase.is_terminal();
+                unfinished = unfinished + usize::from(now_open) - usize::from(was_open);
                 yield WatchActionsResponse {
-                    enriched_actions: vec![enriched(record, &event.state)],
+                    enriched_actions: vec![enriched(&record, &event.state)],
                     ..Default::default()
                 };
+                records.insert(event.action.clone(), ActionRecord { seq: event.seq, ..record });
+                if unfinished == 0 {
+                    break;
+                }
             }
         }
     }
 }
 
-fn all_over(records: &HashMap<ActionName, aerie_store::ActionRecord>) -> bool {
-    records
-        .values()
-        .all(|record| record.state.phase.is_terminal())
-}
-
-fn enriched(record: &aerie_store::ActionRecord, state: &ActionState) -> EnrichedAction {
+fn enriched(record: &ActionRecord, state: &ActionState) -> EnrichedAction {
     EnrichedAction {
         action: details::action(record, state).into(),
         meets_filter: true,
@@ -334,22 +343,24 @@ impl RunService for RunHandlers {
         request: ServiceRequest<'_, WatchRunDetailsRequest>,
     ) -> ServiceResult<ServiceStream<WatchRunDetailsResponse>> {
         let run_id = required_run_id(request.to_owned_message().run_id.as_option(), "run_id")?;
+        let changes = self.app.store.hub().subscribe_run(&run_id);
         let run = self
             .app
             .store
             .get_run(&run_id)
             .await
             .map_err(ApiError::from)?;
-        let root = self
+        let (root, wire_spec) = self
             .app
             .store
-            .get_action(&aerie_core::ActionId::root_of(run_id))
+            .get_action_with_wire_spec(&aerie_core::ActionId::root_of(run_id))
             .await
             .map_err(ApiError::from)?;
-        let states = watch::action_states(self.app.clone(), root.clone());
+        let spec = spec::details_spec(root.kind(), &wire_spec);
+        let states = watch::action_states(self.app.clone(), root.clone(), changes);
         let responses = states.map(move |state| {
             state.map(|state| WatchRunDetailsResponse {
-                details: details::run_details(&run, &root, &state).into(),
+                details: details::run_details(&run, &root, &state, spec.clone()).into(),
                 ..Default::default()
             })
         });
@@ -361,15 +372,19 @@ impl RunService for RunHandlers {
         _ctx: RequestContext,
         request: ServiceRequest<'_, GetActionDetailsRequest>,
     ) -> ServiceResult<GetActionDetailsResponse> {
-        let record = self
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let (record, wire_spec) = self
             .app
-            .requested_action(
-                request.to_owned_message().action_id.as_option(),
-                "action_id",
-            )
-            .await?;
+            .store
+            .get_action_with_wire_spec(&id)
+            .await
+            .map_err(ApiError::from)?;
+        let spec = spec::details_spec(record.kind(), &wire_spec);
         ok(GetActionDetailsResponse {
-            details: details::action_details(&record, &record.state).into(),
+            details: details::action_details(&record, &record.state, spec).into(),
             ..Default::default()
         })
     }
@@ -379,17 +394,22 @@ impl RunService for RunHandlers {
         _ctx: RequestContext,
         request: ServiceRequest<'_, WatchActionDetailsRequest>,
     ) -> ServiceResult<ServiceStream<WatchActionDetailsResponse>> {
-        let record = self
+        let id = required_action_id(
+            request.to_owned_message().action_id.as_option(),
+            "action_id",
+        )?;
+        let changes = self.app.store.hub().subscribe_run(&id.run);
+        let (record, wire_spec) = self
             .app
-            .requested_action(
-                request.to_owned_message().action_id.as_option(),
-                "action_id",
-            )
-            .await?;
-        let states = watch::action_states(self.app.clone(), record.clone());
+            .store
+            .get_action_with_wire_spec(&id)
+            .await
+            .map_err(ApiError::from)?;
+        let spec = spec::details_spec(record.kind(), &wire_spec);
+        let states = watch::action_states(self.app.clone(), record.clone(), changes);
         let responses = states.map(move |state| {
             state.map(|state| WatchActionDetailsResponse {
-                details: details::action_details(&record, &state).into(),
+                details: details::action_details(&record, &state, spec.clone()).into(),
                 ..Default::default()
             })
         });
@@ -438,15 +458,16 @@ impl RunService for RunHandlers {
         };
         let app = self.app.clone();
         let runs = async_stream::try_stream! {
-            let mut wake = app.store.hub().subscribe_any();
+            let mut changes = app.store.hub().subscribe_project(&project);
             let mut since: Option<Timestamp> = None;
-            loop {
+            'relist: loop {
+                // The first page, and after falling behind the live changes, what changed since.
                 let mut query = aerie_store::ListQuery::default();
                 if let Some(since) = since {
                     query.filters.push(aerie_store::Filter {
                         field: aerie_store::FilterField::UpdatedAt,
                         op: aerie_store::FilterOp::GreaterThanOrEqual,
-                        values: vec![since.to_rfc3339()],
+                        values: vec![FilterValue::Time(since)],
                     });
                 }
                 let checked_at = Timestamp::now();
@@ -458,9 +479,39 @@ impl RunService for RunHandlers {
                     };
                 }
                 since = Some(checked_at);
-                tokio::select! {
-                    () = app.shutdown.cancelled() => break,
-                    changed = wake.changed() => if changed.is_err() { break },
+                loop {
+                    let first = tokio::select! {
+                        () = app.shutdown.cancelled() => break 'relist,
+                        received = changes.recv() => received,
+                    };
+                    let mut batch: Vec<Arc<Change>> = Vec::new();
+                    match first {
+                        Ok(change) => batch.push(change),
+                        Err(RecvError::Lagged(_)) => continue 'relist,
+                        Err(RecvError::Closed) => break 'relist,
+                    }
+                    // Whatever else is already here goes out in the same message, latest per run.
+                    while let Ok(change) = changes.try_recv() {
+                        batch.push(change);
+                    }
+                    let mut latest: HashMap<RunId, Arc<Change>> = HashMap::new();
+                    for change in batch {
+                        let in_scope = domain.as_ref().is_none_or(|domain| change.record.id.run.domain == *domain);
+                        if in_scope {
+                            latest.insert(change.record.id.run.clone(), change);
+                        }
+                    }
+                    if latest.is_empty() {
+                        continue;
+                    }
+                    since = Some(Timestamp::now());
+                    yield WatchRunsResponse {
+                        runs: latest
+                            .values()
+                            .filter_map(|change| change.run.as_ref().map(|run| details::run(run, &change.record)))
+                            .collect(),
+                        ..Default::default()
+                    };
                 }
             }
         };

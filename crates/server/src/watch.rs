@@ -1,88 +1,96 @@
-//! Following the event log: the machinery behind every watch stream.
+//! Following a run's changes: the machinery behind every watch stream.
 //!
-//! A watcher subscribes to its run's wake-ups first, then reads its starting point from the
-//! store, then repeatedly reads the events after the last sequence it sent. Wake-ups carry no
-//! data, so a watcher that misses some or falls behind re-reads and loses nothing; the stream's
-//! consumer applies backpressure, so nothing is buffered without bound either.
+//! A watcher subscribes to its run's committed changes first, then reads its starting point
+//! from the store (an action row carries the sequence of its latest change), then follows the
+//! changes after that sequence as the writer publishes them. A watcher that falls behind the
+//! channel (`Lagged`) re-reads the event log from the last sequence it saw, so it loses nothing;
+//! an idle watcher costs nothing, and the stream's consumer applies backpressure.
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 use aerie_core::{ActionState, RunId};
-use aerie_store::{ActionEvent, ActionRecord, EventScope};
+use aerie_store::{ActionEvent, ActionRecord, Change, EventScope};
 use futures::Stream;
-use std::time::Duration;
+use std::sync::Arc;
+use tokio::sync::broadcast::{self, error::RecvError};
 
-/// Events read per store round trip.
+/// Events read per store round trip when catching up.
 const EVENT_BATCH: u32 = 256;
-/// Re-read without a wake-up this often (changes made by another aerie process).
-const FALLBACK_POLL: Duration = Duration::from_secs(2);
 
-/// Waits for the next wake-up, the fallback poll, or shutdown; false means stop.
-async fn wait_for_change(app: &AppState, wake: &mut tokio::sync::watch::Receiver<i64>) -> bool {
-    tokio::select! {
-        () = app.shutdown.cancelled() => false,
-        changed = wake.changed() => changed.is_ok(),
-        () = tokio::time::sleep(FALLBACK_POLL) => true,
-    }
+/// One change of a run as a watcher sees it: the event, and the action as committed when the
+/// change came live from the writer (`None` when it was re-read from the event log).
+pub struct RunChange {
+    pub event: ActionEvent,
+    pub committed: Option<Arc<Change>>,
 }
 
-/// The states of one action: its current state first, then every change in order, ending
-/// after the first terminal state (or at shutdown).
-pub fn action_states(
+/// Every change of `run` after `after_seq`, in order, until shutdown. `changes` must have been
+/// subscribed before `after_seq` was read, so nothing falls between the two.
+pub fn follow_run(
     app: AppState,
-    record: ActionRecord,
-) -> impl Stream<Item = ApiResult<ActionState>> + Send + 'static {
+    run: RunId,
+    mut changes: broadcast::Receiver<Arc<Change>>,
+    after_seq: i64,
+) -> impl Stream<Item = ApiResult<RunChange>> + Send + 'static {
     async_stream::try_stream! {
-        let run = record.id.run.clone();
-        let scope = EventScope::Action(record.id.name.clone());
-        let mut wake = app.store.hub().subscribe_run(&run);
-        let latest = app.store.latest_event(&run, &record.id.name).await?;
-        let mut last_seq = latest.seq;
-        let mut done = latest.state.phase.is_terminal();
-        yield latest.state;
-        while !done {
-            let events = app.store.events_after(&run, &scope, last_seq, EVENT_BATCH).await?;
-            let caught_up = events.len() < EVENT_BATCH as usize;
-            for event in events {
-                last_seq = event.seq;
-                done = event.state.phase.is_terminal();
-                yield event.state;
-                if done {
-                    break;
+        let mut last_seq = after_seq;
+        loop {
+            let received = tokio::select! {
+                () = app.shutdown.cancelled() => break,
+                received = changes.recv() => received,
+            };
+            match received {
+                Ok(change) => {
+                    if change.record.seq <= last_seq {
+                        continue;
+                    }
+                    last_seq = change.record.seq;
+                    yield RunChange { event: change.event(), committed: Some(change) };
                 }
-            }
-            if !done && caught_up && !wait_for_change(&app, &mut wake).await {
-                break;
+                Err(RecvError::Lagged(_)) => loop {
+                    let events = app.store.events_after(&run, &EventScope::Run, last_seq, EVENT_BATCH).await?;
+                    let caught_up = events.len() < EVENT_BATCH as usize;
+                    for event in events {
+                        last_seq = event.seq;
+                        yield RunChange { event, committed: None };
+                    }
+                    if caught_up {
+                        break;
+                    }
+                },
+                Err(RecvError::Closed) => break,
             }
         }
     }
 }
 
-/// Every change in `run` after sequence `after_seq`, in order, until shutdown or until
-/// `is_finished` says the watcher has seen enough.
-pub fn run_events(
+/// The states of one action: `record`'s state first, then every change in order, ending after
+/// the first terminal state (or at shutdown). `changes` must have been subscribed before
+/// `record` was read.
+pub fn action_states(
     app: AppState,
-    run: RunId,
-    after_seq: i64,
-    mut is_finished: impl FnMut(&ActionEvent) -> bool + Send + 'static,
-) -> impl Stream<Item = ApiResult<ActionEvent>> + Send + 'static {
+    record: ActionRecord,
+    changes: broadcast::Receiver<Arc<Change>>,
+) -> impl Stream<Item = ApiResult<ActionState>> + Send + 'static {
     async_stream::try_stream! {
-        let mut wake = app.store.hub().subscribe_run(&run);
-        let mut last_seq = after_seq;
-        let mut done = false;
-        while !done {
-            let events = app.store.events_after(&run, &EventScope::Run, last_seq, EVENT_BATCH).await?;
-            let caught_up = events.len() < EVENT_BATCH as usize;
-            for event in events {
-                last_seq = event.seq;
-                done = is_finished(&event);
-                yield event;
-                if done {
+        let done = record.state.phase.is_terminal();
+        let name = record.id.name.clone();
+        let run = record.id.run.clone();
+        let seq = record.seq;
+        yield record.state;
+        if !done {
+            let followed = follow_run(app, run, changes, seq);
+            futures::pin_mut!(followed);
+            while let Some(change) = futures::StreamExt::next(&mut followed).await {
+                let change = change?;
+                if change.event.action != name {
+                    continue;
+                }
+                let terminal = change.event.state.phase.is_terminal();
+                yield change.event.state;
+                if terminal {
                     break;
                 }
-            }
-            if !done && caught_up && !wait_for_change(&app, &mut wake).await {
-                break;
             }
         }
     }

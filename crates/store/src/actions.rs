@@ -164,7 +164,14 @@ pub(crate) async fn apply_update_action(
         } else {
             (next_seq(connection, &id.run).await?, None)
         };
-        events.push(&id.run, seq, &id.name, current.parent.as_ref(), state_json, now);
+        events.push(
+            &id.run,
+            seq,
+            &id.name,
+            current.parent.as_ref(),
+            state_json,
+            now,
+        );
         current.state = state;
         current.version += 1;
         current.seq = seq;
@@ -213,7 +220,8 @@ async fn next_seq_with_run(
     ))
 }
 
-const SELECT_ONE_ACTION: &str = "WHERE a.project = $1 AND a.domain = $2 AND a.run_name = $3 AND a.name = $4";
+const SELECT_ONE_ACTION: &str =
+    "WHERE a.project = $1 AND a.domain = $2 AND a.run_name = $3 AND a.name = $4";
 
 async fn read_action(
     connection: &mut AnyConnection,
@@ -228,7 +236,10 @@ async fn read_action(
     action_from_row(&row)
 }
 
-fn bind_id<'q>(query: Query<'q, Any, AnyArguments>, id: &'q ActionId) -> Query<'q, Any, AnyArguments> {
+fn bind_id<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    id: &'q ActionId,
+) -> Query<'q, Any, AnyArguments> {
     query
         .bind(id.run.project.as_str())
         .bind(id.run.domain.as_str())
@@ -263,7 +274,11 @@ fn unfinished() -> Vec<ActionPhase> {
 
 fn run_clause(run: &RunId) -> WhereClause {
     let mut clause = WhereClause::default();
-    clause.push("a.project", "=", SqlValue::Text(run.project.as_str().into()));
+    clause.push(
+        "a.project",
+        "=",
+        SqlValue::Text(run.project.as_str().into()),
+    );
     clause.push("a.domain", "=", SqlValue::Text(run.domain.as_str().into()));
     clause.push("a.run_name", "=", SqlValue::Text(run.name.as_str().into()));
     clause
@@ -418,7 +433,11 @@ impl Store {
     ) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = WhereClause::default();
         phase_in(&mut clause, phases);
-        clause.push("a.kind", "=", SqlValue::Int(ActionKind::Task.as_i32().into()));
+        clause.push(
+            "a.kind",
+            "=",
+            SqlValue::Int(ActionKind::Task.as_i32().into()),
+        );
         let sql = format!(
             "SELECT {ACTION_COLUMNS} FROM actions a {} ORDER BY a.updated_at LIMIT {limit}",
             clause.sql()

@@ -100,10 +100,7 @@ impl StoreError {
     /// Whether the request was refused by the rules or the data (nothing was written), as
     /// opposed to the database failing.
     pub fn is_refusal(&self) -> bool {
-        !matches!(
-            self,
-            Self::Database { .. } | Self::Write(_) | Self::Closed
-        )
+        !matches!(self, Self::Database { .. } | Self::Write(_) | Self::Closed)
     }
 
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Self {

@@ -72,8 +72,9 @@ impl PendingEvents {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|row| {
                     let first = row * 8;
-                    let placeholders: Vec<String> =
-                        (1..=8).map(|column| format!("${}", first + column)).collect();
+                    let placeholders: Vec<String> = (1..=8)
+                        .map(|column| format!("${}", first + column))
+                        .collect();
                     format!("({})", placeholders.join(", "))
                 })
                 .collect();
@@ -105,7 +106,10 @@ impl PendingEvents {
 }
 
 /// Takes the run's next sequence number.
-pub(crate) async fn next_seq(connection: &mut AnyConnection, run: &RunId) -> Result<i64, StoreError> {
+pub(crate) async fn next_seq(
+    connection: &mut AnyConnection,
+    run: &RunId,
+) -> Result<i64, StoreError> {
     let row: Option<(i64,)> = sqlx::query_as(
         "UPDATE runs SET last_seq = last_seq + 1 \
          WHERE project = $1 AND domain = $2 AND name = $3 RETURNING last_seq",
@@ -152,14 +156,15 @@ pub(crate) async fn apply_prune(
     let mut deleted = 0;
     let now = Timestamp::now().as_micros();
     for (project, domain, name) in over {
-        deleted += sqlx::query("DELETE FROM events WHERE project = $1 AND domain = $2 AND run_name = $3")
-            .bind(&project)
-            .bind(&domain)
-            .bind(&name)
-            .execute(&mut *connection)
-            .await
-            .during("pruning events")?
-            .rows_affected();
+        deleted +=
+            sqlx::query("DELETE FROM events WHERE project = $1 AND domain = $2 AND run_name = $3")
+                .bind(&project)
+                .bind(&domain)
+                .bind(&name)
+                .execute(&mut *connection)
+                .await
+                .during("pruning events")?
+                .rows_affected();
         sqlx::query(
             "UPDATE runs SET events_pruned_at = $1 WHERE project = $2 AND domain = $3 AND name = $4",
         )
@@ -201,7 +206,10 @@ impl Store {
         if let Some(value) = scope_value {
             query = query.bind(value);
         }
-        let rows = query.fetch_all(&self.reads).await.during("reading events")?;
+        let rows = query
+            .fetch_all(&self.reads)
+            .await
+            .during("reading events")?;
         rows.iter().map(event_from_row).collect()
     }
 

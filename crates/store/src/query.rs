@@ -49,7 +49,11 @@ impl FilterField {
                 Ok(SqlValue::Int(instant.as_micros()))
             }
             (
-                Self::ParentName | Self::Name | Self::TaskName | Self::TaskVersion | Self::CreatedBy,
+                Self::ParentName
+                | Self::Name
+                | Self::TaskName
+                | Self::TaskVersion
+                | Self::CreatedBy,
                 FilterValue::Text(text),
             ) => Ok(SqlValue::Text(text.clone())),
             (field, value) => Err(StoreError::InvalidQuery(format!(

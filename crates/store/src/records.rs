@@ -4,7 +4,9 @@
 //! opaque bytes and read only by [`crate::Store::get_action_with_wire_spec`]. The store
 //! indexes only the fields it filters on.
 
-use aerie_core::{ActionId, ActionKind, ActionName, ActionPhase, ActionSpec, ActionState, Org, RunId, Timestamp};
+use aerie_core::{
+    ActionId, ActionKind, ActionName, ActionPhase, ActionSpec, ActionState, Org, RunId, Timestamp,
+};
 use std::sync::Arc;
 
 /// An action to insert.

@@ -138,9 +138,11 @@ async fn created_run_reads_back_queued(store: Store) {
 /// Creating a run whose name is taken is refused and leaves the first run as it was.
 async fn duplicate_run_is_refused(store: Store) {
     let root = create(&store, "r1").await;
-    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
-        .await
-        .unwrap();
+    change(&store, &root, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await
+    .unwrap();
     let again = store
         .create_run(NewRun {
             id: run_id("r1"),
@@ -183,13 +185,15 @@ async fn unknown_ids_are_not_found(store: Store) {
 async fn every_change_appends_one_event(store: Store) {
     let root = create(&store, "r1").await;
     change(&store, &root, |s| {
-            s.advance(ActionPhase::Initializing, Timestamp::now())
-        })
-        .await
-        .unwrap();
-    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
-        .await
-        .unwrap();
+        s.advance(ActionPhase::Initializing, Timestamp::now())
+    })
+    .await
+    .unwrap();
+    change(&store, &root, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await
+    .unwrap();
     change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
@@ -216,8 +220,10 @@ async fn refused_change_writes_nothing(store: Store) {
     change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
-    let refused = change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
-        .await;
+    let refused = change(&store, &root, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await;
     assert!(matches!(refused, Err(StoreError::Transition { .. })));
     let action = store.get_action(&root).await.unwrap();
     assert_eq!(action.phase(), ActionPhase::Succeeded);
@@ -296,10 +302,10 @@ async fn run_lists_filter_and_page(store: Store) {
         create(&store, name).await;
     }
     change(&store, &ActionId::root_of(run_id("r2")), |s| {
-            s.fail(failure(), Retry::GiveUp, Timestamp::now())
-        })
-        .await
-        .unwrap();
+        s.fail(failure(), Retry::GiveUp, Timestamp::now())
+    })
+    .await
+    .unwrap();
     let project = "flytesnacks".parse().unwrap();
     let failed = store
         .list_runs(
@@ -365,9 +371,11 @@ async fn run_lists_filter_and_page(store: Store) {
 async fn queued_tasks_are_found_by_phase(store: Store) {
     let r1 = create(&store, "r1").await;
     create(&store, "r2").await;
-    change(&store, &r1, |s| s.advance(ActionPhase::Running, Timestamp::now()))
-        .await
-        .unwrap();
+    change(&store, &r1, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await
+    .unwrap();
     let queued = store
         .tasks_in_phases(&[ActionPhase::Queued], 10)
         .await
@@ -380,9 +388,11 @@ async fn queued_tasks_are_found_by_phase(store: Store) {
 async fn commits_reach_run_watchers_in_order(store: Store) {
     let root = create(&store, "r1").await;
     let mut changes = store.hub().subscribe_run(&root.run);
-    change(&store, &root, |s| s.advance(ActionPhase::Running, Timestamp::now()))
-        .await
-        .unwrap();
+    change(&store, &root, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await
+    .unwrap();
     change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
@@ -408,7 +418,11 @@ async fn writes_arriving_together_all_commit(store: Store) {
             let run = root.run.clone();
             // Every tenth is a duplicate of the previous name, so it must be refused.
             let name = format!("c{}", index - index % 10 / 9);
-            tokio::spawn(async move { store.insert_action(&run, new_action(&name, Some("a0"))).await })
+            tokio::spawn(async move {
+                store
+                    .insert_action(&run, new_action(&name, Some("a0")))
+                    .await
+            })
         })
         .collect();
     let mut refused = 0;
@@ -442,7 +456,9 @@ async fn unfinished_work_is_found_by_purpose_built_queries(store: Store) {
         run: root.run.clone(),
         name: "c1".parse().unwrap(),
     };
-    change(&store, &c1, |s| s.succeed(Timestamp::now())).await.unwrap();
+    change(&store, &c1, |s| s.succeed(Timestamp::now()))
+        .await
+        .unwrap();
     let open: Vec<String> = store
         .unfinished_children(&root)
         .await
@@ -466,20 +482,34 @@ async fn unfinished_work_is_found_by_purpose_built_queries(store: Store) {
 async fn events_of_finished_runs_are_pruned_and_rows_stay(store: Store) {
     let done = create(&store, "r1").await;
     let running = create(&store, "r2").await;
-    change(&store, &done, |s| s.succeed(Timestamp::now())).await.unwrap();
-    change(&store, &running, |s| s.advance(ActionPhase::Running, Timestamp::now()))
+    change(&store, &done, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
+    change(&store, &running, |s| {
+        s.advance(ActionPhase::Running, Timestamp::now())
+    })
+    .await
+    .unwrap();
     let before_end = Timestamp::from_micros(Timestamp::now().as_micros() - 60_000_000);
-    assert_eq!(store.prune_events(before_end).await.unwrap(), 0, "within the grace");
+    assert_eq!(
+        store.prune_events(before_end).await.unwrap(),
+        0,
+        "within the grace"
+    );
     let deleted = store
         .prune_events(Timestamp::from_micros(Timestamp::now().as_micros() + 1))
         .await
         .unwrap();
     assert_eq!(deleted, 2);
-    let gone = store.events_after(&done.run, &EventScope::Run, 0, 10).await.unwrap();
+    let gone = store
+        .events_after(&done.run, &EventScope::Run, 0, 10)
+        .await
+        .unwrap();
     assert!(gone.is_empty());
-    let kept = store.events_after(&running.run, &EventScope::Run, 0, 10).await.unwrap();
+    let kept = store
+        .events_after(&running.run, &EventScope::Run, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(kept.len(), 2, "an unfinished run keeps its events");
     let record = store.get_action(&done).await.unwrap();
     assert_eq!(record.phase(), ActionPhase::Succeeded);

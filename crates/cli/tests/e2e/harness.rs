@@ -30,26 +30,43 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub struct Aerie {
     child: Option<Child>,
     /// Private parent of the data directory, so tests can check nothing lands beside it.
-    root: tempfile::TempDir,
+    _root: tempfile::TempDir,
+    data_dir: PathBuf,
+    /// Extra `aerie serve` arguments, kept for restarts.
+    args: Vec<String>,
     pub endpoint: String,
 }
 
 impl Aerie {
     /// Starts aerie in a fresh data directory.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts aerie in a fresh data directory with extra `aerie serve` arguments.
+    pub async fn start_with(args: &[&str]) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir(root.path().join("data")).expect("data dir");
-        let (child, endpoint) = spawn_server(&root.path().join("data")).await;
+        let data_dir = root.path().join("data");
+        std::fs::create_dir(&data_dir).expect("data dir");
+        Self::start_in(root, data_dir, args).await
+    }
+
+    /// Starts aerie with its data in `data_dir` (kept alive by `root`).
+    pub async fn start_in(root: tempfile::TempDir, data_dir: PathBuf, args: &[&str]) -> Self {
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let (child, endpoint) = spawn_server(&data_dir, &args).await;
         Self {
             child: Some(child),
-            root,
+            _root: root,
+            data_dir,
+            args,
             endpoint,
         }
     }
 
     /// The data directory the server keeps everything in.
     pub fn data_dir(&self) -> PathBuf {
-        self.root.path().join("data")
+        self.data_dir.clone()
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -76,7 +93,7 @@ impl Aerie {
         if self.child.is_some() {
             self.terminate().await;
         }
-        let (child, endpoint) = spawn_server(&self.data_dir()).await;
+        let (child, endpoint) = spawn_server(&self.data_dir, &self.args).await;
         self.child = Some(child);
         self.endpoint = endpoint;
     }
@@ -88,6 +105,18 @@ impl Aerie {
 
     /// Creates a run of `spec` and returns its root action.
     pub async fn create_run(&self, name: &str, spec: TaskSpec) -> ActionId {
+        self.try_create_run(name, spec).await.expect("CreateRun");
+        let run: RunName = name.parse().unwrap();
+        self.client()
+            .action_id(run, aerie_client::ActionName::root())
+    }
+
+    /// Asks for a run of `spec`; returns the server's answer.
+    pub async fn try_create_run(
+        &self,
+        name: &str,
+        spec: TaskSpec,
+    ) -> Result<(), connectrpc::ConnectError> {
         let runs = RunServiceClient::new(
             HttpClient::plaintext(),
             ClientConfig::new(format!("http://{}", self.endpoint).parse().unwrap()),
@@ -103,10 +132,7 @@ impl Aerie {
             input_wrapper: Some(create_run_request::InputWrapper::Inputs(Box::default())),
             ..Default::default()
         };
-        runs.create_run(request).await.expect("CreateRun");
-        let run: RunName = name.parse().unwrap();
-        self.client()
-            .action_id(run, aerie_client::ActionName::root())
+        runs.create_run(request).await.map(drop)
     }
 
     /// Waits until the action reaches a terminal phase and returns its details.
@@ -153,8 +179,17 @@ impl Drop for Aerie {
     }
 }
 
-async fn spawn_server(data_dir: &Path) -> (Child, String) {
-    let log_path: PathBuf = data_dir.join("server.log");
+/// Where the server started on `data_dir` writes its log: beside the data directory, so a full
+/// data directory never stops the log.
+fn log_path_for(data_dir: &Path) -> PathBuf {
+    let name = data_dir
+        .file_name()
+        .map_or_else(|| "data".into(), |name| name.to_string_lossy().into_owned());
+    data_dir.with_file_name(format!("{name}.server.log"))
+}
+
+async fn spawn_server(data_dir: &Path, args: &[String]) -> (Child, String) {
+    let log_path = log_path_for(data_dir);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -164,6 +199,7 @@ async fn spawn_server(data_dir: &Path) -> (Child, String) {
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(args)
         .env_remove("AERIE_DATABASE")
         .env_remove("AERIE_PYTHON_ENV")
         .env_remove("AERIE_ADDR")

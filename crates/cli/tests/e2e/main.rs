@@ -13,6 +13,8 @@ mod bad_input;
 mod children;
 /// The read-only web console.
 mod console;
+/// Durability: replies only after durable writes; a full disk fails cleanly.
+mod durability;
 /// Phases, attempts, verdicts and logs of leaf tasks.
 mod lifecycle;
 /// Crashes and restarts: nothing accepted is lost.
