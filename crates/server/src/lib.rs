@@ -150,6 +150,12 @@ pub async fn start(
         .collect();
     let first = *addresses.first().ok_or(ServeError::NoListener)?;
     let store = Store::open(&config.backend).await?;
+    let filled = store
+        .fill_missing_specs(|stored| spec::from_stored(stored.kind, &stored.wire_spec))
+        .await?;
+    if filled > 0 {
+        tracing::info!(filled, "filled in the typed specs of actions stored by an older aerie");
+    }
     let blobs = Blobs::local(&data_dir.join("blobs"))?;
     let logs = LogStore::new(&prepare_dir(data_dir.join("logs"))?);
     let signer = UrlSigner::load_or_create(&data_dir.join("signing.key")).map_err(|source| {

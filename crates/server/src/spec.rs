@@ -48,6 +48,27 @@ pub fn trace(trace: &TraceAction) -> ActionSpec {
     ActionSpec::trace(&trace.name, &trace.outputs.output_uri)
 }
 
+/// The [`ActionSpec`] of an action stored before typed specs were kept, from its wire spec; a
+/// spec that no longer decodes becomes one that refuses to launch, saying why.
+pub fn from_stored(kind: ActionKind, wire_spec: &[u8]) -> ActionSpec {
+    let decoded = match kind {
+        ActionKind::Task => TaskSpec::decode_from_slice(wire_spec).map(|spec| task(&spec)),
+        ActionKind::Trace => TraceAction::decode_from_slice(wire_spec).map(|spec| trace(&spec)),
+        ActionKind::Condition => Ok(ActionSpec {
+            kind: ActionKind::Condition,
+            ..ActionSpec::trace("", "")
+        }),
+    };
+    decoded.unwrap_or_else(|err| {
+        let mut spec = ActionSpec::trace("", "");
+        spec.kind = kind;
+        spec.launch = Some(Launch::Refused(format!(
+            "the stored task spec cannot be decoded: {err}"
+        )));
+        spec
+    })
+}
+
 /// The stored wire spec of an action as the details' `spec` field: a task's `TaskSpec`, a
 /// trace's `TraceSpec`; `None` for conditions or bytes that no longer decode (logged).
 pub fn details_spec(kind: ActionKind, wire_spec: &[u8]) -> Option<action_details::Spec> {
@@ -298,6 +319,15 @@ mod tests {
         assert!(
             matches!(task(&spec).launch, Some(Launch::Refused(reason)) if reason.contains("no container"))
         );
+    }
+
+    #[test]
+    fn specs_stored_by_an_older_aerie_are_decoded_or_refuse_to_launch() {
+        let bytes = container_spec(&["a0"]).encode_to_vec();
+        assert_eq!(from_stored(ActionKind::Task, &bytes).retry.retries, 3);
+        let garbage = from_stored(ActionKind::Task, &[0xff, 0xff]);
+        assert_eq!(garbage.kind, ActionKind::Task);
+        assert!(matches!(garbage.launch, Some(Launch::Refused(reason)) if reason.contains("cannot be decoded")));
     }
 
     #[test]

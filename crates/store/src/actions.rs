@@ -9,7 +9,7 @@ use crate::query::{ListQuery, Page, SqlValue, WhereClause};
 use crate::records::{ActionRecord, Change, NewAction, RunRecord};
 use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
 use crate::writer::{StateChange, WriteOp};
-use aerie_core::{ActionId, ActionKind, ActionPhase, Org, RunId, Timestamp};
+use aerie_core::{ActionId, ActionKind, ActionPhase, ActionSpec, Org, RunId, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
@@ -220,6 +220,30 @@ async fn next_seq_with_run(
     ))
 }
 
+/// Writes the typed spec of each action in `specs` that has none yet.
+pub(crate) async fn apply_fill_specs(
+    connection: &mut AnyConnection,
+    specs: &[(ActionId, ActionSpec)],
+) -> Result<usize, StoreError> {
+    let mut filled = 0;
+    for (id, spec) in specs {
+        let updated = sqlx::query(
+            "UPDATE actions SET action_spec = $1 \
+             WHERE project = $2 AND domain = $3 AND run_name = $4 AND name = $5 AND action_spec = ''",
+        )
+        .bind(spec_to_json(spec))
+        .bind(id.run.project.as_str())
+        .bind(id.run.domain.as_str())
+        .bind(id.run.name.as_str())
+        .bind(id.name.as_str())
+        .execute(&mut *connection)
+        .await
+        .during("filling in an action's spec")?;
+        filled += usize::try_from(updated.rows_affected()).unwrap_or(0);
+    }
+    Ok(filled)
+}
+
 const SELECT_ONE_ACTION: &str =
     "WHERE a.project = $1 AND a.domain = $2 AND a.run_name = $3 AND a.name = $4";
 
@@ -284,7 +308,64 @@ fn run_clause(run: &RunId) -> WhereClause {
     clause
 }
 
+/// An action stored before typed specs were kept: its id, kind and wire spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeclessAction {
+    pub id: ActionId,
+    pub kind: ActionKind,
+    pub wire_spec: Vec<u8>,
+}
+
 impl Store {
+    /// Fills in the typed spec of every action stored before typed specs were kept (database
+    /// migration 0002), decoding each stored wire spec with `decode`. Returns how many were
+    /// filled. Run once at start, before anything reads actions.
+    pub async fn fill_missing_specs(
+        &self,
+        decode: impl Fn(&SpeclessAction) -> ActionSpec,
+    ) -> Result<usize, StoreError> {
+        let mut filled = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT project, domain, run_name, name, kind, spec FROM actions \
+                 WHERE action_spec = '' LIMIT 500",
+            )
+            .fetch_all(&self.reads)
+            .await
+            .during("finding actions without a typed spec")?;
+            if rows.is_empty() {
+                return Ok(filled);
+            }
+            let mut specs = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let text = |column: &str| row.try_get::<String, _>(column).during("reading a row");
+                let id = ActionId {
+                    run: RunId {
+                        project: text("project")?.parse().map_err(|e| StoreError::corrupt("project", e))?,
+                        domain: text("domain")?.parse().map_err(|e| StoreError::corrupt("domain", e))?,
+                        name: text("run_name")?.parse().map_err(|e| StoreError::corrupt("run name", e))?,
+                    },
+                    name: text("name")?.parse().map_err(|e| StoreError::corrupt("action name", e))?,
+                };
+                let kind_number: i64 = row.try_get("kind").during("reading a row")?;
+                let kind = i32::try_from(kind_number)
+                    .ok()
+                    .and_then(ActionKind::from_i32)
+                    .ok_or_else(|| StoreError::corrupt("action kind", kind_number))?;
+                let stored = SpeclessAction {
+                    id,
+                    kind,
+                    wire_spec: row.try_get("spec").during("reading a row")?,
+                };
+                specs.push((stored.id.clone(), decode(&stored)));
+            }
+            filled += self
+                .writer
+                .submit(|reply| WriteOp::FillSpecs { specs, reply })
+                .await?;
+        }
+    }
+
     /// Adds `new` to the existing run `run` and appends its first event; returns once durable.
     pub async fn insert_action(
         &self,

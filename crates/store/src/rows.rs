@@ -66,7 +66,7 @@ fn spec_from_json(json: &str) -> Result<ActionSpec, StoreError> {
     if json.is_empty() {
         return Err(StoreError::corrupt(
             "action spec",
-            "missing (written before specs were stored; restart aerie to fill it in)",
+            "missing (stored before typed specs were kept; aerie fills it in when it starts)",
         ));
     }
     serde_json::from_str(json).map_err(|err| StoreError::corrupt("action spec", err))

@@ -54,6 +54,12 @@ pub(crate) enum WriteOp {
         finished_before: Timestamp,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Stores the typed specs of actions written before specs were kept (see
+    /// `Store::fill_missing_specs`).
+    FillSpecs {
+        specs: Vec<(aerie_core::ActionId, aerie_core::ActionSpec)>,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
     /// Commit what came before, close the connection and stop the lane.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -64,7 +70,7 @@ impl WriteOp {
             Self::CreateRun { new, .. } => Some(&new.id),
             Self::InsertAction { run, .. } => Some(run),
             Self::UpdateAction { held, .. } => Some(&held.id.run),
-            Self::PruneEvents { .. } | Self::Shutdown { .. } => None,
+            Self::PruneEvents { .. } | Self::FillSpecs { .. } | Self::Shutdown { .. } => None,
         }
     }
 
@@ -77,6 +83,7 @@ impl WriteOp {
             Self::InsertAction { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::UpdateAction { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::PruneEvents { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::FillSpecs { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::Shutdown { reply } => reply.send(()).map_err(drop),
         };
     }
@@ -363,6 +370,15 @@ async fn apply(
             // Split off before batches are applied; answered here only if one slips through.
             let _ = reply.send(());
             Ok(Applied::Refused)
+        }
+        WriteOp::FillSpecs { specs, reply } => {
+            match actions::apply_fill_specs(connection, &specs).await {
+                Ok(count) => Ok(Applied::Staged(Staged::new(count, Vec::new(), reply))),
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::FillSpecs { specs, reply },
+                )),
+            }
         }
         WriteOp::PruneEvents {
             finished_before,

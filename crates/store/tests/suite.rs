@@ -568,3 +568,41 @@ async fn sqlite_data_survives_reopening() {
         ActionPhase::Queued
     );
 }
+
+/// Actions stored before typed specs were kept are unreadable until their specs are filled in
+/// from the stored wire specs, after which they read back with the decoded spec.
+#[tokio::test]
+async fn actions_from_before_typed_specs_are_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aerie.db");
+    let backend = Backend::Sqlite { path: path.clone() };
+    let store = Store::open(&backend).await.unwrap();
+    let root = create(&store, "r1").await;
+    store.close().await;
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let legacy = sqlx::AnyPool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    legacy
+        .execute("UPDATE actions SET action_spec = ''")
+        .await
+        .unwrap();
+    legacy.close().await;
+
+    let reopened = Store::open(&backend).await.unwrap();
+    assert!(matches!(
+        reopened.get_action(&root).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+    let filled = reopened
+        .fill_missing_specs(|stored| {
+            assert_eq!(stored.wire_spec, [1, 2, 3]);
+            task_spec()
+        })
+        .await
+        .unwrap();
+    assert_eq!(filled, 1);
+    assert_eq!(*reopened.get_action(&root).await.unwrap().spec, task_spec());
+    assert_eq!(reopened.fill_missing_specs(|_| task_spec()).await.unwrap(), 0);
+}
