@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
+/// Runs one attempt of `queued`; true if it ended with a retry queued.
+pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) -> bool {
     let id = queued.id.clone();
     let attempt = queued.state.current_attempt().number;
     let claimed = match inner
@@ -23,10 +24,10 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
         .await
     {
         Ok(claimed) => claimed,
-        Err(StoreError::Transition { .. }) => return, // aborted or claimed meanwhile
+        Err(StoreError::Transition { .. }) => return false, // aborted or claimed meanwhile
         Err(err) => {
             warn!(run = %id.run, action = %id.name, attempt, error = %err, "claiming an attempt failed");
-            return;
+            return false;
         }
     };
     let started = inner
@@ -39,8 +40,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
     let started = match started {
         Ok(started) => started,
         Err(error) => {
-            record_verdict(inner, claimed, Verdict::Failed(error)).await;
-            return;
+            return record_verdict(inner, claimed, Verdict::Failed(error)).await;
         }
     };
     if let Some(active) = inner
@@ -65,7 +65,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
             // Aborted between claim and start: the work must not outlive the decision.
             started.control.kill();
             started.outcome.await;
-            return;
+            return false;
         }
         Err(err) => {
             // The store could not record the start: stop the work and fail the attempt (it is
@@ -79,8 +79,7 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
                 code: "StoreUnavailable".into(),
                 recoverable: true,
             };
-            record_verdict(inner, claimed, Verdict::Failed(error)).await;
-            return;
+            return record_verdict(inner, claimed, Verdict::Failed(error)).await;
         }
     };
     info!(run = %id.run, action = %id.name, attempt, "attempt running");
@@ -89,9 +88,9 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) {
         // aerie is stopping and killed the attempt: it stays RUNNING in the store, and the next
         // start reconciles it under the restart allowance instead of the task's retries.
         info!(run = %id.run, action = %id.name, attempt, "attempt interrupted by shutdown");
-        return;
+        return false;
     }
-    record_verdict(inner, running, verdict).await;
+    record_verdict(inner, running, verdict).await
 }
 
 /// Waits for the attempt's outcome; past the task's timeout, kills it and judges it TIMED_OUT.
@@ -134,7 +133,8 @@ const VERDICT_RETRY: Duration = Duration::from_millis(500);
 /// Records the verdict; a refusal because the action already ended (an abort won) is expected.
 /// A database failure (disk full, connection lost) is retried until the write lands or aerie
 /// stops, so no finished attempt is left looking as if it still ran.
-async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict) {
+/// Returns true if a retry was queued.
+async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict) -> bool {
     let id = held.id.clone();
     let policy = held.spec.retry;
     let result = loop {
@@ -164,13 +164,18 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
             if phase.is_terminal() {
                 end_orphans(inner, &id, phase).await;
             }
+            retried
         }
         Err(StoreError::Transition {
             source: TransitionError::AlreadyTerminal(phase),
             ..
-        }) => info!(run = %id.run, action = %id.name, %phase, "attempt ended after the action did"),
+        }) => {
+            info!(run = %id.run, action = %id.name, %phase, "attempt ended after the action did");
+            false
+        }
         Err(err) => {
-            warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed")
+            warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed");
+            false
         }
     }
 }

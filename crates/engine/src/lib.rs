@@ -37,6 +37,7 @@ use aerie_core::{ActionId, ActionPhase, RunId};
 use aerie_store::{ActionRecord, NewAction, NewRun, RunWithRoot, Store, StoreError};
 use executor::{AttemptControl, Executor};
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -80,6 +81,8 @@ struct Inner {
     config: EngineConfig,
     active: Mutex<HashMap<ActionId, ActiveAttempt>>,
     wake: Notify,
+    /// Set when a scan left queued work behind; the next attempt to end wakes the scheduler.
+    backlog: AtomicBool,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -110,6 +113,7 @@ impl Engine {
                 config,
                 active: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                backlog: AtomicBool::new(false),
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),
             }),

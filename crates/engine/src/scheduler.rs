@@ -1,12 +1,14 @@
 //! The loop that takes queued task actions from the store and launches their attempts.
 //!
 //! The store is the queue: work survives a crash between "accepted" and "launched". The loop
-//! wakes on new work and also re-reads once a second, which picks up retries and anything a
-//! wake-up missed.
+//! wakes on new work, on a retry, and when an attempt ends while queued work was left waiting
+//! (for capacity, or beyond one scan's batch); it also re-reads once a second, which picks up
+//! anything a wake-up missed.
 
 use crate::{ActiveAttempt, Inner, attempt};
 use aerie_core::ActionPhase;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -33,10 +35,14 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError
         .store
         .tasks_in_phases(&[ActionPhase::Queued], SCAN_BATCH)
         .await?;
+    if queued.len() >= SCAN_BATCH as usize {
+        inner.backlog.store(true, Ordering::Release);
+    }
     for action in queued {
         let exited_tx = {
             let mut active = inner.active.lock().expect("active attempts lock poisoned");
             if active.len() >= inner.config.max_running {
+                inner.backlog.store(true, Ordering::Release);
                 return Ok(());
             }
             if active.contains_key(&action.id) {
@@ -55,15 +61,17 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError
         let inner_for_attempt = Arc::clone(inner);
         inner.tasks.spawn(async move {
             let id = action.id.clone();
-            attempt::run(&inner_for_attempt, action).await;
+            let requeued = attempt::run(&inner_for_attempt, action).await;
             inner_for_attempt
                 .active
                 .lock()
                 .expect("active attempts lock poisoned")
                 .remove(&id);
             exited_tx.send_replace(true);
-            // A finished attempt may have queued a retry.
-            inner_for_attempt.wake.notify_one();
+            // Look again if this attempt queued a retry, or if queued work was left waiting.
+            if requeued || inner_for_attempt.backlog.swap(false, Ordering::AcqRel) {
+                inner_for_attempt.wake.notify_one();
+            }
         });
     }
     Ok(())

@@ -154,7 +154,10 @@ pub async fn start(
         .fill_missing_specs(|stored| spec::from_stored(stored.kind, &stored.wire_spec))
         .await?;
     if filled > 0 {
-        tracing::info!(filled, "filled in the typed specs of actions stored by an older aerie");
+        tracing::info!(
+            filled,
+            "filled in the typed specs of actions stored by an older aerie"
+        );
     }
     let blobs = Blobs::local(&data_dir.join("blobs"))?;
     let logs = LogStore::new(&prepare_dir(data_dir.join("logs"))?);

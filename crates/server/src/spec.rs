@@ -327,7 +327,9 @@ mod tests {
         assert_eq!(from_stored(ActionKind::Task, &bytes).retry.retries, 3);
         let garbage = from_stored(ActionKind::Task, &[0xff, 0xff]);
         assert_eq!(garbage.kind, ActionKind::Task);
-        assert!(matches!(garbage.launch, Some(Launch::Refused(reason)) if reason.contains("cannot be decoded")));
+        assert!(
+            matches!(garbage.launch, Some(Launch::Refused(reason)) if reason.contains("cannot be decoded"))
+        );
     }
 
     #[test]

@@ -341,11 +341,19 @@ impl Store {
                 let text = |column: &str| row.try_get::<String, _>(column).during("reading a row");
                 let id = ActionId {
                     run: RunId {
-                        project: text("project")?.parse().map_err(|e| StoreError::corrupt("project", e))?,
-                        domain: text("domain")?.parse().map_err(|e| StoreError::corrupt("domain", e))?,
-                        name: text("run_name")?.parse().map_err(|e| StoreError::corrupt("run name", e))?,
+                        project: text("project")?
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("project", e))?,
+                        domain: text("domain")?
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("domain", e))?,
+                        name: text("run_name")?
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("run name", e))?,
                     },
-                    name: text("name")?.parse().map_err(|e| StoreError::corrupt("action name", e))?,
+                    name: text("name")?
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("action name", e))?,
                 };
                 let kind_number: i64 = row.try_get("kind").during("reading a row")?;
                 let kind = i32::try_from(kind_number)

@@ -28,12 +28,12 @@ mod rows;
 pub mod runs;
 mod writer;
 
+pub use actions::SpeclessAction;
 pub use error::{StoreError, WriteFailure};
 pub use events::EventScope;
 pub use hub::ChangeHub;
 pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};
 pub use records::{ActionEvent, ActionRecord, Change, NewAction, NewRun, RunRecord};
-pub use actions::SpeclessAction;
 pub use runs::RunWithRoot;
 
 use error::DbContext;

@@ -604,5 +604,8 @@ async fn actions_from_before_typed_specs_are_filled_in() {
         .unwrap();
     assert_eq!(filled, 1);
     assert_eq!(*reopened.get_action(&root).await.unwrap().spec, task_spec());
-    assert_eq!(reopened.fill_missing_specs(|_| task_spec()).await.unwrap(), 0);
+    assert_eq!(
+        reopened.fill_missing_specs(|_| task_spec()).await.unwrap(),
+        0
+    );
 }
