@@ -45,6 +45,7 @@ use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, put};
+use axum::serve::ListenerExt;
 use connectrpc::{ConnectRpcService, Limits};
 use state::AppState;
 use std::net::SocketAddr;
@@ -235,6 +236,13 @@ pub async fn start(
     for listener in listeners {
         let stopped = stop.clone();
         let routes = routes.clone();
+        // Watch streams send small messages one after another: without TCP_NODELAY, each
+        // waits for the client's delayed ACK of the one before (about 40 ms).
+        let listener = listener.tap_io(|stream| {
+            if let Err(err) = stream.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         servers.spawn(async move {
             axum::serve(listener, routes)
                 .with_graceful_shutdown(async move { stopped.cancelled().await })
