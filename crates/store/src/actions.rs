@@ -415,6 +415,9 @@ impl Store {
 
     /// The action `id`.
     pub async fn get_action(&self, id: &ActionId) -> Result<ActionRecord, StoreError> {
+        if let Some(cached) = self.cache.get(id) {
+            return Ok(cached.record);
+        }
         let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {SELECT_ONE_ACTION}");
         let row = bind_id(sqlx::query(AssertSqlSafe(sql)), id)
             .fetch_optional(&self.reads)
@@ -428,7 +431,10 @@ impl Store {
     pub async fn get_action_with_wire_spec(
         &self,
         id: &ActionId,
-    ) -> Result<(ActionRecord, Vec<u8>), StoreError> {
+    ) -> Result<(ActionRecord, Arc<[u8]>), StoreError> {
+        if let Some(cached) = self.cache.get(id) {
+            return Ok((cached.record, cached.wire_spec));
+        }
         let sql = format!("SELECT {ACTION_COLUMNS}, a.spec FROM actions a {SELECT_ONE_ACTION}");
         let row = bind_id(sqlx::query(AssertSqlSafe(sql)), id)
             .fetch_optional(&self.reads)
@@ -436,7 +442,7 @@ impl Store {
             .during("reading an action")?
             .ok_or_else(|| StoreError::ActionNotFound(id.clone()))?;
         let wire_spec: Vec<u8> = row.try_get("spec").during("reading an action's spec")?;
-        Ok((action_from_row(&row)?, wire_spec))
+        Ok((action_from_row(&row)?, Arc::from(wire_spec)))
     }
 
     /// Actions of `run`, filtered, sorted and paged by `query`.

@@ -12,6 +12,7 @@
 //! - [`query`]: typed list filters, sort and paging.
 //! - [`hub`]: in-process delivery of committed changes to watchers.
 //! - `writer`: the group-commit writer lanes.
+//! - `cache`: the recently written actions, which hot reads take from memory.
 //! - `runs`, `actions`, `events`: the statements, one module per table.
 //!
 //! # Contract
@@ -19,6 +20,7 @@
 //! changes of one run all go through one lane).
 
 mod actions;
+mod cache;
 mod error;
 pub mod events;
 pub mod hub;
@@ -65,6 +67,7 @@ pub struct Store {
     reads: AnyPool,
     writer: Writer,
     hub: Arc<ChangeHub>,
+    cache: Arc<cache::ActionCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -111,10 +114,12 @@ impl Store {
                 )
             }
         };
+        let cache = Arc::new(cache::ActionCache::default());
         Ok(Self {
             reads,
-            writer: Writer::start(connector, lanes, Arc::clone(&hub)),
+            writer: Writer::start(connector, lanes, Arc::clone(&hub), Arc::clone(&cache)),
             hub,
+            cache,
         })
     }
 

@@ -14,6 +14,7 @@
 //!   its batch, rolls the transaction back, and leaves the lane usable: a connection in doubt
 //!   is replaced before the next batch.
 
+use crate::cache::ActionCache;
 use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
 use crate::records::{ActionRecord, Change, NewAction, NewRun};
@@ -92,6 +93,8 @@ impl WriteOp {
 /// An applied operation waiting for its batch to commit.
 pub(crate) struct Staged {
     pub changes: Vec<Arc<Change>>,
+    /// The wire spec of the action the operation inserted, if it inserted one.
+    inserted_wire_spec: Option<Arc<[u8]>>,
     reply: Box<dyn FnOnce(Result<(), WriteFailure>) + Send>,
 }
 
@@ -104,10 +107,17 @@ impl Staged {
     ) -> Self {
         Self {
             changes,
+            inserted_wire_spec: None,
             reply: Box::new(move |outcome| {
                 let _ = reply.send(outcome.map(|()| value).map_err(StoreError::Write));
             }),
         }
+    }
+
+    /// Marks the operation as inserting the action of its change, created from `wire_spec`.
+    fn inserting(mut self, wire_spec: &[u8]) -> Self {
+        self.inserted_wire_spec = Some(Arc::from(wire_spec));
+        self
     }
 }
 
@@ -145,12 +155,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts `lanes` writer tasks on connections from `connector`, publishing to `hub`.
-    pub fn start(connector: Connector, lanes: usize, hub: Arc<ChangeHub>) -> Self {
+    /// Starts `lanes` writer tasks on connections from `connector`, publishing to `hub` and
+    /// keeping `cache` current.
+    pub fn start(
+        connector: Connector,
+        lanes: usize,
+        hub: Arc<ChangeHub>,
+        cache: Arc<ActionCache>,
+    ) -> Self {
         let senders = (0..lanes.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_QUEUE);
-                tokio::spawn(run_lane(receiver, connector.clone(), Arc::clone(&hub)));
+                let committed = Committed {
+                    hub: Arc::clone(&hub),
+                    cache: Arc::clone(&cache),
+                };
+                tokio::spawn(run_lane(receiver, connector.clone(), committed));
                 sender
             })
             .collect();
@@ -193,8 +213,34 @@ impl Writer {
     }
 }
 
+/// Where committed changes go: the cache first, then the watchers.
+struct Committed {
+    hub: Arc<ChangeHub>,
+    cache: Arc<ActionCache>,
+}
+
+impl Committed {
+    fn publish(&self, staged: &[Staged]) {
+        for done in staged {
+            for change in &done.changes {
+                match &done.inserted_wire_spec {
+                    Some(wire_spec) => self
+                        .cache
+                        .inserted(change.record.clone(), Arc::clone(wire_spec)),
+                    None => self.cache.changed(&change.record),
+                }
+            }
+        }
+        let changes: Vec<Arc<Change>> = staged
+            .iter()
+            .flat_map(|done| done.changes.iter().cloned())
+            .collect();
+        self.hub.publish(&changes);
+    }
+}
+
 /// One lane: takes what is queued, commits it as one transaction, replies, repeats.
-async fn run_lane(mut queue: mpsc::Receiver<WriteOp>, connector: Connector, hub: Arc<ChangeHub>) {
+async fn run_lane(mut queue: mpsc::Receiver<WriteOp>, connector: Connector, committed: Committed) {
     let mut connection: Option<AnyConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -206,7 +252,7 @@ async fn run_lane(mut queue: mpsc::Receiver<WriteOp>, connector: Connector, hub:
             after
         });
         if !batch.is_empty() {
-            commit_or_fail(&mut connection, &connector, &mut batch, &hub).await;
+            commit_or_fail(&mut connection, &connector, &mut batch, &committed).await;
         }
         if let Some(rest) = shutdown {
             queue.close();
@@ -232,7 +278,7 @@ async fn commit_or_fail(
     connection: &mut Option<AnyConnection>,
     connector: &Connector,
     batch: &mut Vec<WriteOp>,
-    hub: &ChangeHub,
+    committed: &Committed,
 ) {
     {
         if connection.is_none() {
@@ -247,7 +293,7 @@ async fn commit_or_fail(
             }
         }
         let open = connection.as_mut().expect("connected above");
-        if let Err(failure) = commit_batch(open, batch, hub).await {
+        if let Err(failure) = commit_batch(open, batch, committed).await {
             batch.drain(..).for_each(|op| op.fail(&failure));
             if !rolled_back(open).await {
                 // The connection's state is unknown: replace it before the next batch.
@@ -263,7 +309,7 @@ async fn commit_or_fail(
 async fn commit_batch(
     connection: &mut AnyConnection,
     batch: &mut Vec<WriteOp>,
-    hub: &ChangeHub,
+    committed: &Committed,
 ) -> Result<(), WriteFailure> {
     connection
         .execute("BEGIN")
@@ -302,11 +348,7 @@ async fn commit_batch(
         }
         return Err(failure);
     }
-    let changes: Vec<Arc<Change>> = staged
-        .iter()
-        .flat_map(|done| done.changes.iter().cloned())
-        .collect();
-    hub.publish(&changes);
+    committed.publish(&staged);
     for done in staged {
         (done.reply)(Ok(()));
     }
@@ -323,7 +365,9 @@ async fn apply(
     match op {
         WriteOp::CreateRun { new, reply } => {
             match runs::apply_create_run(connection, &new, events).await {
-                Ok((created, changes)) => Ok(Applied::Staged(Staged::new(created, changes, reply))),
+                Ok((created, changes)) => Ok(Applied::Staged(
+                    Staged::new(created, changes, reply).inserting(&new.root.wire_spec),
+                )),
                 Err(err) if err.is_refusal() => {
                     let _ = reply.send(Err(err));
                     Ok(Applied::Refused)
@@ -336,7 +380,9 @@ async fn apply(
         }
         WriteOp::InsertAction { run, new, reply } => {
             match actions::apply_insert_action(connection, &run, &new, events).await {
-                Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
+                Ok((record, changes)) => Ok(Applied::Staged(
+                    Staged::new(record, changes, reply).inserting(&new.wire_spec),
+                )),
                 Err(err) if err.is_refusal() => {
                     let _ = reply.send(Err(err));
                     Ok(Applied::Refused)

@@ -127,7 +127,7 @@ async fn created_run_reads_back_queued(store: Store) {
     let (action, wire_spec) = store.get_action_with_wire_spec(&root).await.unwrap();
     assert_eq!(action.phase(), ActionPhase::Queued);
     assert_eq!(*action.spec, task_spec());
-    assert_eq!(wire_spec, [1, 2, 3]);
+    assert_eq!(*wire_spec, [1, 2, 3]);
     assert_eq!(action.version, 1);
     assert_eq!(action.seq, 1);
     let run = store.get_run(&root.run).await.unwrap();
