@@ -9,6 +9,23 @@ use aerie_store::ActionRecord;
 use aerie_wire::flyteidl2::task::{Inputs, Outputs};
 use buffa::Message;
 
+/// Stores encoded inputs at the content-addressed URI `uri_for(digest)`, once: inputs are
+/// immutable, so runs with identical inputs share one file and a repeat costs one lookup.
+/// Returns the URI and the digest (hex SHA-256 of the bytes).
+pub async fn store_inputs(
+    app: &AppState,
+    encoded: Vec<u8>,
+    uri_for: impl FnOnce(&str) -> ApiResult<String>,
+) -> ApiResult<(String, String)> {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(&encoded));
+    let uri = uri_for(&digest)?;
+    if !app.blobs.exists(&uri).await? {
+        app.blobs.put(&uri, bytes::Bytes::from(encoded)).await?;
+    }
+    Ok((uri, digest))
+}
+
 /// What `GetActionData` and `GetActionDataURIs` return.
 pub struct ActionData {
     pub inputs: Inputs,

@@ -1,7 +1,7 @@
 //! `flyteidl2.dataproxy.DataProxyService`: upload locations with signed URLs, offloaded inputs,
 //! action data, reports and code bundles, and live per-attempt logs.
 
-use crate::data::action_data;
+use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id};
 use crate::state::AppState;
@@ -17,12 +17,10 @@ use aerie_wire::flyteidl2::dataproxy::*;
 use aerie_wire::flyteidl2::logs::dataplane::{LogLine as WireLogLine, LogLineOriginator};
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
-use bytes::Bytes;
 use connectrpc::{
     ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
 use futures::StreamExt;
-use sha2::Digest;
 use std::time::Duration;
 
 /// Signed URLs live this long unless the request asks otherwise.
@@ -160,16 +158,17 @@ impl DataProxyHandlers {
             }
             None => return Err(ApiError::missing("run_id or project_id")),
         };
-        let encoded = request.inputs.encode_to_vec();
-        let digest = hex::encode(sha2::Sha256::digest(&encoded));
-        let uri = if request.base_dir.is_empty() {
-            self.app.blobs.inputs_uri(&project, &domain, &digest)
-        } else {
-            let base = request.base_dir.trim_end_matches('/');
-            self.app.blobs.key_of(base)?;
-            format!("{base}/{digest}/inputs.pb")
-        };
-        self.app.blobs.put(&uri, Bytes::from(encoded)).await?;
+        let blobs = &self.app.blobs;
+        let (uri, digest) = store_inputs(&self.app, request.inputs.encode_to_vec(), |digest| {
+            if request.base_dir.is_empty() {
+                Ok(blobs.inputs_uri(&project, &domain, digest))
+            } else {
+                let base = request.base_dir.trim_end_matches('/');
+                blobs.key_of(base)?;
+                Ok(format!("{base}/{digest}/inputs.pb"))
+            }
+        })
+        .await?;
         Ok(UploadInputsResponse {
             offloaded_input_data: OffloadedInputData {
                 uri,

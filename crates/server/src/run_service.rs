@@ -1,7 +1,7 @@
 //! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions.
 
 use crate::caller::{AbortSource, abort_info, caller};
-use crate::data::action_data;
+use crate::data::{action_data, store_inputs};
 use crate::details;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id, required_run_id};
@@ -17,7 +17,6 @@ use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
 };
 use aerie_wire::flyteidl2::workflow::*;
 use buffa::Message;
-use bytes::Bytes;
 use connectrpc::{
     ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
@@ -139,11 +138,11 @@ impl RunHandlers {
     }
 
     async fn store_inline_inputs(&self, run: &RunId, inputs: &Inputs) -> ApiResult<String> {
-        let uri = format!("{}/inputs.pb", self.app.blobs.run_base(run));
-        self.app
-            .blobs
-            .put(&uri, Bytes::from(inputs.encode_to_vec()))
-            .await?;
+        let blobs = &self.app.blobs;
+        let (uri, _digest) = store_inputs(&self.app, inputs.encode_to_vec(), |digest| {
+            Ok(blobs.inputs_uri(&run.project, &run.domain, digest))
+        })
+        .await?;
         Ok(uri)
     }
 

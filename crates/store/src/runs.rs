@@ -106,7 +106,8 @@ impl Store {
         if let Some(domain) = domain {
             clause.push("a.domain", "=", SqlValue::Text(domain.as_str().into()));
         }
-        clause.push("a.name", "=", SqlValue::Text("a0".into()));
+        // Root actions are the ones without a parent (the partial index `actions_roots`).
+        clause.conditions.push("a.parent = ''".to_owned());
         for filter in &query.filters {
             clause.add_filter(filter)?;
         }

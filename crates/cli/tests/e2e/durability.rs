@@ -4,10 +4,10 @@
 
 use crate::harness::{Aerie, PATIENCE, shell_task};
 use aerie_client::ErrorCode;
-use aerie_client::wire::flyteidl2::common::{OffloadedInputData, RunIdentifier};
+use aerie_client::wire::flyteidl2::common::{ActionIdentifier, OffloadedInputData, RunIdentifier};
 use aerie_client::wire::flyteidl2::workflow::__buffa::oneof::create_run_request;
 use aerie_client::wire::flyteidl2::workflow::{
-    CreateRunRequest, GetRunDetailsRequest, RunServiceClient,
+    CreateRunRequest, GetActionDataURIsRequest, GetRunDetailsRequest, RunServiceClient,
 };
 use connectrpc::client::{ClientConfig, HttpClient};
 use std::path::{Path, PathBuf};
@@ -186,11 +186,20 @@ async fn a_full_disk_refuses_writes_cleanly_and_loses_nothing_acknowledged() {
     let mut aerie = Aerie::start_in(root, data_dir.clone(), &["--executor", "noop"]).await;
     let runs = runs_client(&aerie.endpoint);
     aerie.create_run("seed", shell_task("seed", "true")).await;
-    let input_uri = data_dir
-        .join("blobs/runs/flytesnacks/development/seed/inputs.pb")
-        .canonicalize()
-        .expect("the seed run's inputs");
-    let input_uri = input_uri.to_str().unwrap().to_owned();
+    let input_uri = runs
+        .get_action_data_ur_is(GetActionDataURIsRequest {
+            action_id: ActionIdentifier {
+                run: run_identifier("seed").into(),
+                name: "a0".into(),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the seed run's inputs")
+        .into_owned()
+        .inputs_uri;
 
     let mut acknowledged = vec!["seed".to_owned()];
     let filler = data_dir.join("filler");

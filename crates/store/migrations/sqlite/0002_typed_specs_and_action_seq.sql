@@ -14,5 +14,6 @@ CREATE INDEX actions_by_run_phase ON actions (project, domain, run_name, phase);
 -- The scheduler's scan for queued work, oldest change first.
 DROP INDEX actions_by_phase;
 CREATE INDEX actions_by_phase ON actions (phase, kind, updated_at);
--- Runs listed by project, newest first.
-CREATE INDEX actions_roots ON actions (project, domain, name, created_at);
+-- Runs listed by project, newest first: their root actions, the only ones without a parent.
+-- (Partial, so that no single-action lookup is ever tempted to scan it.)
+CREATE INDEX actions_roots ON actions (project, domain, created_at) WHERE parent = '';
