@@ -27,7 +27,7 @@ pub enum EventScope {
 }
 
 /// Events per multi-row insert (8 values each, well under every backend's parameter limit).
-const EVENTS_PER_INSERT: usize = 256;
+const EVENTS_PER_INSERT: usize = 64;
 
 /// One event waiting to be written.
 struct PendingEvent {

@@ -11,6 +11,8 @@ UPDATE actions SET seq = COALESCE((
 ALTER TABLE runs ADD COLUMN events_pruned_at BIGINT NOT NULL DEFAULT 0;
 -- Unfinished actions of a run, children of an action: purpose-built lookups.
 CREATE INDEX actions_by_run_phase ON actions (project, domain, run_name, phase);
+-- A run's actions in creation order (ListActions, WatchActions) without sorting them.
+CREATE INDEX actions_by_run_created ON actions (project, domain, run_name, created_at, name);
 -- The scheduler's scan for queued work, oldest change first.
 DROP INDEX actions_by_phase;
 CREATE INDEX actions_by_phase ON actions (phase, kind, updated_at);
