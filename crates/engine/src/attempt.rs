@@ -182,6 +182,14 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
 
 /// A parent that ended leaves nothing running below it.
 async fn end_orphans(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
+    let may_have_children = inner
+        .parents
+        .lock()
+        .expect("parents lock poisoned")
+        .remove(parent);
+    if !may_have_children {
+        return;
+    }
     let engine = Engine {
         inner: Arc::clone(inner),
     };

@@ -36,7 +36,7 @@ use aerie_blob::{Blobs, LogStore};
 use aerie_core::{ActionId, ActionPhase, RunId};
 use aerie_store::{ActionRecord, NewAction, NewRun, RunWithRoot, Store, StoreError};
 use executor::{AttemptControl, Executor};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -83,6 +83,10 @@ struct Inner {
     wake: Notify,
     /// Set when a scan left queued work behind; the next attempt to end wakes the scheduler.
     backlog: AtomicBool,
+    /// Actions that may have unfinished children: every parent that enqueued a child since the
+    /// start, and those that had unfinished children at the start. Only these are swept for
+    /// orphans when they end, which spares every leaf a query.
+    parents: Mutex<HashSet<ActionId>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -114,6 +118,7 @@ impl Engine {
                 active: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 backlog: AtomicBool::new(false),
+                parents: Mutex::new(HashSet::new()),
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),
             }),
@@ -122,6 +127,12 @@ impl Engine {
 
     /// Reconciles what was running before the last stop, then starts scheduling.
     pub async fn start(&self) -> Result<(), EngineError> {
+        let parents = self.inner.store.parents_of_unfinished().await?;
+        self.inner
+            .parents
+            .lock()
+            .expect("parents lock poisoned")
+            .extend(parents);
         recovery::reconcile(&self.inner).await?;
         let inner = Arc::clone(&self.inner);
         self.inner
@@ -158,6 +169,11 @@ impl Engine {
         if root_phase == ActionPhase::Aborted {
             return Err(EngineError::RunAborted(run.clone()));
         }
+        self.inner
+            .parents
+            .lock()
+            .expect("parents lock poisoned")
+            .insert(parent.id.clone());
         let record = self.inner.store.insert_action(run, new).await?;
         self.inner.wake.notify_one();
         Ok(record)

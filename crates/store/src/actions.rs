@@ -31,6 +31,19 @@ pub(crate) fn bind_all<'q>(
     query
 }
 
+fn bind_all_as<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, Any, O, AnyArguments>,
+    values: Vec<SqlValue>,
+) -> sqlx::query::QueryAs<'q, Any, O, AnyArguments> {
+    for value in values {
+        query = match value {
+            SqlValue::Int(number) => query.bind(number),
+            SqlValue::Text(text) => query.bind(text),
+        };
+    }
+    query
+}
+
 /// Inserts the action row of `new` at sequence `seq` and queues its first event.
 pub(crate) async fn insert_action_row(
     connection: &mut AnyConnection,
@@ -506,6 +519,42 @@ impl Store {
             .await
             .during("reading children")?;
         records(&rows)
+    }
+
+    /// Every action that has at least one child that has not ended.
+    pub async fn parents_of_unfinished(&self) -> Result<Vec<ActionId>, StoreError> {
+        let mut clause = WhereClause::default();
+        phase_in(&mut clause, &unfinished());
+        clause.conditions.push("a.parent <> ''".to_owned());
+        let sql = format!(
+            "SELECT DISTINCT a.project, a.domain, a.run_name, a.parent FROM actions a {}",
+            clause.sql()
+        );
+        let rows: Vec<(String, String, String, String)> =
+            bind_all_as(sqlx::query_as(AssertSqlSafe(sql)), clause.values)
+                .fetch_all(&self.reads)
+                .await
+                .during("finding parents of unfinished actions")?;
+        rows.into_iter()
+            .map(|(project, domain, run, parent)| {
+                Ok(ActionId {
+                    run: RunId {
+                        project: project
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("project", e))?,
+                        domain: domain
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("domain", e))?,
+                        name: run
+                            .parse()
+                            .map_err(|e| StoreError::corrupt("run name", e))?,
+                    },
+                    name: parent
+                        .parse()
+                        .map_err(|e| StoreError::corrupt("parent name", e))?,
+                })
+            })
+            .collect()
     }
 
     /// Every action of `run` that has not ended.

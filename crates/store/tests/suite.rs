@@ -476,6 +476,10 @@ async fn unfinished_work_is_found_by_purpose_built_queries(store: Store) {
         .collect();
     unfinished.sort();
     assert_eq!(unfinished, ["a0", "c2"]);
+    assert_eq!(
+        store.parents_of_unfinished().await.unwrap(),
+        std::slice::from_ref(&root)
+    );
 }
 
 /// Events of a finished run are pruned after the grace; the action rows keep the final state.
