@@ -387,6 +387,24 @@ impl Store {
         }
     }
 
+    /// The actions matching `clause`, followed by `order` (ORDER BY and LIMIT, or nothing).
+    async fn select_actions(
+        &self,
+        clause: WhereClause,
+        order: &str,
+        op: &'static str,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {ACTION_COLUMNS} FROM actions a {} {order}",
+            clause.sql()
+        );
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
+            .fetch_all(&self.reads)
+            .await
+            .during(op)?;
+        records(&rows)
+    }
+
     /// Adds `new` to the existing run `run` and appends its first event; returns once durable.
     pub async fn insert_action(
         &self,
@@ -498,27 +516,16 @@ impl Store {
         let mut clause = run_clause(&parent.run);
         clause.push("a.parent", "=", SqlValue::Text(parent.name.as_str().into()));
         phase_in(&mut clause, &unfinished());
-        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {}", clause.sql());
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.reads)
+        self.select_actions(clause, "", "reading unfinished children")
             .await
-            .during("reading unfinished children")?;
-        records(&rows)
     }
 
     /// The direct children of `parent`, each with its latest state and sequence.
     pub async fn children(&self, parent: &ActionId) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = run_clause(&parent.run);
         clause.push("a.parent", "=", SqlValue::Text(parent.name.as_str().into()));
-        let sql = format!(
-            "SELECT {ACTION_COLUMNS} FROM actions a {} ORDER BY a.created_at, a.name",
-            clause.sql()
-        );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.reads)
+        self.select_actions(clause, "ORDER BY a.created_at, a.name", "reading children")
             .await
-            .during("reading children")?;
-        records(&rows)
     }
 
     /// Every action that has at least one child that has not ended.
@@ -561,12 +568,8 @@ impl Store {
     pub async fn unfinished_actions(&self, run: &RunId) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = run_clause(run);
         phase_in(&mut clause, &unfinished());
-        let sql = format!("SELECT {ACTION_COLUMNS} FROM actions a {}", clause.sql());
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.reads)
+        self.select_actions(clause, "", "reading a run's unfinished actions")
             .await
-            .during("reading a run's unfinished actions")?;
-        records(&rows)
     }
 
     /// Task actions in any of `phases`, oldest change first, at most `limit`.
@@ -582,14 +585,8 @@ impl Store {
             "=",
             SqlValue::Int(ActionKind::Task.as_i32().into()),
         );
-        let sql = format!(
-            "SELECT {ACTION_COLUMNS} FROM actions a {} ORDER BY a.updated_at LIMIT {limit}",
-            clause.sql()
-        );
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), clause.values)
-            .fetch_all(&self.reads)
+        let order = format!("ORDER BY a.updated_at LIMIT {limit}");
+        self.select_actions(clause, &order, "reading actions by phase")
             .await
-            .during("reading actions by phase")?;
-        records(&rows)
     }
 }
