@@ -9,7 +9,7 @@
 use crate::error::ApiResult;
 use crate::state::AppState;
 use aerie_core::{ActionState, RunId};
-use aerie_store::{ActionEvent, ActionRecord, Change, EventScope};
+use aerie_store::{ActionEvent, ActionRecord, Change};
 use futures::Stream;
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -48,7 +48,7 @@ pub fn follow_run(
                     yield RunChange { event: change.event(), committed: Some(change) };
                 }
                 Err(RecvError::Lagged(_)) => loop {
-                    let events = app.store.events_after(&run, &EventScope::Run, last_seq, EVENT_BATCH).await?;
+                    let events = app.store.events_after(&run, last_seq, EVENT_BATCH).await?;
                     let caught_up = events.len() < EVENT_BATCH as usize;
                     for event in events {
                         last_seq = event.seq;

@@ -15,17 +15,6 @@ use crate::rows::event_from_row;
 use aerie_core::{ActionName, ActionPhase, RunId, Timestamp};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
-/// Which events of a run a watcher wants.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventScope {
-    /// Changes of one action.
-    Action(ActionName),
-    /// Changes of the direct children of one action.
-    ChildrenOf(ActionName),
-    /// Every change in the run.
-    Run,
-}
-
 /// Events per multi-row insert (8 values each, well under every backend's parameter limit).
 const EVENTS_PER_INSERT: usize = 64;
 
@@ -180,33 +169,23 @@ pub(crate) async fn apply_prune(
 }
 
 impl Store {
-    /// Events of `run` in `scope` with a sequence above `after_seq`, oldest first, at most `limit`.
+    /// Events of `run` with a sequence above `after_seq`, oldest first, at most `limit`.
     pub async fn events_after(
         &self,
         run: &RunId,
-        scope: &EventScope,
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<ActionEvent>, StoreError> {
-        let (scope_condition, scope_value) = match scope {
-            EventScope::Action(name) => ("AND action_name = $5", Some(name.as_str())),
-            EventScope::ChildrenOf(name) => ("AND parent = $5", Some(name.as_str())),
-            EventScope::Run => ("", None),
-        };
         let sql = format!(
             "SELECT seq, action_name, parent, state, created_at FROM events \
-             WHERE project = $1 AND domain = $2 AND run_name = $3 AND seq > $4 {scope_condition} \
+             WHERE project = $1 AND domain = $2 AND run_name = $3 AND seq > $4 \
              ORDER BY seq LIMIT {limit}"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(run.project.as_str())
             .bind(run.domain.as_str())
             .bind(run.name.as_str())
-            .bind(after_seq);
-        if let Some(value) = scope_value {
-            query = query.bind(value);
-        }
-        let rows = query
+            .bind(after_seq)
             .fetch_all(&self.reads)
             .await
             .during("reading events")?;

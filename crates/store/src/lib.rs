@@ -32,7 +32,6 @@ mod writer;
 
 pub use actions::SpeclessAction;
 pub use error::{StoreError, WriteFailure};
-pub use events::EventScope;
 pub use hub::ChangeHub;
 pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};
 pub use records::{ActionEvent, ActionRecord, Change, NewAction, NewRun, RunRecord};

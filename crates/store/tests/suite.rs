@@ -8,8 +8,8 @@ use aerie_core::{
     Timestamp, TransitionError, state::Retry,
 };
 use aerie_store::{
-    ActionRecord, Backend, EventScope, Filter, FilterField, FilterOp, FilterValue, ListQuery,
-    NewAction, NewRun, Store, StoreError,
+    ActionRecord, Backend, Filter, FilterField, FilterOp, FilterValue, ListQuery, NewAction,
+    NewRun, Store, StoreError,
 };
 use std::future::Future;
 
@@ -197,19 +197,13 @@ async fn every_change_appends_one_event(store: Store) {
     change(&store, &root, |s| s.succeed(Timestamp::now()))
         .await
         .unwrap();
-    let events = store
-        .events_after(&root.run, &EventScope::Action(root.name.clone()), 0, 100)
-        .await
-        .unwrap();
+    let events = store.events_after(&root.run, 0, 100).await.unwrap();
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let phases: Vec<ActionPhase> = events.iter().map(|e| e.state.phase).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);
     use ActionPhase::*;
     assert_eq!(phases, [Queued, Initializing, Running, Succeeded]);
-    let later = store
-        .events_after(&root.run, &EventScope::Action(root.name.clone()), 2, 100)
-        .await
-        .unwrap();
+    let later = store.events_after(&root.run, 2, 100).await.unwrap();
     assert_eq!(later.len(), 2);
     assert_eq!(store.last_seq(&root.run).await.unwrap(), 4);
 }
@@ -255,10 +249,7 @@ async fn concurrent_changes_are_all_kept(store: Store) {
     let action = store.get_action(&root).await.unwrap();
     assert_eq!(action.state.attempts.len(), 9);
     assert_eq!(action.version, 9);
-    let events = store
-        .events_after(&root.run, &EventScope::Run, 0, 100)
-        .await
-        .unwrap();
+    let events = store.events_after(&root.run, 0, 100).await.unwrap();
     assert_eq!(events.len(), 9);
     assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
 }
@@ -278,17 +269,14 @@ async fn children_are_scoped_by_parent(store: Store) {
         .insert_action(&root.run, new_action("c1", Some("a0")))
         .await;
     assert!(matches!(again, Err(StoreError::ActionAlreadyExists(_))));
-    let children = store
-        .events_after(
-            &root.run,
-            &EventScope::ChildrenOf(ActionName::root()),
-            0,
-            100,
-        )
-        .await
-        .unwrap();
-    let names: Vec<&str> = children.iter().map(|e| e.action.as_str()).collect();
+    let children = store.children(&root).await.unwrap();
+    let names: Vec<&str> = children.iter().map(|c| c.id.name.as_str()).collect();
     assert_eq!(names, ["c1", "c2"]);
+    assert!(
+        children
+            .iter()
+            .all(|c| c.parent == Some(ActionName::root()))
+    );
     let listed = store
         .list_actions(&root.run, &ListQuery::default())
         .await
@@ -505,15 +493,9 @@ async fn events_of_finished_runs_are_pruned_and_rows_stay(store: Store) {
         .await
         .unwrap();
     assert_eq!(deleted, 2);
-    let gone = store
-        .events_after(&done.run, &EventScope::Run, 0, 10)
-        .await
-        .unwrap();
+    let gone = store.events_after(&done.run, 0, 10).await.unwrap();
     assert!(gone.is_empty());
-    let kept = store
-        .events_after(&running.run, &EventScope::Run, 0, 10)
-        .await
-        .unwrap();
+    let kept = store.events_after(&running.run, 0, 10).await.unwrap();
     assert_eq!(kept.len(), 2, "an unfinished run keeps its events");
     let record = store.get_action(&done).await.unwrap();
     assert_eq!(record.phase(), ActionPhase::Succeeded);
