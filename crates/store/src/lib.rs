@@ -76,10 +76,13 @@ impl std::fmt::Debug for Store {
 }
 
 /// The statements every SQLite writer connection starts with: WAL, and every commit synced.
+/// Every connection maps up to 256 MiB of the database file, which spares a system call per page
+/// read; the mapped pages are the file's page cache, counted in the server's resident memory.
 const SQLITE_WRITER_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;";
 /// The statements every SQLite reader connection starts with.
-const SQLITE_READER_SETUP: &str = "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;";
+const SQLITE_READER_SETUP: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;";
 
 impl Store {
     /// Connects to `backend`, applies pending migrations and starts the writer lanes.
