@@ -4,10 +4,12 @@
 
 use crate::Store;
 use crate::error::{DbContext, StoreError};
-use crate::events::{PendingEvents, next_seq};
+use crate::events::PendingEvents;
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
 use crate::records::{ActionRecord, Change, NewAction, RunRecord};
-use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
+use crate::rows::{
+    ACTION_COLUMNS, RUN_COLUMNS, action_from_row, run_from_row, spec_to_json, state_to_json,
+};
 use crate::writer::{StateChange, WriteOp};
 use aerie_core::{ActionId, ActionKind, ActionPhase, ActionSpec, Org, RunId, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -128,8 +130,7 @@ pub(crate) async fn apply_insert_action(
     let seq = last_seq + 1;
     let record =
         insert_action_row(connection, run, &org, new, seq, Timestamp::now(), events).await?;
-    let taken = next_seq(connection, run).await?;
-    debug_assert_eq!(taken, seq, "a run's sequence moved under its writer lane");
+    // The trigger `actions_seq_after_insert` moved the run's last sequence to `seq`.
     Ok((record.clone(), vec![Arc::new(Change { record, run: None })]))
 }
 
@@ -140,6 +141,7 @@ pub(crate) async fn apply_update_action(
     held: &ActionRecord,
     change: &StateChange,
     events: &mut PendingEvents,
+    runs: &RunsSeen,
 ) -> Result<(ActionRecord, Vec<Arc<Change>>), StoreError> {
     let mut current = held.clone();
     for _ in 0..MAX_UPDATE_ATTEMPTS {
@@ -151,10 +153,12 @@ pub(crate) async fn apply_update_action(
         let now = Timestamp::now();
         let state_json = state_to_json(&state);
         let id = &current.id;
-        let updated = sqlx::query(
+        // The trigger `actions_seq_after_update` moves the run's last sequence along.
+        let updated: Option<(i64,)> = sqlx::query_as(
             "UPDATE actions SET state = $1, phase = $2, version = version + 1, updated_at = $3, \
              seq = (SELECT last_seq + 1 FROM runs WHERE project = $4 AND domain = $5 AND name = $6) \
-             WHERE project = $4 AND domain = $5 AND run_name = $6 AND name = $7 AND version = $8",
+             WHERE project = $4 AND domain = $5 AND run_name = $6 AND name = $7 AND version = $8 \
+             RETURNING seq",
         )
         .bind(state_json.as_str())
         .bind(state.phase.as_i32())
@@ -164,18 +168,17 @@ pub(crate) async fn apply_update_action(
         .bind(id.run.name.as_str())
         .bind(id.name.as_str())
         .bind(current.version)
-        .execute(&mut *connection)
+        .fetch_optional(&mut *connection)
         .await
         .during("updating an action")?;
-        if updated.rows_affected() == 0 {
+        let Some((seq,)) = updated else {
             current = read_action(connection, id).await?;
             continue;
-        }
-        let (seq, run) = if current.parent.is_none() {
-            let (seq, run) = next_seq_with_run(connection, &id.run).await?;
-            (seq, Some(Arc::new(run)))
+        };
+        let run = if current.parent.is_none() {
+            Some(runs.get(connection, &id.run).await?)
         } else {
-            (next_seq(connection, &id.run).await?, None)
+            None
         };
         events.push(
             &id.run,
@@ -198,39 +201,56 @@ pub(crate) async fn apply_update_action(
     Err(StoreError::Contention(held.id.clone()))
 }
 
-/// Takes the run's next sequence number and returns the run with it (for root changes, which
-/// run watchers render with the run's labels).
-async fn next_seq_with_run(
-    connection: &mut AnyConnection,
-    run: &RunId,
-) -> Result<(i64, RunRecord), StoreError> {
-    let row = sqlx::query(
-        "UPDATE runs SET last_seq = last_seq + 1 \
-         WHERE project = $1 AND domain = $2 AND name = $3 \
-         RETURNING last_seq, org, created_at, created_by, run_spec",
-    )
-    .bind(run.project.as_str())
-    .bind(run.domain.as_str())
-    .bind(run.name.as_str())
-    .fetch_optional(&mut *connection)
-    .await
-    .during("taking the next event sequence")?
-    .ok_or_else(|| StoreError::RunNotFound(run.clone()))?;
-    let read = |err| StoreError::Database {
-        op: "reading a run",
-        source: err,
-    };
-    let org: String = row.try_get("org").map_err(read)?;
-    Ok((
-        row.try_get("last_seq").map_err(read)?,
-        RunRecord {
-            id: run.clone(),
-            org: Org::parse(&org).map_err(|err| StoreError::corrupt("org", err))?,
-            created_at: Timestamp::from_micros(row.try_get("created_at").map_err(read)?),
-            created_by: row.try_get("created_by").map_err(read)?,
-            run_spec: row.try_get("run_spec").map_err(read)?,
-        },
-    ))
+/// The runs whose root actions the writer changed recently, so a root change carries its run
+/// (run watchers render its labels) without reading it again. Runs never change once created.
+#[derive(Debug, Default)]
+pub(crate) struct RunsSeen {
+    runs: std::sync::Mutex<std::collections::HashMap<RunId, Arc<RunRecord>>>,
+}
+
+/// Runs remembered before the memory starts over.
+const RUNS_SEEN: usize = 4096;
+
+impl RunsSeen {
+    /// Remembers `run` (after its creation committed).
+    pub fn remember(&self, run: &Arc<RunRecord>) {
+        let mut runs = self.runs.lock().expect("runs seen lock poisoned");
+        if runs.len() >= RUNS_SEEN {
+            runs.clear();
+        }
+        runs.insert(run.id.clone(), Arc::clone(run));
+    }
+
+    /// The run `id`, from memory or else the database.
+    async fn get(
+        &self,
+        connection: &mut AnyConnection,
+        id: &RunId,
+    ) -> Result<Arc<RunRecord>, StoreError> {
+        let known = self
+            .runs
+            .lock()
+            .expect("runs seen lock poisoned")
+            .get(id)
+            .cloned();
+        if let Some(run) = known {
+            return Ok(run);
+        }
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.project = $1 AND r.domain = $2 AND r.name = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.project.as_str())
+            .bind(id.domain.as_str())
+            .bind(id.name.as_str())
+            .fetch_optional(&mut *connection)
+            .await
+            .during("reading a run")?
+            .ok_or_else(|| StoreError::RunNotFound(id.clone()))?;
+        let run = Arc::new(run_from_row(&row, "r_")?);
+        self.remember(&run);
+        Ok(run)
+    }
 }
 
 /// Writes the typed spec of each action in `specs` that has none yet.

@@ -94,25 +94,6 @@ impl PendingEvents {
     }
 }
 
-/// Takes the run's next sequence number.
-pub(crate) async fn next_seq(
-    connection: &mut AnyConnection,
-    run: &RunId,
-) -> Result<i64, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE runs SET last_seq = last_seq + 1 \
-         WHERE project = $1 AND domain = $2 AND name = $3 RETURNING last_seq",
-    )
-    .bind(run.project.as_str())
-    .bind(run.domain.as_str())
-    .bind(run.name.as_str())
-    .fetch_optional(&mut *connection)
-    .await
-    .during("taking the next event sequence")?;
-    row.map(|(seq,)| seq)
-        .ok_or_else(|| StoreError::RunNotFound(run.clone()))
-}
-
 /// The SQL list of every phase in which an action has not ended.
 fn unfinished_phases() -> String {
     ActionPhase::ALL

@@ -14,6 +14,7 @@
 //!   its batch, rolls the transaction back, and leaves the lane usable: a connection in doubt
 //!   is replaced before the next batch.
 
+use crate::actions::RunsSeen;
 use crate::cache::ActionCache;
 use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
@@ -163,12 +164,14 @@ impl Writer {
         hub: Arc<ChangeHub>,
         cache: Arc<ActionCache>,
     ) -> Self {
+        let runs = Arc::new(RunsSeen::default());
         let senders = (0..lanes.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_QUEUE);
                 let committed = Committed {
                     hub: Arc::clone(&hub),
                     cache: Arc::clone(&cache),
+                    runs: Arc::clone(&runs),
                 };
                 tokio::spawn(run_lane(receiver, connector.clone(), committed));
                 sender
@@ -217,12 +220,16 @@ impl Writer {
 struct Committed {
     hub: Arc<ChangeHub>,
     cache: Arc<ActionCache>,
+    runs: Arc<RunsSeen>,
 }
 
 impl Committed {
     fn publish(&self, staged: &[Staged]) {
         for done in staged {
             for change in &done.changes {
+                if let Some(run) = &change.run {
+                    self.runs.remember(run);
+                }
                 match &done.inserted_wire_spec {
                     Some(wire_spec) => self
                         .cache
@@ -320,7 +327,7 @@ async fn commit_batch(
     let mut failure = None;
     let mut remaining = std::mem::take(batch).into_iter();
     for op in remaining.by_ref() {
-        match apply(connection, op, &mut pending_events).await {
+        match apply(connection, op, &mut pending_events, &committed.runs).await {
             Ok(Applied::Staged(done)) => staged.push(done),
             Ok(Applied::Refused) => {}
             Err((failure_of_op, op)) => {
@@ -361,6 +368,7 @@ async fn apply(
     connection: &mut AnyConnection,
     op: WriteOp,
     events: &mut events::PendingEvents,
+    runs: &RunsSeen,
 ) -> Result<Applied, (WriteFailure, WriteOp)> {
     match op {
         WriteOp::CreateRun { new, reply } => {
@@ -397,7 +405,7 @@ async fn apply(
             held,
             change,
             reply,
-        } => match actions::apply_update_action(connection, &held, &change, events).await {
+        } => match actions::apply_update_action(connection, &held, &change, events, runs).await {
             Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
             Err(err) if err.is_refusal() => {
                 let _ = reply.send(Err(err));

@@ -19,3 +19,14 @@ CREATE INDEX actions_by_phase ON actions (phase, kind, updated_at);
 -- Runs listed by project, newest first: their root actions, the only ones without a parent.
 -- (Partial, so that no single-action lookup is ever tempted to scan it.)
 CREATE INDEX actions_roots ON actions (project, domain, created_at) WHERE parent = '';
+-- A run's last sequence follows its actions' changes, so a change is one statement.
+CREATE TRIGGER actions_seq_after_update AFTER UPDATE OF seq ON actions BEGIN
+    UPDATE runs SET last_seq = NEW.seq
+    WHERE project = NEW.project AND domain = NEW.domain AND name = NEW.run_name
+      AND last_seq < NEW.seq;
+END;
+CREATE TRIGGER actions_seq_after_insert AFTER INSERT ON actions BEGIN
+    UPDATE runs SET last_seq = NEW.seq
+    WHERE project = NEW.project AND domain = NEW.domain AND name = NEW.run_name
+      AND last_seq < NEW.seq;
+END;
