@@ -7,9 +7,7 @@ use crate::error::{DbContext, StoreError};
 use crate::events::PendingEvents;
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
 use crate::records::{ActionRecord, Change, NewAction, RunRecord};
-use crate::rows::{
-    ACTION_COLUMNS, RUN_COLUMNS, action_from_row, run_from_row, spec_to_json, state_to_json,
-};
+use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
 use crate::writer::{StateChange, WriteOp};
 use aerie_core::{ActionId, ActionKind, ActionPhase, ActionSpec, Org, RunId, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -236,18 +234,7 @@ impl RunsSeen {
         if let Some(run) = known {
             return Ok(run);
         }
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.project = $1 AND r.domain = $2 AND r.name = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.project.as_str())
-            .bind(id.domain.as_str())
-            .bind(id.name.as_str())
-            .fetch_optional(&mut *connection)
-            .await
-            .during("reading a run")?
-            .ok_or_else(|| StoreError::RunNotFound(id.clone()))?;
-        let run = Arc::new(run_from_row(&row, "r_")?);
+        let run = Arc::new(crate::runs::read_run(&mut *connection, id).await?);
         self.remember(&run);
         Ok(run)
     }

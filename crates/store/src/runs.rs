@@ -65,6 +65,25 @@ pub(crate) async fn apply_create_run(
     ))
 }
 
+/// Reads the run `id` through `executor` (the read pool, or a writer's connection).
+pub(crate) async fn read_run<'e, E>(executor: E, id: &RunId) -> Result<RunRecord, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs r WHERE r.project = $1 AND r.domain = $2 AND r.name = $3"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.project.as_str())
+        .bind(id.domain.as_str())
+        .bind(id.name.as_str())
+        .fetch_optional(executor)
+        .await
+        .during("reading a run")?
+        .ok_or_else(|| StoreError::RunNotFound(id.clone()))?;
+    run_from_row(&row, "r_")
+}
+
 impl Store {
     /// Stores `new` and its root action and appends the root's first event, all in one
     /// transaction, so an accepted run is never lost or half-made. Returns once durable.
@@ -79,18 +98,7 @@ impl Store {
 
     /// The run `id`.
     pub async fn get_run(&self, id: &RunId) -> Result<RunRecord, StoreError> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.project = $1 AND r.domain = $2 AND r.name = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.project.as_str())
-            .bind(id.domain.as_str())
-            .bind(id.name.as_str())
-            .fetch_optional(&self.reads)
-            .await
-            .during("reading a run")?
-            .ok_or_else(|| StoreError::RunNotFound(id.clone()))?;
-        run_from_row(&row, "r_")
+        read_run(&self.reads, id).await
     }
 
     /// Runs of `project` (and `domain`, when given) with their root actions, filtered, sorted
