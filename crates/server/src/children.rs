@@ -230,14 +230,8 @@ pub fn watch(
             if event.parent.as_ref() != Some(&parent.name) {
                 continue;
             }
-            let record = match (children.get(&event.action), &change.committed) {
-                (Some(known), _) if event.seq <= known.seq => continue,
-                (_, Some(committed)) => committed.record.clone(),
-                (Some(known), None) => known.clone(),
-                (None, None) => {
-                    let id = ActionId { run: run.clone(), name: event.action.clone() };
-                    app.store.get_action(&id).await?
-                }
+            let Some(record) = change.newer_record(&app, &run, children.get(&event.action)).await? else {
+                continue;
             };
             yield ChildMessage::Update(Box::new(action_update(&record, &event.state)));
             children.insert(event.action.clone(), ActionRecord { seq: event.seq, ..record });

@@ -244,14 +244,8 @@ impl RunHandlers {
             while let Some(change) = followed.next().await {
                 let change = change?;
                 let event = &change.event;
-                let record = match (records.get(&event.action), &change.committed) {
-                    (Some(known), _) if event.seq <= known.seq => continue,
-                    (_, Some(committed)) => committed.record.clone(),
-                    (Some(known), None) => known.clone(),
-                    (None, None) => {
-                        let id = aerie_core::ActionId { run: run_id.clone(), name: event.action.clone() };
-                        app.store.get_action(&id).await?
-                    }
+                let Some(record) = change.newer_record(&app, &run_id, records.get(&event.action)).await? else {
+                    continue;
                 };
                 let was_open = phases
                     .insert(event.action.clone(), event.state.phase)

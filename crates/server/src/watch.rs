@@ -8,7 +8,7 @@
 
 use crate::error::ApiResult;
 use crate::state::AppState;
-use aerie_core::{ActionState, RunId};
+use aerie_core::{ActionId, ActionState, RunId};
 use aerie_store::{ActionEvent, ActionRecord, Change};
 use futures::Stream;
 use std::sync::Arc;
@@ -22,6 +22,32 @@ const EVENT_BATCH: u32 = 256;
 pub struct RunChange {
     pub event: ActionEvent,
     pub committed: Option<Arc<Change>>,
+}
+
+impl RunChange {
+    /// The action to render this change with, given the watcher's own copy `known` of it:
+    /// `None` when that copy already reflects the change (it was read after it), else the
+    /// action as committed, the known copy, or (for an action first seen in a re-read event
+    /// log) the action read from the store.
+    pub async fn newer_record(
+        &self,
+        app: &AppState,
+        run: &RunId,
+        known: Option<&ActionRecord>,
+    ) -> ApiResult<Option<ActionRecord>> {
+        Ok(Some(match (known, &self.committed) {
+            (Some(known), _) if self.event.seq <= known.seq => return Ok(None),
+            (_, Some(committed)) => committed.record.clone(),
+            (Some(known), None) => known.clone(),
+            (None, None) => {
+                let id = ActionId {
+                    run: run.clone(),
+                    name: self.event.action.clone(),
+                };
+                app.store.get_action(&id).await?
+            }
+        }))
+    }
 }
 
 /// Every change of `run` after `after_seq`, in order, until shutdown. `changes` must have been

@@ -309,7 +309,8 @@ fn phase_in(clause: &mut WhereClause, phases: &[ActionPhase]) {
         .push(format!("a.phase IN ({})", placeholders.join(", ")));
 }
 
-fn unfinished() -> Vec<ActionPhase> {
+/// Every phase in which an action has not ended.
+pub(crate) fn unfinished() -> Vec<ActionPhase> {
     ActionPhase::ALL
         .into_iter()
         .filter(|phase| !phase.is_terminal())

@@ -12,7 +12,7 @@ use crate::Store;
 use crate::error::{DbContext, StoreError};
 use crate::records::ActionEvent;
 use crate::rows::event_from_row;
-use aerie_core::{ActionName, ActionPhase, RunId, Timestamp};
+use aerie_core::{ActionName, RunId, Timestamp};
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 /// Events per multi-row insert (8 values each, well under every backend's parameter limit).
@@ -96,9 +96,8 @@ impl PendingEvents {
 
 /// The SQL list of every phase in which an action has not ended.
 fn unfinished_phases() -> String {
-    ActionPhase::ALL
+    crate::actions::unfinished()
         .iter()
-        .filter(|phase| !phase.is_terminal())
         .map(|phase| phase.as_i32().to_string())
         .collect::<Vec<_>>()
         .join(", ")
