@@ -10,6 +10,7 @@ const FILES: &[&str] = &[
     "buf/validate/validate.proto",
     "flyteidl2/actions/actions_service.proto",
     "flyteidl2/app/app_definition.proto",
+    "flyteidl2/auth/auth_service.proto",
     "flyteidl2/auth/identity.proto",
     "flyteidl2/cluster/payload.proto",
     "flyteidl2/cluster/service.proto",

@@ -16,5 +16,5 @@ pub mod store;
 
 pub use layout::{ActionLayout, AttemptLayout};
 pub use logs::{LogLine, LogStore, LogWriter, Originator};
-pub use signing::{SignatureError, UrlSigner};
+pub use signing::{SignatureError, UrlSigner, load_or_create_key};
 pub use store::{BlobError, Blobs};

@@ -19,6 +19,33 @@ pub enum SignatureError {
     Expired,
 }
 
+/// The secret key stored at `path` (readable by its owner only), made at random on first use.
+pub fn load_or_create_key(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::read(path) {
+        Ok(key) if key.len() >= 32 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(key)
+        }
+        Ok(_) | Err(_) => {
+            let key: [u8; 32] = rand::random();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let _ = std::fs::remove_file(path);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            file.write_all(&key)?;
+            file.sync_all()?;
+            Ok(key.to_vec())
+        }
+    }
+}
+
 /// Signs and checks URLs with a secret key kept in the data directory.
 #[derive(Clone)]
 pub struct UrlSigner {
@@ -32,24 +59,9 @@ impl std::fmt::Debug for UrlSigner {
 }
 
 impl UrlSigner {
-    /// The signer whose key is stored at `path`, making a new random key on first use.
-    pub fn load_or_create(path: &Path) -> io::Result<Self> {
-        match std::fs::read(path) {
-            Ok(key) if key.len() >= 32 => Ok(Self { key }),
-            Ok(_) | Err(_) => {
-                let key: [u8; 32] = rand::random();
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::write(path, key)?;
-                Ok(Self { key: key.to_vec() })
-            }
-        }
-    }
-
-    /// A signer with a fixed key, for tests.
-    pub fn with_key(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+    /// A signer with `key` (see [`load_or_create_key`]).
+    pub fn new(key: Vec<u8>) -> Self {
+        Self { key }
     }
 
     fn mac(&self, method: &str, key: &str, expires_unix: i64) -> HmacSha256 {
@@ -96,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_signature_is_valid_for_its_method_key_and_time_only() {
-        let signer = UrlSigner::with_key(b"0123456789abcdef0123456789abcdef");
+        let signer = UrlSigner::new(b"0123456789abcdef0123456789abcdef".to_vec());
         let signature = signer.sign("PUT", "uploads/p/d/x/f.tgz", 100);
         assert_eq!(
             signer.verify(
@@ -158,8 +170,11 @@ mod tests {
     fn the_key_persists_across_loads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("signing.key");
-        let first = UrlSigner::load_or_create(&path).unwrap();
-        let second = UrlSigner::load_or_create(&path).unwrap();
+        let first = UrlSigner::new(load_or_create_key(&path).unwrap());
+        let second = UrlSigner::new(load_or_create_key(&path).unwrap());
         assert_eq!(first.sign("GET", "k", 1), second.sign("GET", "k", 1));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only aerie's user may read the key");
     }
 }

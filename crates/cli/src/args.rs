@@ -3,11 +3,12 @@
 //! Names are parsed into aerie's validated types here (a bad run name is a usage error, exit 2);
 //! nothing else in the binary reads arguments or the environment.
 
-use crate::serve::ServeArgs;
+use crate::serve::{ServeArgs, StoreArgs};
 use aerie_client::{
     ActionId, ActionName, Client, DEFAULT_DOMAIN, DEFAULT_ENDPOINT, DEFAULT_PROJECT, Domain,
     Project, RunName,
 };
+use aerie_core::Role;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Run a Flyte 2 control plane, and inspect, follow and stop the runs it executes.
@@ -63,6 +64,55 @@ pub enum Command {
     Abort(AbortCommand),
     /// Show the inputs and outputs of an action.
     Io(IoArgs),
+    /// Make, list and revoke API keys, in the data directory or database directly (aerie may
+    /// be running). See `aerie serve --auth`.
+    #[command(subcommand, name = "apikey")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key; its secret is printed once.
+    Create(ApiKeyCreateArgs),
+    /// List every key, revoked ones included.
+    List(StoreArgs),
+    /// Revoke the active key NAME; its tokens stop working at once.
+    Revoke(ApiKeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyCreateArgs {
+    /// Who or what the key is for; recorded as the creator of its runs.
+    pub name: String,
+
+    /// What the key may do: `admin` (everything) or `read-only` (get, list, watch, logs, data).
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+
+    /// The host the encoded key points the Flyte SDK at (the SDK reads no port from a key).
+    #[arg(
+        long = "key-endpoint",
+        default_value = "localhost",
+        value_name = "HOST"
+    )]
+    pub endpoint: String,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyRevokeArgs {
+    /// The key to revoke.
+    pub name: String,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse()
+        .map_err(|err: aerie_core::UnknownRole| err.to_string())
 }
 
 #[derive(Debug, Subcommand)]

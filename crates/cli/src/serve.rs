@@ -1,13 +1,14 @@
 //! `aerie serve`: validate the options, bind the port, run the server until SIGINT or SIGTERM,
 //! then shut down in order. A second signal exits at once.
 
-use aerie_server::{ExecutorKind, ServeConfig};
+use aerie_server::{ExecutorKind, ServeConfig, TlsFiles};
 use aerie_store::Backend;
 use anyhow::{Context, bail};
 use clap::Args;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -23,17 +24,12 @@ pub struct ServeArgs {
     )]
     pub addr: String,
 
-    /// Directory for the database, blobs, logs and working directories.
-    #[arg(long, env = "AERIE_HOME", default_value = ".aerie", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Python virtual environment whose `bin/a0` runs tasks (default: `a0` on PATH).
     #[arg(long, env = "AERIE_PYTHON_ENV", value_name = "DIR")]
     pub python_env: Option<PathBuf>,
-
-    /// Where runs live: `sqlite://PATH` or `postgres://…` (default: SQLite in the data dir).
-    #[arg(long, env = "AERIE_DATABASE", value_name = "URL")]
-    pub database: Option<String>,
 
     /// Most task attempts running at once.
     #[arg(
@@ -51,6 +47,91 @@ pub struct ServeArgs {
     /// measuring the control plane alone.
     #[arg(long, env = "AERIE_EXECUTOR", value_enum, default_value_t = ExecutorArg::Local)]
     pub executor: ExecutorArg,
+
+    /// Require a credential (API key or access token) on every request but health checks.
+    /// On by default when --addr is not a loopback address. Needs --tls-cert and --tls-key:
+    /// the Flyte SDK sends credentials over TLS only.
+    #[arg(long, env = "AERIE_AUTH")]
+    pub auth: bool,
+
+    /// Serve a non-loopback address without credentials: anyone who can reach the port can
+    /// read every run and run any program as aerie's user.
+    #[arg(long, conflicts_with = "auth")]
+    pub insecure_no_auth: bool,
+
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(
+        long,
+        env = "AERIE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "AERIE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// A host name clients reach aerie by, besides localhost and IP addresses (repeatable).
+    /// Requests naming any other host are refused, which defeats DNS rebinding.
+    #[arg(
+        long = "public-host",
+        env = "AERIE_PUBLIC_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub public_hosts: Vec<String>,
+
+    /// How long an access token from the token endpoint lives, in seconds.
+    #[arg(long, env = "AERIE_TOKEN_TTL", default_value_t = aerie_server::DEFAULT_TOKEN_TTL.as_secs(), value_name = "SECONDS")]
+    pub token_ttl: u64,
+
+    /// Most connections open at once.
+    #[arg(
+        long,
+        env = "AERIE_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
+}
+
+/// Where aerie keeps its data: what `serve` opens, and `apikey` changes.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Directory for the database, blobs, logs and working directories.
+    #[arg(long, env = "AERIE_HOME", default_value = ".aerie", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Where runs live: `sqlite://PATH` or `postgres://…` (default: SQLite in the data dir).
+    #[arg(long, env = "AERIE_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+}
+
+impl StoreArgs {
+    /// The database `--database` names, or SQLite in the data dir.
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        Ok(match self.database.as_deref() {
+            None => Backend::Sqlite {
+                path: self.data_dir.join("aerie.db"),
+            },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Backend::Postgres {
+                    url: url.to_owned(),
+                    schema: None,
+                }
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Backend::Sqlite { path: path.into() },
+                _ => bail!("--database must be sqlite://PATH or postgres://…, not {url:?}"),
+            },
+        })
+    }
 }
 
 /// The executors `--executor` names.
@@ -72,21 +153,7 @@ impl From<ExecutorArg> for ExecutorKind {
 impl ServeArgs {
     /// The validated configuration; nothing is touched on disk yet.
     fn config(&self) -> anyhow::Result<ServeConfig> {
-        let backend = match self.database.as_deref() {
-            None => Backend::Sqlite {
-                path: self.data_dir.join("aerie.db"),
-            },
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Backend::Postgres {
-                    url: url.to_owned(),
-                    schema: None,
-                }
-            }
-            Some(url) => match url.strip_prefix("sqlite://") {
-                Some(path) if !path.is_empty() => Backend::Sqlite { path: path.into() },
-                _ => bail!("--database must be sqlite://PATH or postgres://…, not {url:?}"),
-            },
-        };
+        let backend = self.store.backend()?;
         if let Some(env) = &self.python_env
             && !env.join("bin").is_dir()
         {
@@ -98,6 +165,16 @@ impl ServeArgs {
         if self.max_running == 0 {
             bail!("--max-running must be at least 1");
         }
+        if self.token_ttl == 0 {
+            bail!("--token-ttl must be at least 1 second");
+        }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
         let python_env = match &self.python_env {
             Some(env) => Some(
                 env.canonicalize()
@@ -106,13 +183,45 @@ impl ServeArgs {
             None => None,
         };
         Ok(ServeConfig {
-            data_dir: self.data_dir.clone(),
+            data_dir: self.store.data_dir.clone(),
             backend,
             python_env,
             max_running: self.max_running,
             executor: self.executor.into(),
+            auth: self.auth,
+            tls,
+            public_hosts: self.public_hosts.clone(),
+            token_ttl: Duration::from_secs(self.token_ttl),
+            max_connections: self.max_connections.max(1),
         })
     }
+}
+
+/// Turns auth on for a non-loopback listener unless --insecure-no-auth says otherwise, and
+/// refuses auth without TLS (the SDK would never send its credentials).
+fn settle_auth(
+    config: &mut ServeConfig,
+    args: &ServeArgs,
+    addresses: &[SocketAddr],
+) -> anyhow::Result<()> {
+    let exposed = addresses.iter().any(|address| !address.ip().is_loopback());
+    if exposed && !args.insecure_no_auth {
+        config.auth = true;
+    }
+    if config.auth && config.tls.is_none() {
+        if exposed && !args.auth {
+            bail!(
+                "aerie listens on a non-loopback address, so it requires credentials, which the \
+                 Flyte SDK only sends over TLS: pass --tls-cert and --tls-key (and create keys \
+                 with `aerie apikey create`), or --insecure-no-auth to let anyone who can reach \
+                 the port in"
+            );
+        }
+        bail!(
+            "--auth needs --tls-cert and --tls-key: the Flyte SDK sends credentials only over TLS"
+        );
+    }
+    Ok(())
 }
 
 /// Binds every address `addr` resolves to, on one port (the first bound one's, for port 0).
@@ -149,14 +258,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = args.config()?;
+    let mut config = args.config()?;
     let listeners = bind(&args.addr).await?;
+    let addresses: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|listener| listener.local_addr().ok())
+        .collect();
+    settle_auth(&mut config, &args, &addresses)?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let auth_on = config.auth;
     let server = aerie_server::start(config, listeners)
         .await
         .context("starting aerie")?;
     let first = server.addresses()[0];
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "aerie ready on http://{first}")?;
+    writeln!(stdout, "aerie ready on {scheme}://{first}")?;
+    if !auth_on {
+        tracing::info!("credentials are not required: anyone who can reach the port can use aerie");
+    }
     stdout.flush()?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;

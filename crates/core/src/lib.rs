@@ -9,15 +9,18 @@
 //! - [`spec`]: [`ActionSpec`], what an action runs and under which rules (retries, timeout,
 //!   launch, cache), and the pure retry and timeout rules.
 //! - [`time`]: the [`Timestamp`] every record carries.
+//! - [`role`]: the [`Role`] an API key grants.
 
 pub mod id;
 pub mod phase;
+pub mod role;
 pub mod spec;
 pub mod state;
 pub mod time;
 
 pub use id::{ActionId, ActionName, Domain, IdError, Org, Project, RunId, RunName};
 pub use phase::ActionPhase;
+pub use role::{Role, UnknownRole};
 pub use spec::{ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, TaskRef};
 pub use state::{
     AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry,

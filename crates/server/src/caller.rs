@@ -1,18 +1,15 @@
 //! Who is calling, and the abort info an abort request amounts to.
 
+use crate::auth::Identity;
 use aerie_core::AbortInfo;
 use connectrpc::RequestContext;
 
-/// Who asked: the `x-aerie-user` header the aerie CLI sends, else the client's user agent.
+/// Who asked: the name the guard found for the request's credential (or, with auth off,
+/// for its `x-aerie-user` header or user agent).
 pub fn caller(ctx: &RequestContext) -> String {
-    let header = |name: &str| {
-        ctx.header(name)
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-    };
-    header("x-aerie-user")
-        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
+    ctx.extensions()
+        .get::<Identity>()
+        .map(|identity| identity.name.clone())
         .unwrap_or_else(|| "anonymous".into())
 }
 

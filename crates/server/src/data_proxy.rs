@@ -1,6 +1,7 @@
 //! `flyteidl2.dataproxy.DataProxyService`: upload locations with signed URLs, offloaded inputs,
 //! action data, reports and code bundles, and live per-attempt logs.
 
+use crate::auth::guard::RequestOrigin;
 use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id};
@@ -90,15 +91,30 @@ fn ttl(requested: Option<&buffa_types::google::protobuf::Duration>) -> Duration 
     }
 }
 
+/// Where the request reached aerie; the guard puts it on every request.
+fn request_origin(ctx: &RequestContext) -> ApiResult<RequestOrigin> {
+    ctx.extensions()
+        .get::<RequestOrigin>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("the request passed no guard".into()))
+}
+
 impl DataProxyHandlers {
-    /// A URL on this server allowing `method` on blob `key` for `ttl`, and its expiry.
-    fn signed_url(&self, method: &str, key: &str, ttl: Duration) -> (String, Timestamp) {
+    /// A URL on this server (as the request reached it) allowing `method` on blob `key` for
+    /// `ttl`, and its expiry.
+    fn signed_url(
+        &self,
+        origin: &RequestOrigin,
+        method: &str,
+        key: &str,
+        ttl: Duration,
+    ) -> (String, Timestamp) {
         let now = Timestamp::now();
         let expires_unix = now.as_micros() / 1_000_000 + ttl.as_secs() as i64;
         let signature = self.app.signer.sign(method, key, expires_unix);
         let url = format!(
             "{}/blobs/{}?expires={expires_unix}&signature={signature}",
-            self.app.public_url,
+            origin.0,
             percent_encode_key(key)
         );
         (url, Timestamp::from_micros(expires_unix * 1_000_000))
@@ -106,6 +122,7 @@ impl DataProxyHandlers {
 
     fn create_upload_location_inner(
         &self,
+        origin: &RequestOrigin,
         request: &CreateUploadLocationRequest,
     ) -> ApiResult<CreateUploadLocationResponse> {
         let project: Project = request.project.parse()?;
@@ -131,7 +148,7 @@ impl DataProxyHandlers {
             .upload_uri(&project, &domain, &folder, &request.filename);
         let key = self.app.blobs.key_of(&native_url)?;
         let (signed_url, expires_at) =
-            self.signed_url("PUT", &key, ttl(request.expires_in.as_option()));
+            self.signed_url(origin, "PUT", &key, ttl(request.expires_in.as_option()));
         Ok(CreateUploadLocationResponse {
             signed_url,
             native_url,
@@ -182,6 +199,7 @@ impl DataProxyHandlers {
 
     async fn create_download_link_inner(
         &self,
+        origin: &RequestOrigin,
         request: CreateDownloadLinkRequest,
     ) -> ApiResult<CreateDownloadLinkResponse> {
         let attempt_id: &ActionAttemptIdentifier = match &request.source {
@@ -222,7 +240,7 @@ impl DataProxyHandlers {
         {
             let key = self.app.blobs.key_of(&uri)?;
             let (url, expires_at) =
-                self.signed_url("GET", &key, ttl(request.expires_in.as_option()));
+                self.signed_url(origin, "GET", &key, ttl(request.expires_in.as_option()));
             urls.push(url);
             expires = Some(wire_timestamp(expires_at));
         }
@@ -314,10 +332,10 @@ fn tail(
 impl DataProxyService for DataProxyHandlers {
     async fn create_upload_location(
         &self,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ServiceRequest<'_, CreateUploadLocationRequest>,
     ) -> ServiceResult<CreateUploadLocationResponse> {
-        ok(self.create_upload_location_inner(&request.to_owned_message())?)
+        ok(self.create_upload_location_inner(&request_origin(&ctx)?, &request.to_owned_message())?)
     }
 
     async fn upload_inputs(
@@ -330,11 +348,11 @@ impl DataProxyService for DataProxyHandlers {
 
     async fn create_download_link(
         &self,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ServiceRequest<'_, CreateDownloadLinkRequest>,
     ) -> ServiceResult<CreateDownloadLinkResponse> {
         ok(self
-            .create_download_link_inner(request.to_owned_message())
+            .create_download_link_inner(&request_origin(&ctx)?, request.to_owned_message())
             .await?)
     }
 

@@ -56,9 +56,9 @@ impl From<ApiError> for ConnectError {
             ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::Store(store) => match store {
                 StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
-                StoreError::RunAlreadyExists(_) | StoreError::ActionAlreadyExists(_) => {
-                    ErrorCode::AlreadyExists
-                }
+                StoreError::RunAlreadyExists(_)
+                | StoreError::ActionAlreadyExists(_)
+                | StoreError::ApiKeyExists(_) => ErrorCode::AlreadyExists,
                 StoreError::Transition { .. } => ErrorCode::FailedPrecondition,
                 StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
                 StoreError::Contention(_) | StoreError::Database { .. } | StoreError::Closed => {

@@ -8,6 +8,9 @@
 //!   `state_service`, `actions_service`: thin adapters over `children`, what running parents
 //!   call; `http`: health and signed URLs; `console`: read-only web pages at the URLs the
 //!   SDK prints.
+//! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints;
+//!   `limits`: request size and decoding limits; `listen`: connections, TLS and their
+//!   deadlines.
 //! - `maintenance`: pruning the event log of finished runs.
 //! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
 //!   spec bytes hold and where its outputs are; `ids` and `list`: wire
@@ -16,6 +19,7 @@
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
 
 mod actions_service;
+pub mod auth;
 mod caller;
 mod children;
 mod cluster;
@@ -26,7 +30,9 @@ mod details;
 mod error;
 mod http;
 mod ids;
+mod limits;
 mod list;
+pub mod listen;
 mod maintenance;
 mod queue_service;
 mod run_service;
@@ -35,18 +41,21 @@ mod state;
 mod state_service;
 mod watch;
 
-use aerie_blob::{Blobs, LogStore, UrlSigner};
+use aerie_blob::{Blobs, LogStore, UrlSigner, load_or_create_key};
 pub use aerie_engine::ExecutorKind;
 use aerie_engine::{Engine, EngineConfig, LocalConfig};
 use aerie_store::{Backend, Store};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
+use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
+use auth::Auth;
+pub use auth::DEFAULT_TOKEN_TTL;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, put};
-use axum::serve::ListenerExt;
+use axum::routing::{get, post, put};
 use connectrpc::{ConnectRpcService, Limits};
+pub use listen::TlsFiles;
 use state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +67,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Largest RPC request body, before and after decompression.
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
+/// Costly requests (large or compressed) decoded at once.
+const COSTLY_REQUESTS: usize = 2;
 /// How long open connections get to finish after shutdown begins.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
@@ -73,6 +84,16 @@ pub struct ServeConfig {
     pub max_running: usize,
     /// What runs attempts: local processes, or nothing (benchmarks).
     pub executor: ExecutorKind,
+    /// Whether every request needs a credential.
+    pub auth: bool,
+    /// Serve TLS with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// Host names aerie answers to besides `localhost` and IP addresses.
+    pub public_hosts: Vec<String>,
+    /// How long an access token from the token endpoint lives.
+    pub token_ttl: Duration,
+    /// Most connections open at once (lowered to what the open-file limit allows).
+    pub max_connections: usize,
 }
 
 /// Why the server could not start.
@@ -86,6 +107,8 @@ pub enum ServeError {
     },
     #[error("no listener to serve on")]
     NoListener,
+    #[error(transparent)]
+    Tls(#[from] listen::TlsError),
     #[error(transparent)]
     Store(#[from] aerie_store::StoreError),
     #[error(transparent)]
@@ -131,12 +154,31 @@ impl RunningServer {
     }
 }
 
+/// Creates `path` if missing, readable by aerie's user only.
 fn prepare_dir(path: PathBuf) -> Result<PathBuf, ServeError> {
-    std::fs::create_dir_all(&path).map_err(|source| ServeError::DataDir {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let private = || -> std::io::Result<()> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
+    };
+    private().map_err(|source| ServeError::DataDir {
         path: path.clone(),
         source,
     })?;
     Ok(path)
+}
+
+/// Makes every file this process creates from now on (database, blobs, logs, keys) private
+/// to aerie's user, and creates the data directory `path` (mode 0700).
+pub fn private_data_dir(path: PathBuf) -> Result<PathBuf, ServeError> {
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    prepare_dir(path)
 }
 
 /// Opens everything under `config` and serves on `listeners` until [`RunningServer::shut_down`].
@@ -144,7 +186,8 @@ pub async fn start(
     config: ServeConfig,
     listeners: Vec<TcpListener>,
 ) -> Result<RunningServer, ServeError> {
-    let data_dir = prepare_dir(config.data_dir.clone())?;
+    let data_dir = private_data_dir(config.data_dir.clone())?;
+    let tls = config.tls.as_ref().map(listen::tls_acceptor).transpose()?;
     let addresses: Vec<SocketAddr> = listeners
         .iter()
         .filter_map(|listener| listener.local_addr().ok())
@@ -162,12 +205,17 @@ pub async fn start(
     }
     let blobs = Blobs::local(&data_dir.join("blobs"))?;
     let logs = LogStore::new(&prepare_dir(data_dir.join("logs"))?);
-    let signer = UrlSigner::load_or_create(&data_dir.join("signing.key")).map_err(|source| {
-        ServeError::DataDir {
-            path: data_dir.join("signing.key"),
-            source,
-        }
-    })?;
+    let key_file = |name: &str| {
+        let path = data_dir.join(name);
+        load_or_create_key(&path).map_err(|source| ServeError::DataDir { path, source })
+    };
+    let signer = UrlSigner::new(key_file("signing.key")?);
+    let auth = Auth::new(
+        config.auth,
+        store.clone(),
+        key_file("token.key")?,
+        config.token_ttl,
+    );
     let engine = Engine::new(
         store.clone(),
         blobs.clone(),
@@ -192,10 +240,17 @@ pub async fn start(
         blobs,
         logs,
         signer,
-        public_url: format!("http://{first}"),
         shutdown: stop.clone(),
     };
     let router = Arc::new(cluster::ClusterHandlers).register(connectrpc::Router::new());
+    let router = <auth::oauth::AuthHandlers as AuthMetadataServiceExt>::register(
+        Arc::new(auth::oauth::AuthHandlers),
+        router,
+    );
+    let router = <auth::oauth::AuthHandlers as IdentityServiceExt>::register(
+        Arc::new(auth::oauth::AuthHandlers),
+        router,
+    );
     let router = Arc::new(run_service::RunHandlers { app: app.clone() }).register(router);
     let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
     let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
@@ -207,8 +262,22 @@ pub async fn start(
             .with_max_message_size(MAX_REQUEST_BYTES),
     );
     let blob_limit = usize::try_from(data_proxy::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX);
+    let guard = Arc::new(auth::guard::Guard {
+        auth: auth.clone(),
+        hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
+        tls: tls.is_some(),
+    });
+    let request_limits = Arc::new(limits::RequestLimits {
+        max_bytes: MAX_REQUEST_BYTES as u64,
+        costly: tokio::sync::Semaphore::new(COSTLY_REQUESTS),
+    });
+    let token_route = axum::Router::new()
+        .route(auth::oauth::TOKEN_PATH, post(auth::oauth::token))
+        .layer(DefaultBodyLimit::max(auth::oauth::MAX_TOKEN_REQUEST_BYTES))
+        .with_state(Arc::new(auth));
     let routes = axum::Router::new()
         .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::healthz))
         .route("/", get(console::home))
         .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
         .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
@@ -227,27 +296,29 @@ pub async fn start(
                 .layer(DefaultBodyLimit::max(blob_limit)),
         )
         .with_state(app)
+        .merge(token_route)
         .fallback_service(connect)
         .layer(axum::middleware::from_fn(
             http::explain_unsupported_media_type,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            request_limits,
+            limits::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(guard, auth::guard::guard))
         .layer(axum::middleware::from_fn(http::log_request));
+    let connections = Arc::new(tokio::sync::Semaphore::new(listen::connection_capacity(
+        config.max_connections,
+    )));
     let mut servers = JoinSet::new();
     for listener in listeners {
-        let stopped = stop.clone();
-        let routes = routes.clone();
-        // Watch streams send small messages one after another: without TCP_NODELAY, each
-        // waits for the client's delayed ACK of the one before (about 40 ms).
-        let listener = listener.tap_io(|stream| {
-            if let Err(err) = stream.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY on a connection");
-            }
-        });
-        servers.spawn(async move {
-            axum::serve(listener, routes)
-                .with_graceful_shutdown(async move { stopped.cancelled().await })
-                .await
-        });
+        servers.spawn(listen::serve(
+            listener,
+            tls.clone(),
+            routes.clone(),
+            Arc::clone(&connections),
+            stop.clone(),
+        ));
     }
     servers.spawn(async move {
         maintenance::prune_events(store_for_maintenance, stop_maintenance).await;

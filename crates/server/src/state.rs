@@ -19,8 +19,6 @@ pub struct AppState {
     pub blobs: Blobs,
     pub logs: Arc<LogStore>,
     pub signer: UrlSigner,
-    /// Base of URLs aerie hands out for itself, e.g. `http://127.0.0.1:30080`.
-    pub public_url: String,
     /// Cancelled when the server shuts down; open streams end cleanly.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -21,6 +21,8 @@ pub enum StoreError {
     },
     #[error("action {0} kept changing under concurrent writers; gave up")]
     Contention(ActionId),
+    #[error("an active API key named {0:?} already exists")]
+    ApiKeyExists(String),
     #[error("invalid list request: {0}")]
     InvalidQuery(String),
     #[error("stored {what} is corrupt: {detail}")]

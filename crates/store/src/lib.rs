@@ -13,13 +13,14 @@
 //! - [`hub`]: in-process delivery of committed changes to watchers.
 //! - `writer`: the group-commit writer lanes.
 //! - `cache`: the recently written actions, which hot reads take from memory.
-//! - `runs`, `actions`, `events`: the statements, one module per table.
+//! - `runs`, `actions`, `events`, `api_keys`: the statements, one module per table.
 //!
 //! # Contract
 //! Event sequence numbers strictly increase within a run and are published in that order (the
 //! changes of one run all go through one lane).
 
 mod actions;
+mod api_keys;
 mod cache;
 mod error;
 pub mod events;
@@ -31,6 +32,7 @@ pub mod runs;
 mod writer;
 
 pub use actions::SpeclessAction;
+pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use error::{StoreError, WriteFailure};
 pub use hub::ChangeHub;
 pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};

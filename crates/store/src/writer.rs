@@ -20,7 +20,7 @@ use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
 use crate::records::{ActionRecord, Change, NewAction, NewRun};
 use crate::runs::RunWithRoot;
-use crate::{actions, events, runs};
+use crate::{actions, api_keys, events, runs};
 use aerie_core::{ActionState, RunId, Timestamp, TransitionError};
 use sqlx::{AnyConnection, Connection, Executor};
 use std::hash::{Hash, Hasher};
@@ -62,6 +62,14 @@ pub(crate) enum WriteOp {
         specs: Vec<(aerie_core::ActionId, aerie_core::ActionSpec)>,
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
+    CreateApiKey {
+        new: Box<crate::api_keys::NewApiKey>,
+        reply: oneshot::Sender<Result<crate::api_keys::ApiKeyRecord, StoreError>>,
+    },
+    RevokeApiKey {
+        name: String,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
     /// Commit what came before, close the connection and stop the lane.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -72,7 +80,11 @@ impl WriteOp {
             Self::CreateRun { new, .. } => Some(&new.id),
             Self::InsertAction { run, .. } => Some(run),
             Self::UpdateAction { held, .. } => Some(&held.id.run),
-            Self::PruneEvents { .. } | Self::FillSpecs { .. } | Self::Shutdown { .. } => None,
+            Self::PruneEvents { .. }
+            | Self::FillSpecs { .. }
+            | Self::CreateApiKey { .. }
+            | Self::RevokeApiKey { .. }
+            | Self::Shutdown { .. } => None,
         }
     }
 
@@ -86,6 +98,8 @@ impl WriteOp {
             Self::UpdateAction { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::PruneEvents { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::FillSpecs { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::CreateApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::RevokeApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::Shutdown { reply } => reply.send(()).map_err(drop),
         };
     }
@@ -431,6 +445,28 @@ async fn apply(
                 Err(err) => Err((
                     WriteFailure::from_store(&err),
                     WriteOp::FillSpecs { specs, reply },
+                )),
+            }
+        }
+        WriteOp::CreateApiKey { new, reply } => {
+            match api_keys::apply_create(connection, &new).await {
+                Ok(record) => Ok(Applied::Staged(Staged::new(record, Vec::new(), reply))),
+                Err(err) if err.is_refusal() => {
+                    let _ = reply.send(Err(err));
+                    Ok(Applied::Refused)
+                }
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::CreateApiKey { new, reply },
+                )),
+            }
+        }
+        WriteOp::RevokeApiKey { name, reply } => {
+            match api_keys::apply_revoke(connection, &name).await {
+                Ok(revoked) => Ok(Applied::Staged(Staged::new(revoked, Vec::new(), reply))),
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::RevokeApiKey { name, reply },
                 )),
             }
         }

@@ -4,12 +4,12 @@
 //! each test makes its own schema and drops it afterwards, so tests run in parallel.
 
 use aerie_core::{
-    ActionId, ActionName, ActionPhase, ActionSpec, ActionState, ErrorInfo, ErrorKind, Org, RunId,
-    Timestamp, TransitionError, state::Retry,
+    ActionId, ActionName, ActionPhase, ActionSpec, ActionState, ErrorInfo, ErrorKind, Org, Role,
+    RunId, Timestamp, TransitionError, state::Retry,
 };
 use aerie_store::{
     ActionRecord, Backend, Filter, FilterField, FilterOp, FilterValue, ListQuery, NewAction,
-    NewRun, Store, StoreError,
+    NewApiKey, NewRun, Store, StoreError,
 };
 use std::future::Future;
 
@@ -502,6 +502,50 @@ async fn events_of_finished_runs_are_pruned_and_rows_stay(store: Store) {
     assert_eq!(record.seq, 2);
 }
 
+/// API keys: a name is unique among active keys, revoking frees it, lookups see revocation.
+async fn api_keys_are_made_listed_and_revoked(store: Store) {
+    let new = |client_id: &str, role| NewApiKey {
+        client_id: client_id.to_owned(),
+        name: "ci".to_owned(),
+        role,
+        secret_hash: format!("hash-of-{client_id}"),
+    };
+    let first = store.create_api_key(new("c1", Role::Admin)).await.unwrap();
+    assert_eq!(first.revoked_at, None);
+    assert!(matches!(
+        store.create_api_key(new("c2", Role::ReadOnly)).await,
+        Err(StoreError::ApiKeyExists(name)) if name == "ci"
+    ));
+    assert!(store.revoke_api_key("ci").await.unwrap());
+    assert!(
+        !store.revoke_api_key("ci").await.unwrap(),
+        "already revoked"
+    );
+    let second = store
+        .create_api_key(new("c2", Role::ReadOnly))
+        .await
+        .unwrap();
+    let revoked = store.api_key("c1").await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(revoked.secret_hash, "hash-of-c1");
+    assert_eq!(store.api_key("c2").await.unwrap(), Some(second));
+    assert_eq!(store.api_key("nobody").await.unwrap(), None);
+    let listed: Vec<(String, Role, bool)> = store
+        .list_api_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|key| (key.client_id, key.role, key.revoked_at.is_some()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("c1".to_owned(), Role::Admin, true),
+            ("c2".to_owned(), Role::ReadOnly, false)
+        ]
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident, $with:ident, [$($test:ident),* $(,)?]) => {
         mod $backend {
@@ -536,6 +580,7 @@ both_backends!(
     writes_arriving_together_all_commit,
     unfinished_work_is_found_by_purpose_built_queries,
     events_of_finished_runs_are_pruned_and_rows_stay,
+    api_keys_are_made_listed_and_revoked,
 );
 
 /// Data outlives the process: reopening the same SQLite file finds the run.

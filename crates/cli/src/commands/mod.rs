@@ -4,6 +4,7 @@
 //! `main`, which prints them once.
 
 mod abort;
+mod apikey;
 mod get;
 mod io;
 mod logs;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => logs::run(&connect(&global)?, args).await.map(succeeded),
         Command::Abort(command) => abort::run(&connect(&global)?, command).await.map(succeeded),
         Command::Io(args) => io::run(&connect(&global)?, args).await.map(succeeded),
+        Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
     };
     outcome.map_err(|err| explain_unreachable(err, &global.endpoint))
 }

@@ -1,0 +1,220 @@
+//! Who is calling, and whether they may.
+//!
+//! With auth on, every request but health checks, the OAuth2 token endpoint and the auth
+//! metadata RPCs carries a credential: `Authorization: Bearer TOKEN` (an access token from
+//! the token endpoint, or one handed to a running attempt), or `Authorization: Basic` with an
+//! API key's client id and secret (what a browser sends for the console). Each request is
+//! then checked against what its RPC needs (`access`). With auth off, every caller is an
+//! anonymous admin, named by the `x-aerie-user` header or its user agent.
+//!
+//! # Layout
+//! - `api_key`: the key format the SDK decodes, and secret hashing.
+//! - `token`: signed, short-lived access tokens.
+//! - `access`: what each RPC and page needs, and what each grant allows.
+//! - `hosts`: the `Host` and `Origin` checks against DNS rebinding and cross-site requests.
+//! - `guard`: the middleware that applies all of the above to every request.
+//! - `oauth`: the token endpoint, `AuthMetadataService` and `IdentityService`.
+
+pub mod access;
+pub mod api_key;
+pub mod guard;
+pub mod hosts;
+pub mod oauth;
+pub mod token;
+
+use access::Grant;
+use aerie_core::{ActionId, Role, Timestamp};
+use aerie_store::{ApiKeyRecord, Store};
+use base64::Engine as _;
+use http::HeaderMap;
+use std::time::Duration;
+use token::{Claims, TokenKey};
+
+/// How long an access token from the token endpoint lives unless configured otherwise.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+/// How long an attempt's token lives: longer than any attempt is allowed to run.
+const ATTEMPT_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The role name an attempt's token carries.
+const ATTEMPT_ROLE: &str = "attempt";
+
+/// The caller of a request, as the handlers see it (a request extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The API key's client id, `attempt:…` for a running attempt, or empty when anonymous.
+    pub subject: String,
+    /// Recorded as a run's creator and an abort's author.
+    pub name: String,
+    pub grant: Grant,
+}
+
+/// Why a credential is refused (`unauthenticated`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("this aerie requires a credential: an API key or an access token")]
+    Missing,
+    #[error("the Authorization header is malformed")]
+    Malformed,
+    #[error("unknown client id or wrong secret")]
+    BadKey,
+    #[error("the API key {0:?} was revoked")]
+    Revoked(String),
+    #[error(transparent)]
+    Token(#[from] token::TokenError),
+    #[error("cannot check the credential right now; retry")]
+    Unavailable,
+}
+
+/// Checks credentials and issues tokens.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// Whether credentials are required at all.
+    pub enabled: bool,
+    store: Store,
+    tokens: TokenKey,
+    token_ttl: Duration,
+}
+
+fn now_unix() -> i64 {
+    Timestamp::now().as_micros() / 1_000_000
+}
+
+impl Auth {
+    pub fn new(enabled: bool, store: Store, token_key: Vec<u8>, token_ttl: Duration) -> Self {
+        Self {
+            enabled,
+            store,
+            tokens: TokenKey::new(token_key),
+            token_ttl,
+        }
+    }
+
+    /// The active key `client_id` names, if `secret` is its secret.
+    pub async fn check_key(&self, client_id: &str, secret: &str) -> Result<ApiKeyRecord, Refusal> {
+        let key = self.active_key(client_id).await?;
+        if api_key::secret_matches(secret, &key.secret_hash) {
+            Ok(key)
+        } else {
+            Err(Refusal::BadKey)
+        }
+    }
+
+    async fn active_key(&self, client_id: &str) -> Result<ApiKeyRecord, Refusal> {
+        let key = self
+            .store
+            .api_key(client_id)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "looking up an API key failed");
+                Refusal::Unavailable
+            })?
+            .ok_or(Refusal::BadKey)?;
+        if key.revoked_at.is_some() {
+            return Err(Refusal::Revoked(key.name));
+        }
+        Ok(key)
+    }
+
+    /// An access token for `key`, and how long it lives.
+    pub fn token_for_key(&self, key: &ApiKeyRecord) -> (String, Duration) {
+        let now = now_unix();
+        let claims = Claims {
+            sub: key.client_id.clone(),
+            name: key.name.clone(),
+            role: key.role.as_str().to_owned(),
+            iat: now,
+            exp: now + self.token_ttl.as_secs() as i64,
+        };
+        (self.tokens.mint(&claims), self.token_ttl)
+    }
+
+    /// The token a running attempt calls back with.
+    pub fn token_for_attempt(&self, action: &ActionId, attempt: u32) -> String {
+        let now = now_unix();
+        self.tokens.mint(&Claims {
+            sub: format!("attempt:{}/{}/{attempt}", action.run, action.name),
+            name: format!("task {}/{}", action.run.name, action.name),
+            role: ATTEMPT_ROLE.to_owned(),
+            iat: now,
+            exp: now + ATTEMPT_TOKEN_TTL.as_secs() as i64,
+        })
+    }
+
+    /// Who sent a request with `headers`. With auth off, an anonymous admin.
+    pub async fn identify(&self, headers: &HeaderMap) -> Result<Identity, Refusal> {
+        if !self.enabled {
+            return Ok(anonymous(headers));
+        }
+        let value = headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or(Refusal::Missing)?
+            .to_str()
+            .map_err(|_| Refusal::Malformed)?;
+        let (scheme, credential) = value.split_once(' ').ok_or(Refusal::Malformed)?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "bearer" => self.identify_token(credential.trim()).await,
+            "basic" => {
+                let (client_id, secret) = basic_credentials(credential.trim())?;
+                let key = self.check_key(&client_id, &secret).await?;
+                Ok(key_identity(&key))
+            }
+            _ => Err(Refusal::Malformed),
+        }
+    }
+
+    async fn identify_token(&self, token: &str) -> Result<Identity, Refusal> {
+        let claims = self.tokens.verify(token, now_unix())?;
+        if claims.role == ATTEMPT_ROLE {
+            return Ok(Identity {
+                subject: claims.sub,
+                name: claims.name,
+                grant: Grant::Attempt,
+            });
+        }
+        // A token outlives nothing: the key it came from must still be active.
+        let key = self.active_key(&claims.sub).await?;
+        Ok(key_identity(&key))
+    }
+}
+
+fn key_identity(key: &ApiKeyRecord) -> Identity {
+    Identity {
+        subject: key.client_id.clone(),
+        name: key.name.clone(),
+        grant: Grant::Key(key.role),
+    }
+}
+
+/// The caller when auth is off: the `x-aerie-user` header the aerie CLI sends, else the
+/// client's user agent.
+fn anonymous(headers: &HeaderMap) -> Identity {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    let name = header("x-aerie-user")
+        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
+        .unwrap_or_else(|| "anonymous".into());
+    Identity {
+        subject: String::new(),
+        name,
+        grant: Grant::Key(Role::Admin),
+    }
+}
+
+/// The client id and secret of a Basic credential; the secret may be form-encoded, as the
+/// SDK's token client sends it.
+pub fn basic_credentials(encoded: &str) -> Result<(String, String), Refusal> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| Refusal::Malformed)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| Refusal::Malformed)?;
+    let (client_id, secret) = decoded.split_once(':').ok_or(Refusal::Malformed)?;
+    let secret = url::form_urlencoded::parse(format!("s={secret}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    Ok((client_id.to_owned(), secret))
+}
