@@ -7,14 +7,17 @@
 //! - [`layout`]: where an action's and an attempt's files live (outputs, errors, reports,
 //!   checkpoints, raw data, per-attempt directories); the only place that spells them.
 //! - [`logs`]: [`LogStore`], append-only per-attempt logs with live followers.
+//! - [`upload`]: streamed, immutable uploads.
 //! - [`signing`]: [`UrlSigner`], HMAC signatures with expiry for upload and download URLs.
 
 pub mod layout;
 pub mod logs;
 pub mod signing;
 pub mod store;
+pub mod upload;
 
 pub use layout::{ActionLayout, AttemptLayout};
 pub use logs::{LogLine, LogStore, LogWriter, Originator};
-pub use signing::{SignatureError, UrlSigner, load_or_create_key};
+pub use signing::{SignatureError, SignedGrant, UrlSigner, load_or_create_key};
 pub use store::{BlobError, Blobs};
+pub use upload::{Published, Upload, UploadError};

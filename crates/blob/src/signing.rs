@@ -1,5 +1,6 @@
 //! Signed, expiring URLs: aerie serves uploads and downloads itself, and only for a request
-//! that carries a valid signature over the method, the blob key and the expiry time.
+//! that carries a valid signature over the method, the blob key, the expiry time and, for an
+//! upload, the content hash it was issued for (empty when none was given).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -46,6 +47,19 @@ pub fn load_or_create_key(path: &Path) -> io::Result<Vec<u8>> {
     }
 }
 
+/// What a signed URL allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedGrant<'a> {
+    /// `PUT` or `GET`.
+    pub method: &'a str,
+    /// The blob key.
+    pub key: &'a str,
+    /// Unix seconds after which the URL stops working.
+    pub expires_unix: i64,
+    /// Hex MD5 the uploaded content must have, or empty.
+    pub content_md5: &'a str,
+}
+
 /// Signs and checks URLs with a secret key kept in the data directory.
 #[derive(Clone)]
 pub struct UrlSigner {
@@ -64,38 +78,33 @@ impl UrlSigner {
         Self { key }
     }
 
-    fn mac(&self, method: &str, key: &str, expires_unix: i64) -> HmacSha256 {
+    fn mac(&self, grant: &SignedGrant<'_>) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(method.as_bytes());
-        mac.update(b"\n");
-        mac.update(key.as_bytes());
-        mac.update(b"\n");
-        mac.update(expires_unix.to_string().as_bytes());
+        for part in [grant.method, grant.key, &grant.expires_unix.to_string()] {
+            mac.update(part.as_bytes());
+            mac.update(b"\n");
+        }
+        mac.update(grant.content_md5.as_bytes());
         mac
     }
 
-    /// The signature (hex) allowing `method` on blob `key` until `expires_unix` seconds.
-    pub fn sign(&self, method: &str, key: &str, expires_unix: i64) -> String {
-        hex::encode(self.mac(method, key, expires_unix).finalize().into_bytes())
+    /// The signature (hex) for `grant`.
+    pub fn sign(&self, grant: &SignedGrant<'_>) -> String {
+        hex::encode(self.mac(grant).finalize().into_bytes())
     }
 
-    /// Checks a signature at time `now_unix`.
+    /// Checks `signature` over `grant` at time `now_unix`.
     pub fn verify(
         &self,
-        method: &str,
-        key: &str,
-        expires_unix: Option<i64>,
-        signature: Option<&str>,
+        grant: &SignedGrant<'_>,
+        signature: &str,
         now_unix: i64,
     ) -> Result<(), SignatureError> {
-        let (Some(expires_unix), Some(signature)) = (expires_unix, signature) else {
-            return Err(SignatureError::Missing);
-        };
         let given = hex::decode(signature).map_err(|_| SignatureError::Mismatch)?;
-        self.mac(method, key, expires_unix)
+        self.mac(grant)
             .verify_slice(&given)
             .map_err(|_| SignatureError::Mismatch)?;
-        if now_unix > expires_unix {
+        if now_unix > grant.expires_unix {
             return Err(SignatureError::Expired);
         }
         Ok(())
@@ -107,62 +116,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_signature_is_valid_for_its_method_key_and_time_only() {
+    fn a_signature_is_valid_for_its_method_key_time_and_hash_only() {
         let signer = UrlSigner::new(b"0123456789abcdef0123456789abcdef".to_vec());
-        let signature = signer.sign("PUT", "uploads/p/d/x/f.tgz", 100);
+        let grant = SignedGrant {
+            method: "PUT",
+            key: "uploads/p/d/x/f.tgz",
+            expires_unix: 100,
+            content_md5: "00ff",
+        };
+        let signature = signer.sign(&grant);
+        assert_eq!(signer.verify(&grant, &signature, 99), Ok(()));
         assert_eq!(
-            signer.verify(
-                "PUT",
-                "uploads/p/d/x/f.tgz",
-                Some(100),
-                Some(&signature),
-                99
-            ),
-            Ok(())
-        );
-        assert_eq!(
-            signer.verify(
-                "PUT",
-                "uploads/p/d/x/f.tgz",
-                Some(100),
-                Some(&signature),
-                101
-            ),
+            signer.verify(&grant, &signature, 101),
             Err(SignatureError::Expired)
         );
+        for changed in [
+            SignedGrant {
+                method: "GET",
+                ..grant
+            },
+            SignedGrant {
+                key: "uploads/p/d/x/other",
+                ..grant
+            },
+            SignedGrant {
+                expires_unix: 200,
+                ..grant
+            },
+            SignedGrant {
+                content_md5: "",
+                ..grant
+            },
+        ] {
+            assert_eq!(
+                signer.verify(&changed, &signature, 99),
+                Err(SignatureError::Mismatch),
+                "{changed:?}"
+            );
+        }
         assert_eq!(
-            signer.verify(
-                "GET",
-                "uploads/p/d/x/f.tgz",
-                Some(100),
-                Some(&signature),
-                99
-            ),
+            signer.verify(&grant, "not hex", 99),
             Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            signer.verify(
-                "PUT",
-                "uploads/p/d/x/other",
-                Some(100),
-                Some(&signature),
-                99
-            ),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            signer.verify(
-                "PUT",
-                "uploads/p/d/x/f.tgz",
-                Some(200),
-                Some(&signature),
-                99
-            ),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            signer.verify("PUT", "k", None, None, 0),
-            Err(SignatureError::Missing)
         );
     }
 
@@ -172,7 +166,13 @@ mod tests {
         let path = dir.path().join("signing.key");
         let first = UrlSigner::new(load_or_create_key(&path).unwrap());
         let second = UrlSigner::new(load_or_create_key(&path).unwrap());
-        assert_eq!(first.sign("GET", "k", 1), second.sign("GET", "k", 1));
+        let grant = SignedGrant {
+            method: "GET",
+            key: "k",
+            expires_unix: 1,
+            content_md5: "",
+        };
+        assert_eq!(first.sign(&grant), second.sign(&grant));
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "only aerie's user may read the key");

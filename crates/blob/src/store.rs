@@ -1,16 +1,16 @@
-//! The object store behind every data URI, and the storage layout.
+//! The store behind every data URI, and the storage layout.
 //!
 //! URIs handed to tasks and clients are absolute local paths under the blob root (the SDK reads
-//! and writes them directly with fsspec). A URI is mapped back to a key only if it lies under
-//! the root, so no request can make aerie read or write elsewhere.
+//! and writes them directly with fsspec), so a key is stored under exactly its own name: spaces,
+//! brackets, `%`, `#`, `?` and non-ASCII characters included. A URI is mapped back to a key only
+//! if it lies under the root, so no request can make aerie read or write elsewhere. Writes land
+//! in a temporary file first and appear whole, after an fsync.
 
 use aerie_core::{Domain, Project, RunId};
 use bytes::Bytes;
-use object_store::local::LocalFileSystem;
-use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
 
 /// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,37 +21,30 @@ pub enum BlobError {
     CreateRoot {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: io::Error,
     },
     #[error("aerie's storage is full; {key} was not written (free space, then retry)")]
     Full { key: String },
-    #[error("storage error on {key}")]
-    Store {
+    #[error("storage error on {key}: {kind}")]
+    Io {
         /// The object's key under the storage root (never a server path).
         key: String,
-        #[source]
-        source: object_store::Error,
+        kind: io::ErrorKind,
     },
 }
 
 impl BlobError {
     /// The error for a failed operation on `key`: [`BlobError::Full`] when the disk is full.
-    fn store(key: &str, source: object_store::Error) -> Self {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
-        while let Some(current) = cause {
-            let full = current
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.raw_os_error() == Some(ENOSPC));
-            if full {
-                return Self::Full {
-                    key: key.to_owned(),
-                };
+    pub(crate) fn io(key: &str, source: &io::Error) -> Self {
+        if source.raw_os_error() == Some(ENOSPC) {
+            Self::Full {
+                key: key.to_owned(),
             }
-            cause = current.source();
-        }
-        Self::Store {
-            key: key.to_owned(),
-            source,
+        } else {
+            Self::Io {
+                key: key.to_owned(),
+                kind: source.kind(),
+            }
         }
     }
 }
@@ -59,17 +52,10 @@ impl BlobError {
 /// `ENOSPC` on Linux: no space left on the device.
 const ENOSPC: i32 = 28;
 
-/// Object storage rooted at one directory.
-#[derive(Clone)]
+/// Blob storage rooted at one directory.
+#[derive(Debug, Clone)]
 pub struct Blobs {
     root: PathBuf,
-    store: Arc<dyn ObjectStore>,
-}
-
-impl std::fmt::Debug for Blobs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Blobs").field("root", &self.root).finish()
-    }
 }
 
 impl Blobs {
@@ -85,17 +71,22 @@ impl Blobs {
                 path: root.to_path_buf(),
                 source,
             })?;
-        let store = LocalFileSystem::new_with_prefix(&root)
-            .map_err(|source| BlobError::store("the storage root", source))?;
-        Ok(Self {
-            root,
-            store: Arc::new(store),
-        })
+        Ok(Self { root })
     }
 
     /// The URI of `key` (a `/`-separated relative path).
     pub fn uri(&self, key: &str) -> String {
         format!("{}/{}", self.root.display(), key)
+    }
+
+    /// Where `key` is on disk; `key` must come from [`Blobs::key_of`].
+    pub(crate) fn path(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    /// Where uploads are written before they are published.
+    pub(crate) fn incoming_dir(&self) -> PathBuf {
+        self.root.join(".incoming")
     }
 
     /// The key of `uri`, if it lies under the root. Accepts plain paths and `file://` URIs and
@@ -109,9 +100,9 @@ impl Blobs {
             .and_then(|rest| rest.strip_prefix('/'))
             .ok_or_else(outside)?;
         let clean = !key.is_empty()
-            && key
-                .split('/')
-                .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+            && key.split('/').all(|segment| {
+                !segment.is_empty() && segment != "." && segment != ".." && !segment.contains('\0')
+            });
         if clean {
             Ok(key.to_owned())
         } else {
@@ -122,34 +113,63 @@ impl Blobs {
     /// Writes `bytes` at `uri`, replacing what was there.
     pub async fn put(&self, uri: &str, bytes: Bytes) -> Result<(), BlobError> {
         let key = self.key_of(uri)?;
-        self.store
-            .put(&ObjectPath::from(key.as_str()), PutPayload::from(bytes))
-            .await
-            .map_err(|source| BlobError::store(&key, source))?;
-        Ok(())
+        let path = self.path(&key);
+        let written = async {
+            let parent = path.parent().unwrap_or(&self.root);
+            tokio::fs::create_dir_all(parent).await?;
+            let temp = parent.join(format!(".{}.tmp", hex::encode(rand::random::<[u8; 8]>())));
+            let result = async {
+                let mut file = tokio::fs::File::create(&temp).await?;
+                file.write_all(&bytes).await?;
+                file.sync_all().await?;
+                tokio::fs::rename(&temp, &path).await
+            }
+            .await;
+            if result.is_err() {
+                let _ = tokio::fs::remove_file(&temp).await;
+            }
+            result
+        }
+        .await;
+        written.map_err(|err| BlobError::io(&key, &err))
     }
 
     /// The bytes at `uri`, or `None` if nothing is there.
     pub async fn get(&self, uri: &str) -> Result<Option<Bytes>, BlobError> {
         let key = self.key_of(uri)?;
-        match self.store.get(&ObjectPath::from(key.as_str())).await {
-            Ok(result) => result
-                .bytes()
-                .await
-                .map(Some)
-                .map_err(|source| BlobError::store(&key, source)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(BlobError::store(&key, source)),
+        match tokio::fs::read(self.path(&key)).await {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(BlobError::io(&key, &err)),
+        }
+    }
+
+    /// The file at `uri` opened for streaming, with its size, or `None` if nothing is there.
+    pub async fn open(&self, uri: &str) -> Result<Option<(tokio::fs::File, u64)>, BlobError> {
+        let key = self.key_of(uri)?;
+        let opened: io::Result<Option<(tokio::fs::File, u64)>> = async {
+            let file = tokio::fs::File::open(self.path(&key)).await?;
+            let metadata = file.metadata().await?;
+            if metadata.is_file() {
+                Ok(Some((file, metadata.len())))
+            } else {
+                Ok(None)
+            }
+        }
+        .await;
+        match opened {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            other => other.map_err(|err| BlobError::io(&key, &err)),
         }
     }
 
     /// Whether anything is stored at `uri`.
     pub async fn exists(&self, uri: &str) -> Result<bool, BlobError> {
         let key = self.key_of(uri)?;
-        match self.store.head(&ObjectPath::from(key.as_str())).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(BlobError::store(&key, source)),
+        match tokio::fs::metadata(self.path(&key)).await {
+            Ok(metadata) => Ok(metadata.is_file()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(BlobError::io(&key, &err)),
         }
     }
 
@@ -191,6 +211,40 @@ mod tests {
         assert_eq!(blobs.get(&uri).await.unwrap().unwrap(), "abc");
         let file_uri = format!("file://{uri}");
         assert_eq!(blobs.get(&file_uri).await.unwrap().unwrap(), "abc");
+        blobs.put(&uri, Bytes::from_static(b"abcd")).await.unwrap();
+        assert_eq!(
+            blobs.get(&uri).await.unwrap().unwrap(),
+            "abcd",
+            "put replaces"
+        );
+    }
+
+    #[tokio::test]
+    async fn odd_names_are_stored_under_exactly_their_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path()).unwrap();
+        let names = [
+            "a b.txt",
+            "br[1].txt",
+            "p%20c.txt",
+            "h#x.txt",
+            "q?y.txt",
+            "ünï.txt",
+        ];
+        for name in names {
+            let uri = blobs.uri(&format!("u/{name}"));
+            blobs.put(&uri, Bytes::from_static(b"x")).await.unwrap();
+            assert!(std::path::Path::new(&uri).is_file(), "{name}");
+            assert_eq!(blobs.get(&uri).await.unwrap().unwrap(), "x");
+        }
+        let mut stored: Vec<String> = std::fs::read_dir(dir.path().join("u"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        stored.sort();
+        let mut expected: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        expected.sort();
+        assert_eq!(stored, expected, "no temporary files are left behind");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{self, required_action_id};
 use crate::state::AppState;
-use aerie_blob::{ActionLayout, LogLine, Originator};
+use aerie_blob::{ActionLayout, LogLine, Originator, SignedGrant};
 use aerie_core::{ActionId, Domain, Project, Timestamp};
 use aerie_wire::flyteidl2::common::ActionAttemptIdentifier;
 use aerie_wire::flyteidl2::common::OffloadedInputData;
@@ -29,7 +29,9 @@ const DEFAULT_URL_TTL: Duration = Duration::from_secs(3600);
 /// Longest lifetime a signed URL may ask for.
 const MAX_URL_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Largest upload accepted.
-pub const MAX_UPLOAD_BYTES: i64 = 2 * 1024 * 1024 * 1024;
+pub const MAX_UPLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Longest storage path an upload may land at (Linux allows 4095 bytes).
+const MAX_UPLOAD_PATH_BYTES: usize = 4000;
 /// Most log lines per streamed message.
 const LOG_BATCH: usize = 500;
 /// A log follower re-checks whether its attempt ended this often without a wake-up.
@@ -102,25 +104,37 @@ fn request_origin(ctx: &RequestContext) -> ApiResult<RequestOrigin> {
 impl DataProxyHandlers {
     /// A URL on this server (as the request reached it) allowing `method` on blob `key` for
     /// `ttl`, and its expiry.
+    /// An upload URL is bound to `content_md5` (hex, or empty for none).
     fn signed_url(
         &self,
         origin: &RequestOrigin,
         method: &str,
         key: &str,
+        content_md5: &str,
         ttl: Duration,
     ) -> (String, Timestamp) {
         let now = Timestamp::now();
         let expires_unix = now.as_micros() / 1_000_000 + ttl.as_secs() as i64;
-        let signature = self.app.signer.sign(method, key, expires_unix);
+        let signature = self.app.signer.sign(&SignedGrant {
+            method,
+            key,
+            expires_unix,
+            content_md5,
+        });
+        let hash = if content_md5.is_empty() {
+            String::new()
+        } else {
+            format!("&content_md5={content_md5}")
+        };
         let url = format!(
-            "{}/blobs/{}?expires={expires_unix}&signature={signature}",
+            "{}/blobs/{}?expires={expires_unix}{hash}&signature={signature}",
             origin.0,
             percent_encode_key(key)
         );
         (url, Timestamp::from_micros(expires_unix * 1_000_000))
     }
 
-    fn create_upload_location_inner(
+    async fn create_upload_location_inner(
         &self,
         origin: &RequestOrigin,
         request: &CreateUploadLocationRequest,
@@ -128,7 +142,7 @@ impl DataProxyHandlers {
         let project: Project = request.project.parse()?;
         let domain: Domain = request.domain.parse()?;
         check_file_name("filename", &request.filename)?;
-        if request.content_length > MAX_UPLOAD_BYTES {
+        if u64::try_from(request.content_length).is_ok_and(|length| length > MAX_UPLOAD_BYTES) {
             return Err(ApiError::InvalidArgument(format!(
                 "uploads are limited to {MAX_UPLOAD_BYTES} bytes, this one has {}",
                 request.content_length
@@ -146,9 +160,37 @@ impl DataProxyHandlers {
             .app
             .blobs
             .upload_uri(&project, &domain, &folder, &request.filename);
+        if native_url.len() > MAX_UPLOAD_PATH_BYTES {
+            return Err(ApiError::InvalidArgument(format!(
+                "the upload's folder and file name are too long: its storage path would have {} \
+                 bytes, the limit is {MAX_UPLOAD_PATH_BYTES}",
+                native_url.len()
+            )));
+        }
         let key = self.app.blobs.key_of(&native_url)?;
-        let (signed_url, expires_at) =
-            self.signed_url(origin, "PUT", &key, ttl(request.expires_in.as_option()));
+        let content_md5 = match request.content_md5.len() {
+            0 => String::new(),
+            16 => hex::encode(&request.content_md5),
+            other => {
+                return Err(ApiError::InvalidArgument(format!(
+                    "content_md5 must be 16 bytes (an MD5 digest), not {other}"
+                )));
+            }
+        };
+        if content_md5.is_empty() && self.app.blobs.exists(&native_url).await? {
+            return Err(ApiError::AlreadyExists(format!(
+                "{} is already stored; uploads cannot be replaced (give content_md5 to repeat \
+                 an identical upload)",
+                request.filename
+            )));
+        }
+        let (signed_url, expires_at) = self.signed_url(
+            origin,
+            "PUT",
+            &key,
+            &content_md5,
+            ttl(request.expires_in.as_option()),
+        );
         Ok(CreateUploadLocationResponse {
             signed_url,
             native_url,
@@ -240,7 +282,7 @@ impl DataProxyHandlers {
         {
             let key = self.app.blobs.key_of(&uri)?;
             let (url, expires_at) =
-                self.signed_url(origin, "GET", &key, ttl(request.expires_in.as_option()));
+                self.signed_url(origin, "GET", &key, "", ttl(request.expires_in.as_option()));
             urls.push(url);
             expires = Some(wire_timestamp(expires_at));
         }
@@ -335,7 +377,9 @@ impl DataProxyService for DataProxyHandlers {
         ctx: RequestContext,
         request: ServiceRequest<'_, CreateUploadLocationRequest>,
     ) -> ServiceResult<CreateUploadLocationResponse> {
-        ok(self.create_upload_location_inner(&request_origin(&ctx)?, &request.to_owned_message())?)
+        ok(self
+            .create_upload_location_inner(&request_origin(&ctx)?, &request.to_owned_message())
+            .await?)
     }
 
     async fn upload_inputs(

@@ -28,6 +28,8 @@ pub enum ApiError {
     Internal(String),
     #[error("{0}")]
     Aborted(String),
+    #[error("{0}")]
+    AlreadyExists(String),
 }
 
 impl ApiError {
@@ -54,6 +56,7 @@ impl From<ApiError> for ConnectError {
             ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
             ApiError::Internal(_) => ErrorCode::Internal,
             ApiError::Aborted(_) => ErrorCode::Aborted,
+            ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
             ApiError::Store(store) => match store {
                 StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
                 StoreError::RunAlreadyExists(_)
@@ -71,7 +74,7 @@ impl From<ApiError> for ConnectError {
             ApiError::Blob(blob) => match blob {
                 BlobError::OutsideStorage { .. } => ErrorCode::InvalidArgument,
                 BlobError::Full { .. } => ErrorCode::ResourceExhausted,
-                BlobError::CreateRoot { .. } | BlobError::Store { .. } => ErrorCode::Unavailable,
+                BlobError::CreateRoot { .. } | BlobError::Io { .. } => ErrorCode::Unavailable,
             },
         };
         if matches!(

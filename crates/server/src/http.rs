@@ -1,21 +1,26 @@
-//! Plain HTTP beside the RPCs, on the same port: `/healthz`, and the signed blob URLs that
-//! `CreateUploadLocation` and `CreateDownloadLink` hand out (PUT to upload, GET to download).
+//! Plain HTTP beside the RPCs, on the same port: `/healthz` and `/readyz`, and the signed blob
+//! URLs that `CreateUploadLocation` and `CreateDownloadLink` hand out (PUT to upload, GET to
+//! download). Both stream: an upload goes to disk as it arrives, after its signature and
+//! declared size are checked, and is published only if its content matches the hash it was
+//! signed for; a download is read from disk as it is sent.
 
+use crate::data_proxy::MAX_UPLOAD_BYTES;
 use crate::state::AppState;
-use aerie_blob::SignatureError;
+use aerie_blob::{BlobError, Published, SignatureError, SignedGrant, UploadError};
 use aerie_core::Timestamp;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use bytes::Bytes;
-use md5::Digest;
 
 /// The query a signed URL carries.
 #[derive(Debug, serde::Deserialize)]
 pub struct SignedQuery {
     expires: Option<i64>,
     signature: Option<String>,
+    /// Hex MD5 the upload was signed for.
+    content_md5: Option<String>,
 }
 
 /// A refusal with a one-line reason.
@@ -29,15 +34,20 @@ fn check_signature(
     method: &str,
     key: &str,
     query: &SignedQuery,
-) -> Result<(), SignatureError> {
-    let now_unix = Timestamp::now().as_micros() / 1_000_000;
-    app.signer.verify(
+) -> Result<(), Response> {
+    let (Some(expires_unix), Some(signature)) = (query.expires, query.signature.as_deref()) else {
+        return Err(refuse_signature(SignatureError::Missing));
+    };
+    let grant = SignedGrant {
         method,
         key,
-        query.expires,
-        query.signature.as_deref(),
-        now_unix,
-    )
+        expires_unix,
+        content_md5: query.content_md5.as_deref().unwrap_or_default(),
+    };
+    let now_unix = Timestamp::now().as_micros() / 1_000_000;
+    app.signer
+        .verify(&grant, signature, now_unix)
+        .map_err(refuse_signature)
 }
 
 fn refuse_signature(err: SignatureError) -> Response {
@@ -48,50 +58,130 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `PUT /blobs/{key}`: stores the body if the URL is signed for it (and the MD5 matches).
+/// The MD5 the upload must have: the one it was signed for and the `Content-MD5` header, which
+/// must agree when both are given.
+fn expected_md5(query: &SignedQuery, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Response> {
+    let bad = |what: &str| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("{what} is not a valid MD5"),
+        )
+    };
+    let signed = match query.content_md5.as_deref().filter(|hash| !hash.is_empty()) {
+        Some(hash) => Some(hex::decode(hash).map_err(|_| bad("the signed content hash"))?),
+        None => None,
+    };
+    let header = match headers.get("content-md5") {
+        Some(value) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(value.as_bytes())
+                .map_err(|_| bad("Content-MD5"))?,
+        ),
+        None => None,
+    };
+    match (signed, header) {
+        (Some(signed), Some(header)) if signed != header => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Content-MD5 differs from the content hash this URL was issued for",
+        )),
+        (signed, header) => Ok(signed.or(header)),
+    }
+}
+
+fn upload_failed(key: &str, err: UploadError) -> Response {
+    match err {
+        UploadError::TooLarge { .. } => refuse(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
+        UploadError::Conflict { .. } => refuse(StatusCode::CONFLICT, err.to_string()),
+        UploadError::Blob(BlobError::Full { .. }) => refuse(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!("disk full: {key} was not stored"),
+        ),
+        UploadError::Blob(err) => {
+            tracing::error!(key, error = %err, "storing an upload failed");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("storing the upload failed: {err}"),
+            )
+        }
+    }
+}
+
+/// `PUT /blobs/{key}`: stores the body, streamed, if the URL is signed for it, its size is
+/// within the limit and its content matches the hash it was signed for.
 pub async fn upload(
     State(app): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<SignedQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    if let Err(err) = check_signature(&app, "PUT", &key, &query) {
-        return refuse_signature(err);
+    if let Err(refused) = check_signature(&app, "PUT", &key, &query) {
+        return refused;
     }
-    if let Some(expected) = headers.get("content-md5") {
-        let actual = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
-        if expected.as_bytes() != actual.as_bytes() {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Content-MD5 does not match the body",
-            );
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_UPLOAD_BYTES) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("uploads are limited to {MAX_UPLOAD_BYTES} bytes"),
+        );
+    }
+    let expected = match expected_md5(&query, &headers) {
+        Ok(expected) => expected,
+        Err(refused) => return refused,
+    };
+    let mut upload = match app.blobs.begin_upload(MAX_UPLOAD_BYTES).await {
+        Ok(upload) => upload,
+        Err(err) => return upload_failed(&key, err.into()),
+    };
+    let mut body = body.into_data_stream();
+    while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("the upload did not arrive whole: {err}"),
+                );
+            }
+        };
+        if let Err(err) = upload.write(&chunk, &key).await {
+            return upload_failed(&key, err);
         }
     }
-    match app.blobs.put(&app.blobs.uri(&key), body).await {
-        Ok(()) => StatusCode::CREATED.into_response(),
-        Err(err) => {
-            tracing::error!(key, error = ?err, "storing an upload failed");
-            let status = match err {
-                aerie_blob::BlobError::Full { .. } => StatusCode::INSUFFICIENT_STORAGE,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            refuse(status, format!("storing the upload failed: {err}"))
-        }
+    if expected.is_some_and(|expected| expected != upload.md5()) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the uploaded content does not match its MD5; nothing was stored",
+        );
+    }
+    match upload.publish(&app.blobs, &app.blobs.uri(&key)).await {
+        Ok(Published::Stored) => StatusCode::CREATED.into_response(),
+        Ok(Published::AlreadyStored) => StatusCode::OK.into_response(),
+        Err(err) => upload_failed(&key, err),
     }
 }
 
-/// `GET /blobs/{key}`: returns the blob if the URL is signed for it.
+/// `GET /blobs/{key}`: streams the blob from disk if the URL is signed for it.
 pub async fn download(
     State(app): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<SignedQuery>,
 ) -> Response {
-    if let Err(err) = check_signature(&app, "GET", &key, &query) {
-        return refuse_signature(err);
+    if let Err(refused) = check_signature(&app, "GET", &key, &query) {
+        return refused;
     }
-    match app.blobs.get(&app.blobs.uri(&key)).await {
-        Ok(Some(bytes)) => bytes.into_response(),
+    match app.blobs.open(&app.blobs.uri(&key)).await {
+        Ok(Some((file, length))) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_LENGTH, length.to_string()),
+            ],
+            Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        )
+            .into_response(),
         Ok(None) => refuse(StatusCode::NOT_FOUND, "no such blob"),
         Err(err) => refuse(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -261,7 +261,6 @@ pub async fn start(
             .with_max_request_body_size(MAX_REQUEST_BYTES)
             .with_max_message_size(MAX_REQUEST_BYTES),
     );
-    let blob_limit = usize::try_from(data_proxy::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX);
     let guard = Arc::new(auth::guard::Guard {
         auth: auth.clone(),
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
@@ -289,12 +288,7 @@ pub async fn start(
             "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
             get(console::logs),
         )
-        .route(
-            "/blobs/{*key}",
-            put(http::upload)
-                .get(http::download)
-                .layer(DefaultBodyLimit::max(blob_limit)),
-        )
+        .route("/blobs/{*key}", put(http::upload).get(http::download))
         .with_state(app)
         .merge(token_route)
         .fallback_service(connect)
