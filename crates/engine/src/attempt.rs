@@ -2,6 +2,7 @@
 //! QUEUED → INITIALIZING (claimed) → RUNNING (started) → verdict, with the task's timeout
 //! enforced here, and a parent that ends leaving nothing running below it.
 
+use crate::capture::AttemptLog;
 use crate::executor::{AttemptToStart, Started};
 use crate::{Engine, Inner};
 use aerie_blob::LogStore;
@@ -120,7 +121,11 @@ async fn wait_within_timeout(
 /// Appends one of aerie's notes to the attempt's log after its process is gone.
 async fn note_in_log(logs: &Arc<LogStore>, id: &ActionId, attempt: u32, text: &str) {
     match logs.writer(id, attempt).await {
-        Ok(mut log) => crate::capture::append_system_line(&mut log, text).await,
+        Ok(writer) => {
+            let mut log = AttemptLog::new(writer, id.clone(), attempt);
+            log.note(text).await;
+            log.close();
+        }
         Err(err) => {
             warn!(run = %id.run, action = %id.name, attempt, error = %err, "opening the attempt's log failed")
         }

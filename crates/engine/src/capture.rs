@@ -1,9 +1,15 @@
 //! Log plumbing for a local attempt: the process's stdout and stderr are read line by line
-//! into a bounded channel, and one writer task appends them to the attempt's log. Readers
-//! wait when the channel is full, so a chatty task is slowed, never a line lost.
+//! into a bounded channel, and one writer task appends them to the attempt's [`AttemptLog`].
+//! Readers wait when the channel is full, so a chatty task is slowed, never a line dropped.
+//!
+//! Capture ends when the attempt does, not when the last holder of its output closes it: after
+//! the process exits, [`Capture::finish`] drains what is left for a bounded time, then stops
+//! reading (a process that escaped the attempt may hold the pipes open forever).
 
 use aerie_blob::{LogLine, LogWriter, Originator};
-use aerie_core::Timestamp;
+use aerie_core::{ActionId, Timestamp};
+use std::io;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -12,33 +18,97 @@ use tracing::warn;
 /// Lines buffered between the output readers and the log writer.
 const LOG_BUFFER: usize = 1024;
 
-/// The capture of one attempt's output; [`Capture::finish`] waits until all of it is written.
+/// One attempt's log as aerie writes it. A line that cannot be written is counted, not
+/// reported: [`AttemptLog::close`] warns once with how many were lost.
+pub struct AttemptLog {
+    writer: LogWriter,
+    action: ActionId,
+    attempt: u32,
+    lost: u64,
+    first_error: Option<io::Error>,
+}
+
+impl AttemptLog {
+    /// The log of `attempt` of `action`, written through `writer`.
+    pub fn new(writer: LogWriter, action: ActionId, attempt: u32) -> Self {
+        Self {
+            writer,
+            action,
+            attempt,
+            lost: 0,
+            first_error: None,
+        }
+    }
+
+    async fn append(&mut self, line: &LogLine) {
+        if let Err(err) = self.writer.append(line).await {
+            self.lost += 1;
+            self.first_error.get_or_insert(err);
+        }
+    }
+
+    /// Appends one of aerie's own notes (`[aerie] …`).
+    pub async fn note(&mut self, text: &str) {
+        let line = LogLine {
+            timestamp: Timestamp::now(),
+            originator: Originator::System,
+            message: format!("[aerie] {text}\n"),
+        };
+        self.append(&line).await;
+    }
+
+    /// Lines that could not be written so far.
+    #[cfg(test)]
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// Ends writing; warns once if any line was lost.
+    pub fn close(self) {
+        if let Some(error) = self.first_error {
+            let (id, attempt, lost) = (self.action, self.attempt, self.lost);
+            warn!(run = %id.run, action = %id.name, attempt, lost, error = %error, "lines of the attempt's log could not be written");
+        }
+    }
+}
+
+/// The capture of one attempt's output.
 pub struct Capture {
-    writer: JoinHandle<LogWriter>,
+    readers: Vec<JoinHandle<()>>,
+    writer: JoinHandle<AttemptLog>,
 }
 
 impl Capture {
     /// Starts reading `stdout` and `stderr` into `log`.
     pub fn start(
-        log: LogWriter,
+        log: AttemptLog,
         stdout: Option<impl AsyncRead + Unpin + Send + 'static>,
         stderr: Option<impl AsyncRead + Unpin + Send + 'static>,
     ) -> Self {
         let (line_tx, line_rx) = mpsc::channel(LOG_BUFFER);
+        let mut readers = Vec::with_capacity(2);
         if let Some(stdout) = stdout {
-            tokio::spawn(read_lines(stdout, line_tx.clone()));
+            readers.push(tokio::spawn(read_lines(stdout, line_tx.clone())));
         }
         if let Some(stderr) = stderr {
-            tokio::spawn(read_lines(stderr, line_tx.clone()));
+            readers.push(tokio::spawn(read_lines(stderr, line_tx.clone())));
         }
         drop(line_tx);
         Self {
+            readers,
             writer: tokio::spawn(write_lines(line_rx, log)),
         }
     }
 
-    /// Waits until both streams are closed and every line is written; returns the log.
-    pub async fn finish(self) -> LogWriter {
+    /// Waits up to `drain` for both streams to close, then stops reading; returns the log once
+    /// every line read is written.
+    pub async fn finish(mut self, drain: Duration) -> AttemptLog {
+        let streams_closed = futures::future::join_all(self.readers.iter_mut());
+        if tokio::time::timeout(drain, streams_closed).await.is_err() {
+            for reader in &self.readers {
+                reader.abort();
+            }
+        }
         self.writer
             .await
             .expect("the log writer task does not panic")
@@ -70,23 +140,9 @@ async fn read_lines(stream: impl AsyncRead + Unpin, lines: mpsc::Sender<LogLine>
     }
 }
 
-async fn write_lines(mut lines: mpsc::Receiver<LogLine>, mut log: LogWriter) -> LogWriter {
+async fn write_lines(mut lines: mpsc::Receiver<LogLine>, mut log: AttemptLog) -> AttemptLog {
     while let Some(line) = lines.recv().await {
-        if let Err(err) = log.append(&line).await {
-            warn!(error = %err, "writing the attempt's log failed");
-        }
+        log.append(&line).await;
     }
     log
-}
-
-/// Appends one of aerie's own notes (`[aerie] …`) to the attempt's log.
-pub async fn append_system_line(log: &mut LogWriter, text: &str) {
-    let line = LogLine {
-        timestamp: Timestamp::now(),
-        originator: Originator::System,
-        message: format!("[aerie] {text}\n"),
-    };
-    if let Err(err) = log.append(&line).await {
-        warn!(error = %err, "writing the attempt's log failed");
-    }
 }

@@ -1,9 +1,18 @@
 //! How an attempt's process is built from its action's launch spec: program, argument
 //! templates, environment and working directory (contract §4.1–4.4). Pure: no I/O here.
+//!
+//! The environment is the process's whole environment: nothing of aerie's own reaches a task
+//! unless the executor copied it into [`LaunchInputs::inherited_env`].
 
 use aerie_blob::ActionLayout;
 use aerie_core::{ActionId, Launch, Timestamp};
 use std::path::{Path, PathBuf};
+
+/// The PATH a task gets when aerie's own is not passed on.
+pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The per-attempt temporary directory (TMPDIR), inside the working directory.
+const TMP_DIR: &str = ".tmp";
 
 /// Why an attempt cannot be launched; each is a SYSTEM failure of the attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +39,11 @@ pub struct LaunchInputs<'a> {
     pub python_env: Option<&'a Path>,
     /// The attempt's fresh working directory.
     pub work_dir: PathBuf,
+    /// Variables of aerie's own environment the configuration passes on (PATH among them
+    /// replaces [`DEFAULT_PATH`]).
+    pub inherited_env: &'a [(String, String)],
+    /// The attempt's own variables (credentials the server hands it); they win over all else.
+    pub attempt_env: &'a [(String, String)],
 }
 
 /// A ready-to-spawn process.
@@ -37,9 +51,11 @@ pub struct LaunchInputs<'a> {
 pub struct LaunchPlan {
     pub program: PathBuf,
     pub args: Vec<String>,
-    /// Set on top of aerie's own environment, later entries winning.
+    /// The process's whole environment, later entries winning.
     pub env: Vec<(String, String)>,
     pub work_dir: PathBuf,
+    /// The attempt's TMPDIR, inside `work_dir`; to be created with it.
+    pub tmp_dir: PathBuf,
     /// The attempt's output prefix, where `outputs.pb` and `error.pb` land.
     pub output_prefix: String,
 }
@@ -87,11 +103,14 @@ pub fn plan(launch: &Launch, inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, La
         args,
         env: environment(inputs, container_env),
         work_dir: inputs.work_dir.clone(),
+        tmp_dir: inputs.work_dir.join(TMP_DIR),
         output_prefix,
     })
 }
 
-/// Container env, then the run's envs, then aerie's identity and path variables.
+/// In layers, later entries winning: a safe PATH, what aerie passes on of its own environment
+/// and TMPDIR; the container env; the run's envs; aerie's identity variables; the python env's
+/// `bin` in front of PATH; the attempt's own variables.
 fn environment(
     inputs: &LaunchInputs<'_>,
     container_env: &[(String, String)],
@@ -102,10 +121,18 @@ fn environment(
     } else {
         inputs.org
     };
-    let mut env: Vec<(String, String)> = container_env
-        .iter()
-        .chain(inputs.run_envs)
-        .cloned()
+    let defaults = [
+        ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
+        (
+            "TMPDIR".to_owned(),
+            inputs.work_dir.join(TMP_DIR).display().to_string(),
+        ),
+    ];
+    let mut env: Vec<(String, String)> = defaults
+        .into_iter()
+        .chain(inputs.inherited_env.iter().cloned())
+        .chain(container_env.iter().cloned())
+        .chain(inputs.run_envs.iter().cloned())
         .collect();
     let identity = [
         ("_U_RUN_BASE", inputs.run_base.to_owned()),
@@ -127,11 +154,16 @@ fn environment(
     ];
     env.extend(identity.map(|(key, value)| (key.to_owned(), value)));
     if let Some(python_env) = inputs.python_env {
-        let host_path = std::env::var("PATH").unwrap_or_default();
-        let bin = python_env.join("bin");
-        env.push(("PATH".into(), format!("{}:{host_path}", bin.display())));
+        let path = env
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "PATH")
+            .map_or(DEFAULT_PATH, |(_, value)| value.as_str());
+        let with_bin = format!("{}:{path}", python_env.join("bin").display());
+        env.push(("PATH".into(), with_bin));
         env.push(("VIRTUAL_ENV".into(), python_env.display().to_string()));
     }
+    env.extend(inputs.attempt_env.iter().cloned());
     env
 }
 
@@ -162,7 +194,25 @@ mod tests {
             endpoint: "127.0.0.1:4000",
             python_env: Some(Path::new("/venv")),
             work_dir: PathBuf::from("/work/1"),
+            inherited_env: &[],
+            attempt_env: &[],
         }
+    }
+
+    /// The value `name` ends up with: its last entry.
+    fn last<'a>(plan: &'a LaunchPlan, name: &str) -> Option<&'a str> {
+        plan.env
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -233,20 +283,77 @@ mod tests {
             ("_U_RUN_BASE".to_owned(), "/spoofed".to_owned()),
         ];
         let plan = plan(&spec_with_args(&["a0"]), &inputs(&action, &run_envs, 3)).unwrap();
-        let last = |key: &str| {
-            plan.env
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        assert_eq!(last("LOG_LEVEL"), Some("20"));
-        assert_eq!(last("_U_RUN_BASE"), Some("/data/runs/p/d/r1"));
-        assert_eq!(last("_U_ORG_NAME"), Some("local"));
-        assert_eq!(last("FLYTE_ATTEMPT_NUMBER"), Some("2"));
-        assert_eq!(last("ACTION_NAME"), Some("n1"));
-        assert_eq!(last("FSSPEC_FILE_AUTO_MKDIR"), Some("1"));
-        assert!(last("PATH").unwrap().starts_with("/venv/bin:"));
+        assert_eq!(last(&plan, "LOG_LEVEL"), Some("20"));
+        assert_eq!(last(&plan, "_U_RUN_BASE"), Some("/data/runs/p/d/r1"));
+        assert_eq!(last(&plan, "_U_ORG_NAME"), Some("local"));
+        assert_eq!(last(&plan, "FLYTE_ATTEMPT_NUMBER"), Some("2"));
+        assert_eq!(last(&plan, "ACTION_NAME"), Some("n1"));
+        assert_eq!(last(&plan, "FSSPEC_FILE_AUTO_MKDIR"), Some("1"));
+        assert_eq!(
+            last(&plan, "PATH"),
+            Some("/venv/bin:/usr/local/bin:/usr/bin:/bin")
+        );
+    }
+
+    #[test]
+    fn the_environment_is_what_aerie_passes_on_and_nothing_else() {
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/n1").unwrap();
+        let inherited = pairs(&[("DO_NOT_TRACK", "1"), ("HOME", "/home/aerie")]);
+        let mut inputs = inputs(&action, &[], 1);
+        inputs.python_env = None;
+        inputs.inherited_env = &inherited;
+        let plan = plan(&spec_with_args(&["a0"]), &inputs).unwrap();
+        let mut names: Vec<&str> = plan.env.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names,
+            [
+                "ACTION_NAME",
+                "DO_NOT_TRACK",
+                "FLYTE_ATTEMPT_NUMBER",
+                "FLYTE_INTERNAL_EXECUTION_DOMAIN",
+                "FLYTE_INTERNAL_EXECUTION_PROJECT",
+                "FSSPEC_FILE_AUTO_MKDIR",
+                "HOME",
+                "LOG_LEVEL",
+                "PATH",
+                "RUN_NAME",
+                "TMPDIR",
+                "_U_EP_OVERRIDE",
+                "_U_INSECURE",
+                "_U_ORG_NAME",
+                "_U_RUN_BASE",
+            ]
+        );
+        assert_eq!(last(&plan, "PATH"), Some(DEFAULT_PATH));
+        assert_eq!(last(&plan, "TMPDIR"), Some("/work/1/.tmp"));
+        assert_eq!(plan.tmp_dir, PathBuf::from("/work/1/.tmp"));
+    }
+
+    #[test]
+    fn a_passed_on_path_replaces_the_default_behind_the_python_env() {
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/n1").unwrap();
+        let inherited = pairs(&[("PATH", "/opt/tools/bin:/usr/bin")]);
+        let mut inputs = inputs(&action, &[], 1);
+        inputs.inherited_env = &inherited;
+        let plan = plan(&spec_with_args(&["a0"]), &inputs).unwrap();
+        assert_eq!(
+            last(&plan, "PATH"),
+            Some("/venv/bin:/opt/tools/bin:/usr/bin")
+        );
+    }
+
+    #[test]
+    fn the_attempts_own_variables_win_over_everything() {
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/n1").unwrap();
+        let run_envs = pairs(&[("FLYTE_API_KEY", "from-the-run")]);
+        let attempt_env = pairs(&[("FLYTE_API_KEY", "short-lived"), ("TMPDIR", "/fast")]);
+        let mut inputs = inputs(&action, &run_envs, 1);
+        inputs.attempt_env = &attempt_env;
+        let plan = plan(&spec_with_args(&["a0"]), &inputs).unwrap();
+        assert_eq!(last(&plan, "FLYTE_API_KEY"), Some("short-lived"));
+        assert_eq!(last(&plan, "TMPDIR"), Some("/fast"));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
-//!   document + exit status → verdict, pure), `process` (process groups), `capture` (logs).
+//!   document + exit status → verdict, pure), `process` (process groups and the processes that
+//!   escape them), `capture` (logs).
 //!
 //! # Contract
 //! Every state change goes through the store's versioned update, so the engine never overwrites
@@ -30,7 +31,7 @@ mod recovery;
 mod scheduler;
 
 pub use executor::ExecutorKind;
-pub use local::LocalConfig;
+pub use local::{AttemptEnv, DEFAULT_ENV_ALLOW, LocalConfig};
 
 use aerie_blob::{Blobs, LogStore};
 use aerie_core::{ActionId, ActionPhase, RunId};

@@ -1,14 +1,19 @@
 //! The local executor: each attempt is a process group on this machine, started from the
-//! action's launch spec in a fresh working directory, with stdout and stderr captured to the
-//! attempt's log. When the process ends, whatever it left in its group is killed, its output
-//! drained, its verdict judged from `error.pb` and its exit status, and its working directory
-//! removed.
+//! action's launch spec in a fresh working directory with a clean environment, with stdout and
+//! stderr captured to the attempt's log. When the process ends, everything the attempt started
+//! is killed (its group and whatever escaped it, see [`crate::process`]), its output drained for
+//! at most [`OUTPUT_DRAIN`], its verdict judged from `error.pb` and its exit status, and its
+//! working directory removed.
+//!
+//! A task's environment holds what Flyte sets, its container's and run's variables, and of
+//! aerie's own environment only the names in [`DEFAULT_ENV_ALLOW`] and
+//! [`LocalConfig::env_allow`]; the server may add per-attempt variables through [`AttemptEnv`].
 
-use crate::capture::{Capture, append_system_line};
+use crate::capture::{AttemptLog, Capture};
 use crate::executor::{AttemptControl, AttemptToStart, Executor, Started};
 use crate::launch::{self, LaunchInputs, LaunchPlan};
 use crate::outcome::{self, ProcessExit};
-use crate::process::{self, ProcessGroup};
+use crate::process::{self, AttemptKey, AttemptProcesses, ProcessGroup};
 use aerie_blob::{ActionLayout, Blobs, LogStore, layout};
 use aerie_core::{ActionId, ErrorInfo, ErrorKind, Launch, Verdict};
 use aerie_store::{ActionRecord, Store};
@@ -16,19 +21,83 @@ use aerie_wire::flyteidl2::task::RunSpec;
 use buffa::Message;
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{info, warn};
 
+/// The variables of aerie's own environment every task gets, when set: the opt-out of usage
+/// tracking the project's scripts rely on, home and user, locale, time zone and the CA bundle
+/// for TLS. [`LocalConfig::env_allow`] adds to these; PATH is passed on only if added there
+/// (otherwise tasks get [`launch::DEFAULT_PATH`]).
+pub const DEFAULT_ENV_ALLOW: &[&str] = &[
+    "DO_NOT_TRACK",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// How long an attempt's output is still read after its process exits. A process that escaped
+/// the attempt and kept its stdout or stderr open could otherwise hold the attempt forever.
+pub const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
+
+/// Per-attempt variables the server adds to a task's environment (a short-lived credential,
+/// say). Its entries come last, so they win over every other source.
+pub trait AttemptEnv: Send + Sync {
+    /// The variables for `attempt` of `action`.
+    fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)>;
+}
+
 /// Where and how local attempts run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalConfig {
-    /// Parent of every attempt's fresh working directory.
+    /// Parent of every attempt's fresh working directory. Best absolute: an attempt's key (how
+    /// a restarted aerie finds what an interrupted attempt left running) derives from its path.
     pub work_dir: PathBuf,
     /// Virtual environment whose `bin/a0` runs tasks; `None` means `a0` on PATH.
     pub python_env: Option<PathBuf>,
     /// The address task processes call back on (`host:port`).
     pub endpoint: String,
+    /// Names of aerie's own environment variables passed on to tasks when set, beyond
+    /// [`DEFAULT_ENV_ALLOW`].
+    pub env_allow: Vec<String>,
+    /// Adds per-attempt variables to each task's environment; `None` adds nothing.
+    pub attempt_env: Option<Arc<dyn AttemptEnv>>,
+}
+
+impl std::fmt::Debug for LocalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalConfig")
+            .field("work_dir", &self.work_dir)
+            .field("python_env", &self.python_env)
+            .field("endpoint", &self.endpoint)
+            .field("env_allow", &self.env_allow)
+            .field("attempt_env", &self.attempt_env.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl LocalConfig {
+    /// The allow-listed variables of `environment` (aerie's own, in production), each once.
+    fn inherited_env(
+        &self,
+        environment: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Vec<(String, String)> {
+        let allowed = |name: &str| {
+            DEFAULT_ENV_ALLOW.contains(&name) || self.env_allow.iter().any(|allow| allow == name)
+        };
+        environment
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, _)| allowed(name))
+            .collect()
+    }
 }
 
 /// Runs attempts as local process groups.
@@ -48,10 +117,21 @@ fn system_error(code: &str, message: String) -> ErrorInfo {
     }
 }
 
-/// Signals the attempt's process group.
-struct GroupControl(ProcessGroup);
+/// The SYSTEM error for an I/O failure while preparing an attempt to `doing`; a full disk says
+/// so. `err` names no path, so neither does the message.
+fn io_error(code: &str, doing: &str, err: &io::Error) -> ErrorInfo {
+    if err.raw_os_error() == Some(libc::ENOSPC) {
+        system_error("DiskFull", format!("disk full: cannot {doing}"))
+    } else {
+        system_error(code, format!("cannot {doing}: {err}"))
+    }
+}
 
-impl AttemptControl for GroupControl {
+/// Signals everything the attempt started: its group and the processes that escaped it. The
+/// `/proc` scan runs on the caller's thread; stopping an attempt is rare.
+struct ProcessControl(AttemptProcesses);
+
+impl AttemptControl for ProcessControl {
     fn terminate(&self) {
         self.0.signal(libc::SIGTERM);
     }
@@ -86,12 +166,15 @@ impl LocalExecutor {
             .map(|pair| (pair.key.clone(), pair.value.clone()))
             .collect();
         let work_dir = layout::attempt_dir(&self.config.work_dir, &action.id, attempt);
-        remove_work_dir(&work_dir).map_err(|err| {
-            system_error(
-                "WorkDir",
-                format!("cannot clear the attempt's working directory: {err}"),
-            )
-        })?;
+        remove_work_dir(&work_dir)
+            .map_err(|err| io_error("WorkDir", "clear the attempt's working directory", &err))?;
+        let inherited_env = self.config.inherited_env(std::env::vars_os());
+        let attempt_env = self
+            .config
+            .attempt_env
+            .as_ref()
+            .map(|source| source.env(&action.id, attempt))
+            .unwrap_or_default();
         let inputs = LaunchInputs {
             action: &action.id,
             attempt,
@@ -103,6 +186,8 @@ impl LocalExecutor {
             endpoint: &self.config.endpoint,
             python_env: self.config.python_env.as_deref(),
             work_dir,
+            inherited_env: &inherited_env,
+            attempt_env: &attempt_env,
         };
         launch::plan(launch, &inputs).map_err(|err| system_error("LaunchFailed", err.to_string()))
     }
@@ -114,52 +199,63 @@ impl LocalExecutor {
     ) -> Result<Started, ErrorInfo> {
         let id = action.id.clone();
         let plan = self.plan(action, attempt).await?;
-        let mut log = self.logs.writer(&id, attempt).await.map_err(|err| {
-            system_error(
-                "LogStorage",
-                format!("cannot open the attempt's log: {}", err.kind()),
-            )
-        })?;
-        let mut child = match process::spawn(&plan) {
+        let writer = self
+            .logs
+            .writer(&id, attempt)
+            .await
+            .map_err(|err| io_error("LogStorage", "open the attempt's log", &err))?;
+        let mut log = AttemptLog::new(writer, id.clone(), attempt);
+        if let Err(err) = create_work_dir(&plan) {
+            let error = io_error("WorkDir", "create the attempt's working directory", &err);
+            return Err(refuse_start(log, &plan, error).await);
+        }
+        let key = AttemptKey::of_work_dir(&plan.work_dir);
+        let mut child = match process::spawn(&plan, &key) {
             Ok(child) => child,
             Err(err) => {
-                let hint = if err.kind() == std::io::ErrorKind::NotFound {
+                let hint = if err.kind() == io::ErrorKind::NotFound {
                     " (is flyte installed there? start aerie with --python-env pointing at a \
                      virtual environment that has flyte)"
                 } else {
                     ""
                 };
                 let message = format!("cannot start {}: {err}{hint}", plan.program.display());
-                append_system_line(&mut log, &message).await;
-                let _ = remove_work_dir(&plan.work_dir);
-                return Err(system_error("LaunchFailed", message));
+                return Err(refuse_start(log, &plan, system_error("LaunchFailed", message)).await);
             }
         };
         let Some(group) = child.id().and_then(ProcessGroup::led_by) else {
             // The child is gone before it could be named; it is reaped on drop.
             let _ = child.start_kill();
             let _ = remove_work_dir(&plan.work_dir);
+            log.close();
             return Err(system_error(
                 "LaunchFailed",
                 "the task process exited before aerie could record it".into(),
             ));
         };
         info!(run = %id.run, action = %id.name, attempt, pid = group.pid(), "attempt process started");
-        append_system_line(
-            &mut log,
-            &format!("attempt {attempt} started (pid {})", group.pid()),
-        )
-        .await;
+        log.note(&format!("attempt {attempt} started (pid {})", group.pid()))
+            .await;
         let capture = Capture::start(log, child.stdout.take(), child.stderr.take());
+        let processes = AttemptProcesses {
+            group: Some(group),
+            key,
+        };
+        let control = Arc::new(ProcessControl(processes.clone()));
         let blobs = self.blobs.clone();
         let error_uri = ActionLayout::new(&action.run_output_base, &id.name)
             .attempt(attempt)
             .error();
         let outcome = async move {
             let status = child.wait().await;
-            // Nothing the attempt started may outlive it.
-            group.signal(libc::SIGKILL);
-            let mut log = capture.finish().await;
+            // The attempt is over when its process exits: nothing it started may outlive it.
+            let killed = tokio::task::spawn_blocking(move || processes.signal(libc::SIGKILL))
+                .await
+                .expect("ending an attempt's processes does not panic");
+            if killed > 0 {
+                info!(run = %id.run, action = %id.name, attempt, killed, "killed processes the attempt left running");
+            }
+            let mut log = capture.finish(OUTPUT_DRAIN).await;
             let exit = match status {
                 Ok(status) => ProcessExit::from_status(status),
                 Err(err) => {
@@ -167,7 +263,8 @@ impl LocalExecutor {
                     ProcessExit::Code(-1)
                 }
             };
-            append_system_line(&mut log, &format!("attempt {attempt} {exit}")).await;
+            log.note(&format!("attempt {attempt} {exit}")).await;
+            log.close();
             if let Err(err) = remove_work_dir(&plan.work_dir) {
                 warn!(run = %id.run, action = %id.name, attempt, error = %err, "removing the attempt's working directory failed");
             }
@@ -182,10 +279,25 @@ impl LocalExecutor {
         Ok(Started {
             pid: Some(group.pid()),
             logs_available: true,
-            control: Arc::new(GroupControl(group)),
+            control,
             outcome: outcome.boxed(),
         })
     }
+}
+
+/// Notes why the attempt could not start in its log, removes its working directory and returns
+/// the attempt's error.
+async fn refuse_start(mut log: AttemptLog, plan: &LaunchPlan, error: ErrorInfo) -> ErrorInfo {
+    log.note(&error.message).await;
+    log.close();
+    let _ = remove_work_dir(&plan.work_dir);
+    error
+}
+
+/// Creates the attempt's working directory and its TMPDIR.
+fn create_work_dir(plan: &LaunchPlan) -> io::Result<()> {
+    std::fs::create_dir_all(&plan.work_dir)?;
+    std::fs::create_dir(&plan.tmp_dir)
 }
 
 /// Removes an attempt's working directory if it exists.
@@ -205,13 +317,20 @@ impl Executor for LocalExecutor {
     }
 }
 
-/// Ends what is left of an interrupted attempt's process group after aerie itself was killed.
-pub(crate) fn end_leftovers(id: &ActionId, pid: Option<u32>) {
-    let Some(group) = pid.and_then(ProcessGroup::led_by) else {
-        return;
+/// Ends what an interrupted attempt left running after aerie itself was killed: every process
+/// carrying the attempt's key. Its group is not signalled, as the leader died with aerie and its
+/// group id may belong to someone else by now.
+pub(crate) fn end_leftovers(config: &LocalConfig, id: &ActionId, attempt: u32) {
+    let work_dir = layout::attempt_dir(&config.work_dir, id, attempt);
+    let leftovers = AttemptProcesses {
+        group: None,
+        key: AttemptKey::of_work_dir(&work_dir),
     };
-    let killed = process::kill_leftovers(group, id.run.name.as_str(), id.name.as_str());
+    let killed = leftovers.signal(libc::SIGKILL);
     if killed > 0 {
-        info!(run = %id.run, action = %id.name, killed, "ended processes left by an interrupted attempt");
+        info!(run = %id.run, action = %id.name, attempt, killed, "ended processes left by an interrupted attempt");
     }
 }
+
+#[cfg(test)]
+mod tests;

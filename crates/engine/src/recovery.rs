@@ -1,9 +1,9 @@
 //! Reconciling after a restart: an attempt that was INITIALIZING or RUNNING when aerie stopped
-//! has no process any more (its leader was killed with aerie; anything it started that is still
-//! in its process group is ended here), so it fails as a SYSTEM error and, while the budget
-//! lasts, a new attempt is queued. Queued work needs nothing: the scheduler finds it.
+//! has no process any more (its leader was killed with aerie; anything else it started, for the
+//! local executor, is ended here), so it fails as a SYSTEM error and, while the budget lasts, a
+//! new attempt is queued. Queued work needs nothing: the scheduler finds it.
 
-use crate::{EngineError, Inner, local};
+use crate::{EngineError, ExecutorKind, Inner, local};
 use aerie_core::spec::restart_retry_decision;
 use aerie_core::{ActionPhase, ErrorInfo, ErrorKind, Timestamp};
 use aerie_store::StoreError;
@@ -21,7 +21,10 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
             return Ok(());
         }
         for action in interrupted {
-            local::end_leftovers(&action.id, action.state.current_attempt().pid);
+            if inner.config.executor == ExecutorKind::Local {
+                let attempt = action.state.current_attempt().number;
+                local::end_leftovers(&inner.config.local, &action.id, attempt);
+            }
             let policy = action.spec.retry;
             let error = ErrorInfo {
                 message: "aerie stopped while this attempt was running; its process was ended"
