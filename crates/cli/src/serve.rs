@@ -91,6 +91,18 @@ pub struct ServeArgs {
     #[arg(long, env = "AERIE_TOKEN_TTL", default_value_t = aerie_server::DEFAULT_TOKEN_TTL.as_secs(), value_name = "SECONDS")]
     pub token_ttl: u64,
 
+    /// Names of aerie's own environment variables that tasks get too (repeatable or
+    /// comma-separated), beyond the defaults (DO_NOT_TRACK, HOME, USER, LOGNAME, LANG,
+    /// LC_ALL, LC_CTYPE, TZ, SSL_CERT_FILE, SSL_CERT_DIR). Name PATH to pass aerie's PATH.
+    /// Nothing else of aerie's environment reaches a task.
+    #[arg(
+        long = "task-env-allow",
+        env = "AERIE_TASK_ENV_ALLOW",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub task_env_allow: Vec<String>,
+
     /// Most connections open at once.
     #[arg(
         long,
@@ -193,6 +205,7 @@ impl ServeArgs {
             public_hosts: self.public_hosts.clone(),
             token_ttl: Duration::from_secs(self.token_ttl),
             max_connections: self.max_connections.max(1),
+            task_env_allow: self.task_env_allow.clone(),
         })
     }
 }
@@ -253,7 +266,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("AERIE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=error")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -94,6 +94,9 @@ pub struct ServeConfig {
     pub token_ttl: Duration,
     /// Most connections open at once (lowered to what the open-file limit allows).
     pub max_connections: usize,
+    /// Names of aerie's environment variables tasks get too, beyond
+    /// [`aerie_engine::DEFAULT_ENV_ALLOW`].
+    pub task_env_allow: Vec<String>,
 }
 
 /// Why the server could not start.
@@ -171,6 +174,12 @@ fn prepare_dir(path: PathBuf) -> Result<PathBuf, ServeError> {
     Ok(path)
 }
 
+/// `path` made absolute (an attempt's key derives from its working directory's path).
+fn absolute(path: PathBuf) -> Result<PathBuf, ServeError> {
+    path.canonicalize()
+        .map_err(|source| ServeError::DataDir { path, source })
+}
+
 /// Makes every file this process creates from now on (database, blobs, logs, keys) private
 /// to aerie's user, and creates the data directory `path` (mode 0700).
 pub fn private_data_dir(path: PathBuf) -> Result<PathBuf, ServeError> {
@@ -223,9 +232,14 @@ pub async fn start(
         EngineConfig {
             executor: config.executor,
             local: LocalConfig {
-                work_dir: prepare_dir(data_dir.join("work"))?,
+                work_dir: absolute(prepare_dir(data_dir.join("work"))?)?,
                 python_env: config.python_env.clone(),
                 endpoint: first.to_string(),
+                env_allow: config.task_env_allow.clone(),
+                attempt_env: Some(Arc::new(auth::AttemptCredentials {
+                    auth: auth.clone(),
+                    tls: tls.is_some(),
+                })),
             },
             abort_grace: Duration::from_secs(3),
             max_running: config.max_running,

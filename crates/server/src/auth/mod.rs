@@ -204,6 +204,35 @@ fn anonymous(headers: &HeaderMap) -> Identity {
     }
 }
 
+/// What a running attempt needs to call back: with TLS, the SDK's in-cluster switches for a
+/// TLS endpoint (the certificate is taken from the server itself, over loopback); with auth,
+/// an attempt token the SDK reads through its `ExternalCommand` auth type.
+#[derive(Debug)]
+pub struct AttemptCredentials {
+    pub auth: Auth,
+    pub tls: bool,
+}
+
+impl aerie_engine::AttemptEnv for AttemptCredentials {
+    fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if self.tls {
+            env.push(("_U_INSECURE".to_owned(), "false".to_owned()));
+            env.push(("_U_INSECURE_SKIP_VERIFY".to_owned(), "true".to_owned()));
+        }
+        if self.auth.enabled {
+            let command = r#"["/bin/sh", "-c", "printf %s \"$AERIE_ATTEMPT_TOKEN\""]"#;
+            env.push((
+                "AERIE_ATTEMPT_TOKEN".to_owned(),
+                self.auth.token_for_attempt(action, attempt),
+            ));
+            env.push(("FLYTE_AUTH_TYPE".to_owned(), "ExternalCommand".to_owned()));
+            env.push(("FLYTE_AUTH_COMMAND".to_owned(), command.to_owned()));
+        }
+        env
+    }
+}
+
 /// The client id and secret of a Basic credential; the secret may be form-encoded, as the
 /// SDK's token client sends it.
 pub fn basic_credentials(encoded: &str) -> Result<(String, String), Refusal> {
