@@ -132,8 +132,16 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_aerie(root: Path, *, addr: str = "127.0.0.1:0", extra_args: tuple[str, ...] = ()) -> AerieServer:
-    """Start `aerie serve` with its data under `root/data` and wait for its ready line."""
+def start_aerie(
+    root: Path,
+    *,
+    addr: str = "127.0.0.1:0",
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> AerieServer:
+    """Start `aerie serve` with its data under `root/data` and wait for its ready line.
+
+    `extra_env` is added to the server's environment (after aerie's own knobs are removed)."""
     binary = aerie_binary()
     if not binary.exists():
         pytest.fail(
@@ -158,7 +166,7 @@ def start_aerie(root: Path, *, addr: str = "127.0.0.1:0", extra_args: tuple[str,
     proc = subprocess.Popen(
         cmd,
         cwd=root,
-        env=server_env(),
+        env={**server_env(), **(extra_env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=log,

@@ -104,28 +104,37 @@ fn error_info(error: &aerie_core::ErrorInfo) -> ErrorInfo {
     }
 }
 
-fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
-    let aborted_by = EnrichedIdentity {
+/// A caller as the wire names one: a user whose subject and handle are the recorded name.
+fn identity(name: &str) -> EnrichedIdentity {
+    EnrichedIdentity {
         principal: Some(Principal::User(Box::new(User {
             id: UserIdentifier {
-                subject: abort.aborted_by.clone(),
+                subject: name.to_owned(),
                 ..Default::default()
             }
             .into(),
             spec: UserSpec {
-                user_handle: abort.aborted_by.clone(),
+                user_handle: name.to_owned(),
                 ..Default::default()
             }
             .into(),
             ..Default::default()
         }))),
         ..Default::default()
-    };
+    }
+}
+
+fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
     AbortInfo {
         reason: abort.reason.clone(),
-        aborted_by: aborted_by.into(),
+        aborted_by: identity(&abort.aborted_by).into(),
         ..Default::default()
     }
+}
+
+/// The root action's metadata names who created the run.
+fn executed_by(metadata: &mut ActionMetadata, run: &RunRecord) {
+    metadata.executed_by = identity(&run.created_by).into();
 }
 
 fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
@@ -211,8 +220,10 @@ fn run_spec(run: &RunRecord) -> RunSpec {
 
 /// A run as lists show it: its root action and labels.
 pub fn run(run: &RunRecord, root: &ActionRecord) -> Run {
+    let mut root_action = action(root, &root.state);
+    executed_by(root_action.metadata.get_or_insert_default(), run);
     Run {
-        action: action(root, &root.state).into(),
+        action: root_action.into(),
         labels: run_spec(run).labels.values.clone(),
         ..Default::default()
     }
@@ -226,9 +237,11 @@ pub fn run_details(
     state: &ActionState,
     spec: Option<action_details::Spec>,
 ) -> RunDetails {
+    let mut root_details = action_details(root, state, spec);
+    executed_by(root_details.metadata.get_or_insert_default(), run);
     RunDetails {
         run_spec: run_spec(run).into(),
-        action: action_details(root, state, spec).into(),
+        action: root_details.into(),
         ..Default::default()
     }
 }
