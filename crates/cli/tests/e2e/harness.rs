@@ -64,6 +64,14 @@ impl Aerie {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("aerie is running")
+    }
+
     /// The data directory the server keeps everything in.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone()

@@ -17,6 +17,8 @@ mod console;
 mod durability;
 /// Phases, attempts, verdicts and logs of leaf tasks.
 mod lifecycle;
+/// Limits that hold against abusive clients: bodies, connections, slow senders.
+mod limits;
 /// Crashes and restarts: nothing accepted is lost.
 mod restart;
 /// Run- and action-level watch streams.
