@@ -333,3 +333,32 @@ def test_flyte_api_key_drives_the_sdk_and_the_flyte_cli(port_443_aerie, tmp_path
     )
     assert runs.returncode == 0, runs.stderr
     assert result["run"] in runs.stdout
+
+
+def test_the_flyte_cli_reads_client_credentials_from_its_config_file(secure, tmp_path):
+    status, started = sdk_as(secure, secure.admin, "run", "plus_one", '{"x": 10}')
+    assert status == 0, started
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "admin:\n"
+        f"  endpoint: {secure.endpoint}\n"
+        "  authType: ClientSecret\n"
+        f"  clientId: {secure.reader.client_id}\n"
+        "  clientSecretEnvVar: TRUST_TEST_SECRET\n"
+        f"  caCertFilePath: {secure.cert}\n"
+        f"task:\n  project: {PROJECT}\n  domain: {DOMAIN}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FLYTECTL_CONFIG"}
+    env.update({"TRUST_TEST_SECRET": secure.reader.secret, "SSL_CERT_FILE": str(secure.cert), "COLUMNS": "1000"})
+    flyte = str(Path(sys.prefix) / "bin" / "flyte")
+    listed = subprocess.run(
+        [flyte, "--config", str(config), "get", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert started["run"] in listed.stdout

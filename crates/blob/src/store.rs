@@ -23,7 +23,7 @@ pub enum BlobError {
         #[source]
         source: io::Error,
     },
-    #[error("aerie's storage is full; {key} was not written (free space, then retry)")]
+    #[error("disk full: aerie's storage could not write {key} (free space, then retry)")]
     Full { key: String },
     #[error("storage error on {key}: {kind}")]
     Io {

@@ -367,6 +367,35 @@ mod tests {
         );
     }
 
+    fn settled(args: &[&str], address: &str) -> anyhow::Result<bool> {
+        let args = parse(args);
+        let mut config = args.config()?;
+        settle_auth(&mut config, &args, &[address.parse().unwrap()])?;
+        Ok(config.auth)
+    }
+
+    #[test]
+    fn auth_is_off_on_loopback_and_forced_on_elsewhere_unless_waived() {
+        let tls = ["--tls-cert", "c.pem", "--tls-key", "k.pem"];
+        assert!(!settled(&[], "127.0.0.1:30080").unwrap());
+        assert!(!settled(&[], "[::1]:30080").unwrap());
+        let exposed = settled(&[], "0.0.0.0:30080").unwrap_err().to_string();
+        assert!(exposed.contains("--insecure-no-auth"), "{exposed}");
+        assert!(!settled(&["--insecure-no-auth"], "0.0.0.0:30080").unwrap());
+        assert!(settled(&tls, "0.0.0.0:30443").unwrap());
+        let mut with_auth = tls.to_vec();
+        with_auth.push("--auth");
+        assert!(settled(&with_auth, "127.0.0.1:30443").unwrap());
+    }
+
+    #[test]
+    fn auth_without_tls_is_refused() {
+        let err = settled(&["--auth"], "127.0.0.1:30080")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--tls-cert"), "{err}");
+    }
+
     #[test]
     fn a_python_env_without_bin_is_refused() {
         let dir = std::env::temp_dir();

@@ -52,8 +52,9 @@ pub async fn limit(
     if let Some(length) = declared
         && length > limits.max_bytes
     {
+        // Connect sends resource_exhausted as 429.
         return connect_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::TOO_MANY_REQUESTS,
             "resource_exhausted",
             format!(
                 "the request has {length} bytes; the limit is {} bytes",

@@ -42,7 +42,7 @@ pub enum StoreError {
 /// Why a batch of writes was refused as a whole; nothing of it was saved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WriteFailure {
-    #[error("the database's disk is full; the change was not saved (free space, then retry)")]
+    #[error("disk full: the database could not save the change (free space, then retry)")]
     DiskFull,
     #[error("the database failed while {op}; the change was not saved: {detail}")]
     Unavailable { op: &'static str, detail: String },

@@ -220,7 +220,7 @@ async fn a_full_disk_refuses_writes_cleanly_and_loses_nothing_acknowledged() {
             Err(err) => {
                 assert_eq!(err.code, ErrorCode::ResourceExhausted, "{err:?}");
                 let message = err.message.clone().unwrap_or_default();
-                assert!(message.contains("full"), "{message}");
+                assert!(message.contains("disk full"), "{message}");
                 assert!(
                     !message.contains(data_dir.to_str().unwrap()),
                     "the error names a server path: {message}"
