@@ -122,7 +122,8 @@ class Cli:
 
 def _run(args: list[str], timeout: float, cwd: Path | None = None) -> Cli:
     env = dict(os.environ)
-    env.update({"COLUMNS": "1000", "LINES": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONUNBUFFERED": "1"})
+    # The flyte CLI prints through rich, which wraps lines (JSON included) at the terminal width.
+    env.update({"COLUMNS": "100000", "LINES": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONUNBUFFERED": "1"})
     try:
         cp = subprocess.run(
             args,

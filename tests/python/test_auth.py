@@ -164,6 +164,20 @@ def _python(env: dict[str, str], *operation: str, timeout: float) -> tuple[int, 
     return done.returncode, json.loads(lines[-1])
 
 
+def flyte_cli_as(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The `flyte` CLI of this venv with `env` (its credentials), not the session's endpoint."""
+    flyte = str(Path(sys.prefix) / "bin" / "flyte")
+    return subprocess.run(
+        [flyte, *args],
+        env={**env, "COLUMNS": "100000", "NO_COLOR": "1"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
 def https(secure: SecureAerie, method: str, path: str, body: bytes = b"", headers: dict | None = None):
     context = ssl.create_default_context(cafile=str(secure.cert))
     conn = http.client.HTTPSConnection("localhost", secure.server.port, context=context, timeout=30)
@@ -315,22 +329,10 @@ def test_flyte_api_key_drives_the_sdk_and_the_flyte_cli(port_443_aerie, tmp_path
     assert status == 0, result
     assert result["phase"] == "SUCCEEDED" and result["outputs"] == [5], result
 
-    flyte = str(Path(sys.prefix) / "bin" / "flyte")
-    env.update({"COLUMNS": "1000", "NO_COLOR": "1"})
-    whoami = subprocess.run(
-        [flyte, "whoami"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90, check=False
-    )
+    whoami = flyte_cli_as(env, tmp_path, "whoami")
     assert whoami.returncode == 0, whoami.stderr
     assert key.name in whoami.stdout and key.client_id in whoami.stdout
-    runs = subprocess.run(
-        [flyte, "get", "run", "-p", PROJECT, "-d", DOMAIN],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    runs = flyte_cli_as(env, tmp_path, "get", "run", "-p", PROJECT, "-d", DOMAIN)
     assert runs.returncode == 0, runs.stderr
     assert result["run"] in runs.stdout
 
@@ -349,16 +351,7 @@ def test_the_flyte_cli_reads_client_credentials_from_its_config_file(secure, tmp
         f"task:\n  project: {PROJECT}\n  domain: {DOMAIN}\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "FLYTECTL_CONFIG"}
-    env.update({"TRUST_TEST_SECRET": secure.reader.secret, "SSL_CERT_FILE": str(secure.cert), "COLUMNS": "1000"})
-    flyte = str(Path(sys.prefix) / "bin" / "flyte")
-    listed = subprocess.run(
-        [flyte, "--config", str(config), "get", "run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    env.update({"TRUST_TEST_SECRET": secure.reader.secret, "SSL_CERT_FILE": str(secure.cert)})
+    listed = flyte_cli_as(env, tmp_path, "--config", str(config), "get", "run")
     assert listed.returncode == 0, listed.stderr
     assert started["run"] in listed.stdout

@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 /// The PATH a task gets when aerie's own is not passed on.
 pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// The per-attempt temporary directory (TMPDIR), inside the working directory.
-const TMP_DIR: &str = ".tmp";
-
 /// Why an attempt cannot be launched; each is a SYSTEM failure of the attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LaunchError {
@@ -54,8 +51,6 @@ pub struct LaunchPlan {
     /// The process's whole environment, later entries winning.
     pub env: Vec<(String, String)>,
     pub work_dir: PathBuf,
-    /// The attempt's TMPDIR, inside `work_dir`; to be created with it.
-    pub tmp_dir: PathBuf,
     /// The attempt's output prefix, where `outputs.pb` and `error.pb` land.
     pub output_prefix: String,
 }
@@ -103,13 +98,12 @@ pub fn plan(launch: &Launch, inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, La
         args,
         env: environment(inputs, container_env),
         work_dir: inputs.work_dir.clone(),
-        tmp_dir: inputs.work_dir.join(TMP_DIR),
         output_prefix,
     })
 }
 
-/// In layers, later entries winning: a safe PATH, what aerie passes on of its own environment
-/// and TMPDIR; the container env; the run's envs; aerie's identity variables; the python env's
+/// In layers, later entries winning: a safe PATH and what aerie passes on of its own
+/// environment; the container env; the run's envs; aerie's identity variables; the python env's
 /// `bin` in front of PATH; the attempt's own variables.
 fn environment(
     inputs: &LaunchInputs<'_>,
@@ -121,14 +115,7 @@ fn environment(
     } else {
         inputs.org
     };
-    let defaults = [
-        ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
-        (
-            "TMPDIR".to_owned(),
-            inputs.work_dir.join(TMP_DIR).display().to_string(),
-        ),
-    ];
-    let mut env: Vec<(String, String)> = defaults
+    let mut env: Vec<(String, String)> = [("PATH".to_owned(), DEFAULT_PATH.to_owned())]
         .into_iter()
         .chain(inputs.inherited_env.iter().cloned())
         .chain(container_env.iter().cloned())
@@ -319,7 +306,6 @@ mod tests {
                 "LOG_LEVEL",
                 "PATH",
                 "RUN_NAME",
-                "TMPDIR",
                 "_U_EP_OVERRIDE",
                 "_U_INSECURE",
                 "_U_ORG_NAME",
@@ -327,8 +313,6 @@ mod tests {
             ]
         );
         assert_eq!(last(&plan, "PATH"), Some(DEFAULT_PATH));
-        assert_eq!(last(&plan, "TMPDIR"), Some("/work/1/.tmp"));
-        assert_eq!(plan.tmp_dir, PathBuf::from("/work/1/.tmp"));
     }
 
     #[test]

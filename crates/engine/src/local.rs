@@ -28,11 +28,13 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 /// The variables of aerie's own environment every task gets, when set: the opt-out of usage
-/// tracking the project's scripts rely on, home and user, locale, time zone and the CA bundle
+/// tracking the project's scripts rely on, the temporary directory, home and user, locale,
+/// time zone and the CA bundle
 /// for TLS. [`LocalConfig::env_allow`] adds to these; PATH is passed on only if added there
 /// (otherwise tasks get [`launch::DEFAULT_PATH`]).
 pub const DEFAULT_ENV_ALLOW: &[&str] = &[
     "DO_NOT_TRACK",
+    "TMPDIR",
     "HOME",
     "USER",
     "LOGNAME",
@@ -294,10 +296,9 @@ async fn refuse_start(mut log: AttemptLog, plan: &LaunchPlan, error: ErrorInfo) 
     error
 }
 
-/// Creates the attempt's working directory and its TMPDIR.
+/// Creates the attempt's working directory.
 fn create_work_dir(plan: &LaunchPlan) -> io::Result<()> {
-    std::fs::create_dir_all(&plan.work_dir)?;
-    std::fs::create_dir(&plan.tmp_dir)
+    std::fs::create_dir_all(&plan.work_dir)
 }
 
 /// Removes an attempt's working directory if it exists.

@@ -199,3 +199,61 @@ async fn an_oversized_rpc_is_refused_on_its_declared_length() {
     // resource_exhausted, which Connect sends as 429.
     assert_eq!(read_status(&mut stream, Duration::from_secs(5)).await, 429);
 }
+
+/// The head of a compressed UploadInputs whose `length`-byte body is still to come.
+fn compressed_rpc_head(endpoint: &str, length: usize) -> String {
+    format!(
+        "POST /flyteidl2.dataproxy.DataProxyService/UploadInputs HTTP/1.1\r\nhost: {endpoint}\r\n\
+         content-type: application/proto\r\nconnect-protocol-version: 1\r\n\
+         content-encoding: gzip\r\ncontent-length: {length}\r\n\r\n"
+    )
+}
+
+/// Costly requests (here: compressed) are decoded two at a time: with two in flight, a third
+/// waits for a turn while cheap requests are still answered at once.
+#[tokio::test]
+async fn costly_requests_take_turns_and_cheap_ones_do_not_wait() {
+    let aerie = Aerie::start().await;
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&aerie.endpoint).await.expect("connect");
+        let head = compressed_rpc_head(&aerie.endpoint, 64);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        holders.push(stream);
+    }
+    // Let both holders take their turns before the third arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut third = TcpStream::connect(&aerie.endpoint).await.expect("connect");
+    let head = compressed_rpc_head(&aerie.endpoint, 8);
+    third.write_all(head.as_bytes()).await.unwrap();
+    third.write_all(b"not gzip").await.unwrap();
+    let mut buffer = [0u8; 1024];
+    let waited = tokio::time::timeout(Duration::from_secs(2), third.read(&mut buffer)).await;
+    assert!(
+        waited.is_err(),
+        "a third costly request was decoded beside two others"
+    );
+
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(5),
+        http(
+            &aerie.endpoint,
+            "POST",
+            "/flyteidl2.workflow.RunService/GetActionDetails",
+            "application/json",
+            br#"{"actionId":{"run":{"project":"p","domain":"d","name":"nope"},"name":"a0"}}"#,
+        ),
+    )
+    .await
+    .expect("a cheap request is answered while costly ones wait");
+    assert_eq!(status, 404, "{body}");
+
+    let mut first = holders.remove(0);
+    first.write_all(&[0u8; 64]).await.unwrap();
+    read_status(&mut first, Duration::from_secs(10)).await;
+    let status = read_status(&mut third, Duration::from_secs(10)).await;
+    assert!(
+        (400..500).contains(&status),
+        "the third request got its turn and was judged: {status}"
+    );
+}
