@@ -24,8 +24,23 @@ pub struct SignedQuery {
 }
 
 /// A refusal with a one-line reason.
-fn refuse(status: StatusCode, reason: impl Into<String>) -> Response {
-    (status, format!("{}\n", reason.into())).into_response()
+#[derive(Debug)]
+pub struct Refusal {
+    status: StatusCode,
+    reason: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, format!("{}\n", self.reason)).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        reason: reason.into(),
+    }
 }
 
 /// Checks that the URL carries a valid, unexpired signature for `method` on `key`.
@@ -34,7 +49,7 @@ fn check_signature(
     method: &str,
     key: &str,
     query: &SignedQuery,
-) -> Result<(), Response> {
+) -> Result<(), Refusal> {
     let (Some(expires_unix), Some(signature)) = (query.expires, query.signature.as_deref()) else {
         return Err(refuse_signature(SignatureError::Missing));
     };
@@ -50,7 +65,7 @@ fn check_signature(
         .map_err(refuse_signature)
 }
 
-fn refuse_signature(err: SignatureError) -> Response {
+fn refuse_signature(err: SignatureError) -> Refusal {
     refuse(StatusCode::FORBIDDEN, format!("{err}; ask for a new URL"))
 }
 
@@ -60,7 +75,7 @@ pub async fn healthz() -> &'static str {
 
 /// The MD5 the upload must have: the one it was signed for and the `Content-MD5` header, which
 /// must agree when both are given.
-fn expected_md5(query: &SignedQuery, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Response> {
+fn expected_md5(query: &SignedQuery, headers: &HeaderMap) -> Result<Option<Vec<u8>>, Refusal> {
     let bad = |what: &str| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -88,7 +103,7 @@ fn expected_md5(query: &SignedQuery, headers: &HeaderMap) -> Result<Option<Vec<u
     }
 }
 
-fn upload_failed(key: &str, err: UploadError) -> Response {
+fn upload_failed(key: &str, err: UploadError) -> Refusal {
     match err {
         UploadError::TooLarge { .. } => refuse(StatusCode::PAYLOAD_TOO_LARGE, err.to_string()),
         UploadError::Conflict { .. } => refuse(StatusCode::CONFLICT, err.to_string()),
@@ -114,53 +129,47 @@ pub async fn upload(
     Query(query): Query<SignedQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    if let Err(refused) = check_signature(&app, "PUT", &key, &query) {
-        return refused;
-    }
+) -> Result<StatusCode, Refusal> {
+    check_signature(&app, "PUT", &key, &query)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_UPLOAD_BYTES) {
-        return refuse(
+        return Err(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("uploads are limited to {MAX_UPLOAD_BYTES} bytes"),
-        );
+        ));
     }
-    let expected = match expected_md5(&query, &headers) {
-        Ok(expected) => expected,
-        Err(refused) => return refused,
-    };
-    let mut upload = match app.blobs.begin_upload(MAX_UPLOAD_BYTES).await {
-        Ok(upload) => upload,
-        Err(err) => return upload_failed(&key, err.into()),
-    };
+    let expected = expected_md5(&query, &headers)?;
+    let mut upload = app
+        .blobs
+        .begin_upload(MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|err| upload_failed(&key, err.into()))?;
     let mut body = body.into_data_stream();
     while let Some(chunk) = futures::StreamExt::next(&mut body).await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(err) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    format!("the upload did not arrive whole: {err}"),
-                );
-            }
-        };
-        if let Err(err) = upload.write(&chunk, &key).await {
-            return upload_failed(&key, err);
-        }
+        let chunk = chunk.map_err(|err| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the upload did not arrive whole: {err}"),
+            )
+        })?;
+        upload
+            .write(&chunk, &key)
+            .await
+            .map_err(|err| upload_failed(&key, err))?;
     }
     if expected.is_some_and(|expected| expected != upload.md5()) {
-        return refuse(
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "the uploaded content does not match its MD5; nothing was stored",
-        );
+        ));
     }
     match upload.publish(&app.blobs, &app.blobs.uri(&key)).await {
-        Ok(Published::Stored) => StatusCode::CREATED.into_response(),
-        Ok(Published::AlreadyStored) => StatusCode::OK.into_response(),
-        Err(err) => upload_failed(&key, err),
+        Ok(Published::Stored) => Ok(StatusCode::CREATED),
+        Ok(Published::AlreadyStored) => Ok(StatusCode::OK),
+        Err(err) => Err(upload_failed(&key, err)),
     }
 }
 
@@ -169,24 +178,22 @@ pub async fn download(
     State(app): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<SignedQuery>,
-) -> Response {
-    if let Err(refused) = check_signature(&app, "GET", &key, &query) {
-        return refused;
-    }
+) -> Result<Response, Refusal> {
+    check_signature(&app, "GET", &key, &query)?;
     match app.blobs.open(&app.blobs.uri(&key)).await {
-        Ok(Some((file, length))) => (
+        Ok(Some((file, length))) => Ok((
             [
                 (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
                 (header::CONTENT_LENGTH, length.to_string()),
             ],
             Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         )
-            .into_response(),
-        Ok(None) => refuse(StatusCode::NOT_FOUND, "no such blob"),
-        Err(err) => refuse(
+            .into_response()),
+        Ok(None) => Err(refuse(StatusCode::NOT_FOUND, "no such blob")),
+        Err(err) => Err(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("reading the blob failed: {err}"),
-        ),
+        )),
     }
 }
 
