@@ -355,3 +355,20 @@ def test_the_flyte_cli_reads_client_credentials_from_its_config_file(secure, tmp
     listed = flyte_cli_as(env, tmp_path, "--config", str(config), "get", "run")
     assert listed.returncode == 0, listed.stderr
     assert started["run"] in listed.stdout
+
+
+def test_console_pages_ask_a_browser_for_a_key_and_open_with_one(secure):
+    page = f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs"
+    context = ssl.create_default_context(cafile=str(secure.cert))
+    conn = http.client.HTTPSConnection("localhost", secure.server.port, context=context, timeout=30)
+    try:
+        conn.request("GET", page)
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 401
+        assert response.getheader("www-authenticate", "").startswith("Basic ")
+    finally:
+        conn.close()
+    basic = base64.b64encode(f"{secure.reader.client_id}:{secure.reader.secret}".encode()).decode()
+    status, body = https(secure, "GET", page, headers={"authorization": f"Basic {basic}"})
+    assert status == 200 and b"<html" in body
