@@ -2,7 +2,7 @@
 //! (and the Rust task SDK always takes, over gRPC): the same children, watch and abort as the
 //! QueueService/StateService pair (contract §5.5).
 
-use crate::caller::{AbortSource, abort_info, caller};
+use crate::caller::{AbortSource, abort_info, authenticated, caller, may_change};
 use crate::children::{self, ChildMessage, ChildRequest, ChildSpec};
 use crate::error::ApiError;
 use crate::ids::required_action_id;
@@ -44,7 +44,7 @@ fn response(message: ChildMessage) -> WatchForUpdatesResponse {
 impl ActionsService for ActionsHandlers {
     async fn enqueue(
         &self,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ServiceRequest<'_, EnqueueRequest>,
     ) -> ServiceResult<EnqueueResponse> {
         let request = request.to_owned_message();
@@ -52,6 +52,10 @@ impl ActionsService for ActionsHandlers {
             .action
             .into_option()
             .ok_or_else(|| ApiError::missing("action"))?;
+        may_change(
+            &ctx,
+            &required_action_id(action.action_id.as_option(), "action.action_id")?.run,
+        )?;
         let child = ChildRequest {
             action_id: action.action_id.into_option(),
             parent_action_name: action.parent_action_name,
@@ -104,12 +108,16 @@ impl ActionsService for ActionsHandlers {
     ) -> ServiceResult<AbortResponse> {
         let owned = request.to_owned_message();
         let id = required_action_id(owned.action_id.as_option(), "action_id")?;
-        let aborted_by = match owned
+        may_change(&ctx, &id.run)?;
+        // A checked credential names the aborter; only without auth may the request name one.
+        let named = owned
             .aborted_by
             .as_option()
-            .and_then(|who| who.principal.as_ref())
-        {
-            Some(Principal::User(user)) if !user.id.subject.is_empty() => user.id.subject.clone(),
+            .and_then(|who| who.principal.as_ref());
+        let aborted_by = match named {
+            Some(Principal::User(user)) if !user.id.subject.is_empty() && !authenticated(&ctx) => {
+                user.id.subject.clone()
+            }
             _ => caller(&ctx),
         };
         let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, aborted_by);

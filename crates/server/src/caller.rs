@@ -1,7 +1,9 @@
-//! Who is calling, and the abort info an abort request amounts to.
+//! Who is calling, which run a task's credential may change, and the abort info an abort
+//! request amounts to.
 
 use crate::auth::Identity;
-use aerie_core::AbortInfo;
+use crate::error::{ApiError, ApiResult};
+use aerie_core::{AbortInfo, RunId};
 use connectrpc::RequestContext;
 
 /// Who asked: the name the guard found for the request's credential (or, with auth off,
@@ -11,6 +13,27 @@ pub fn caller(ctx: &RequestContext) -> String {
         .get::<Identity>()
         .map(|identity| identity.name.clone())
         .unwrap_or_else(|| "anonymous".into())
+}
+
+/// Refuses a change to `run` by a caller bound to another run (a task's attempt token).
+pub fn may_change(ctx: &RequestContext, run: &RunId) -> ApiResult<()> {
+    match ctx
+        .extensions()
+        .get::<Identity>()
+        .and_then(|identity| identity.run.as_ref())
+    {
+        Some(own) if own != run => Err(ApiError::PermissionDenied(format!(
+            "a task of run {own} may not change run {run}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the request carries a credential aerie checked (auth is on).
+pub fn authenticated(ctx: &RequestContext) -> bool {
+    ctx.extensions()
+        .get::<Identity>()
+        .is_some_and(|identity| !identity.subject.is_empty())
 }
 
 /// Who an abort came from, which decides the reason recorded when the request gives none.

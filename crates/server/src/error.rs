@@ -30,6 +30,8 @@ pub enum ApiError {
     Aborted(String),
     #[error("{0}")]
     AlreadyExists(String),
+    #[error("{0}")]
+    PermissionDenied(String),
 }
 
 impl ApiError {
@@ -57,6 +59,7 @@ impl From<ApiError> for ConnectError {
             ApiError::Internal(_) => ErrorCode::Internal,
             ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ApiError::Store(store) => match store {
                 StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
                 StoreError::RunAlreadyExists(_)

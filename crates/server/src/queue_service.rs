@@ -1,7 +1,7 @@
 //! `flyteidl2.workflow.QueueService`: the QueueService path for a parent's children
 //! (contract §5.2): enqueue children and traces, abort children.
 
-use crate::caller::{AbortSource, abort_info, caller};
+use crate::caller::{AbortSource, abort_info, caller, may_change};
 use crate::children::{self, ChildRequest, ChildSpec};
 use crate::error::ApiError;
 use crate::ids::{required_action_id, required_run_id};
@@ -20,10 +20,14 @@ pub struct QueueHandlers {
 impl QueueService for QueueHandlers {
     async fn enqueue_action(
         &self,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         request: ServiceRequest<'_, EnqueueActionRequest>,
     ) -> ServiceResult<EnqueueActionResponse> {
         let request = request.to_owned_message();
+        may_change(
+            &ctx,
+            &required_action_id(request.action_id.as_option(), "action_id")?.run,
+        )?;
         let child = ChildRequest {
             action_id: request.action_id.into_option(),
             parent_action_name: request.parent_action_name,
@@ -48,6 +52,7 @@ impl QueueService for QueueHandlers {
     ) -> ServiceResult<AbortQueuedRunResponse> {
         let owned = request.to_owned_message();
         let run = required_run_id(owned.run_id.as_option(), "run_id")?;
+        may_change(&ctx, &run)?;
         let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, caller(&ctx));
         self.app
             .engine
@@ -64,6 +69,7 @@ impl QueueService for QueueHandlers {
     ) -> ServiceResult<AbortQueuedActionResponse> {
         let owned = request.to_owned_message();
         let id = required_action_id(owned.action_id.as_option(), "action_id")?;
+        may_change(&ctx, &id.run)?;
         let info = abort_info(owned.reason.as_deref(), AbortSource::Parent, caller(&ctx));
         self.app
             .engine

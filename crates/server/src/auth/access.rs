@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `admin` key | everything |
 //! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, the console, `whoami` |
-//! | a running attempt | what `read-only` may, plus what a task calls while it runs: enqueue, update and abort its children, traces and state, upload inputs and files |
+//! | a running attempt | what `read-only` may, plus what a task calls while it runs: enqueue, watch and abort its children and traces, upload inputs and files; changes only to its own run (`crate::caller::may_change`) |
 
 use aerie_core::Role;
 

@@ -23,7 +23,7 @@ pub mod oauth;
 pub mod token;
 
 use access::Grant;
-use aerie_core::{ActionId, Role, Timestamp};
+use aerie_core::{ActionId, Role, RunId, Timestamp};
 use aerie_store::{ApiKeyRecord, Store};
 use base64::Engine as _;
 use http::HeaderMap;
@@ -45,6 +45,8 @@ pub struct Identity {
     /// Recorded as a run's creator and an abort's author.
     pub name: String,
     pub grant: Grant,
+    /// The only run this caller may change: an attempt's own run.
+    pub run: Option<RunId>,
 }
 
 /// Why a credential is refused (`unauthenticated`).
@@ -121,6 +123,7 @@ impl Auth {
             sub: key.client_id.clone(),
             name: key.name.clone(),
             role: key.role.as_str().to_owned(),
+            run: None,
             iat: now,
             exp: now + self.token_ttl.as_secs() as i64,
         };
@@ -134,6 +137,7 @@ impl Auth {
             sub: format!("attempt:{}/{}/{attempt}", action.run, action.name),
             name: format!("task {}/{}", action.run.name, action.name),
             role: ATTEMPT_ROLE.to_owned(),
+            run: Some(action.run.to_string()),
             iat: now,
             exp: now + ATTEMPT_TOKEN_TTL.as_secs() as i64,
         })
@@ -164,10 +168,16 @@ impl Auth {
     async fn identify_token(&self, token: &str) -> Result<Identity, Refusal> {
         let claims = self.tokens.verify(token, now_unix())?;
         if claims.role == ATTEMPT_ROLE {
+            let run = claims
+                .run
+                .as_deref()
+                .and_then(parse_run)
+                .ok_or(Refusal::Malformed)?;
             return Ok(Identity {
                 subject: claims.sub,
                 name: claims.name,
                 grant: Grant::Attempt,
+                run: Some(run),
             });
         }
         // A token outlives nothing: the key it came from must still be active.
@@ -181,7 +191,19 @@ fn key_identity(key: &ApiKeyRecord) -> Identity {
         subject: key.client_id.clone(),
         name: key.name.clone(),
         grant: Grant::Key(key.role),
+        run: None,
     }
+}
+
+/// A run written `project/domain/name`.
+fn parse_run(raw: &str) -> Option<RunId> {
+    let mut parts = raw.split('/');
+    let run = RunId {
+        project: parts.next()?.parse().ok()?,
+        domain: parts.next()?.parse().ok()?,
+        name: parts.next()?.parse().ok()?,
+    };
+    parts.next().is_none().then_some(run)
 }
 
 /// The caller when auth is off: the `x-aerie-user` header the aerie CLI sends, else the
@@ -201,6 +223,7 @@ fn anonymous(headers: &HeaderMap) -> Identity {
         subject: String::new(),
         name,
         grant: Grant::Key(Role::Admin),
+        run: None,
     }
 }
 
@@ -246,4 +269,62 @@ pub fn basic_credentials(encoded: &str) -> Result<(String, String), Refusal> {
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
     Ok((client_id.to_owned(), secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn auth(enabled: bool) -> (Auth, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&aerie_store::Backend::Sqlite {
+            path: dir.path().join("aerie.db"),
+        })
+        .await
+        .unwrap();
+        let auth = Auth::new(enabled, store, vec![7; 32], DEFAULT_TOKEN_TTL);
+        (auth, dir)
+    }
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        headers
+    }
+
+    #[tokio::test]
+    async fn an_attempt_token_is_bound_to_its_run() {
+        let (auth, _dir) = auth(true).await;
+        let action = ActionId::parse_uri("flyte://v1/p/d/r1/a0").unwrap();
+        let token = auth.token_for_attempt(&action, 2);
+        let identity = auth.identify(&bearer(&token)).await.unwrap();
+        assert_eq!(identity.grant, Grant::Attempt);
+        assert_eq!(identity.run, Some(action.run.clone()));
+        assert_eq!(identity.subject, "attempt:p/d/r1/a0/2");
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_credential_is_refused_only_with_auth_on() {
+        let (on, _dir) = auth(true).await;
+        assert_eq!(on.identify(&HeaderMap::new()).await, Err(Refusal::Missing));
+        assert_eq!(
+            on.identify(&bearer("not.a.token")).await,
+            Err(Refusal::Token(token::TokenError::Malformed))
+        );
+        let (off, _dir) = auth(false).await;
+        let anonymous = off.identify(&HeaderMap::new()).await.unwrap();
+        assert_eq!(anonymous.grant, Grant::Key(Role::Admin));
+        assert_eq!(anonymous.run, None);
+    }
+
+    #[test]
+    fn runs_parse_from_their_three_parts_only() {
+        assert!(parse_run("p/d/r1").is_some());
+        assert!(parse_run("p/d").is_none());
+        assert!(parse_run("p/d/r1/x").is_none());
+        assert!(parse_run("p/../r1").is_none());
+    }
 }

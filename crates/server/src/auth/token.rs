@@ -18,6 +18,9 @@ pub struct Claims {
     pub name: String,
     /// `admin`, `read-only` or `attempt`.
     pub role: String,
+    /// The one run an attempt's token may change (`project/domain/name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
     /// Issued and expiry times, in Unix seconds.
     pub iat: i64,
     pub exp: i64,
@@ -101,6 +104,7 @@ mod tests {
             sub: "aerie-1".into(),
             name: "ci".into(),
             role: "admin".into(),
+            run: None,
             iat: 0,
             exp,
         }
