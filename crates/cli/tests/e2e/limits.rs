@@ -68,6 +68,7 @@ async fn bad_signature_upload_floods_are_refused_before_their_bodies() {
         assert_eq!(status.expect("flood task"), 403);
     }
     let grown = resident_bytes(pid).saturating_sub(before);
+    eprintln!("8 bad-signature floods: memory grew by {} KiB", grown / 1024);
     assert!(grown < 64 * MIB, "memory grew by {} MiB", grown / MIB);
 }
 
@@ -121,6 +122,7 @@ async fn a_large_upload_is_streamed_to_disk() {
     let peak = sampling.await.expect("sampler").max(resident_bytes(pid));
     assert_eq!(std::fs::metadata(&native).unwrap().len(), total as u64);
     let grown = peak.saturating_sub(before);
+    eprintln!("256 MiB upload: peak memory grew by {} KiB", grown / 1024);
     assert!(grown < 64 * MIB, "memory grew by {} MiB", grown / MIB);
 }
 
