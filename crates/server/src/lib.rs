@@ -1,5 +1,5 @@
 //! aerie's server: Connect, gRPC and gRPC-Web handlers plus plain HTTP routes, on one port,
-//! over HTTP/1.1 and h2c.
+//! over HTTP/1.1 and h2, in plain text or TLS.
 //!
 //! # Layout
 //! - [`start`] opens the store, blobs and engine, and serves on already-bound listeners;
@@ -11,6 +11,7 @@
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints;
 //!   `limits`: request size and decoding limits; `listen`: connections, TLS and their
 //!   deadlines.
+//! - `routes`: which path goes to which handler, behind which middleware.
 //! - `maintenance`: pruning the event log of finished runs.
 //! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
 //!   spec bytes hold and where its outputs are; `ids` and `list`: wire
@@ -35,6 +36,7 @@ mod list;
 pub mod listen;
 mod maintenance;
 mod queue_service;
+mod routes;
 mod run_service;
 mod spec;
 mod state;
@@ -45,16 +47,8 @@ use aerie_blob::{Blobs, LogStore, UrlSigner, load_or_create_key};
 pub use aerie_engine::ExecutorKind;
 use aerie_engine::{Engine, EngineConfig, LocalConfig};
 use aerie_store::{Backend, Store};
-use aerie_wire::flyteidl2::actions::ActionsServiceExt;
-use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
-use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
-use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
-use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
 use auth::Auth;
 pub use auth::DEFAULT_TOKEN_TTL;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use connectrpc::{ConnectRpcService, Limits};
 pub use listen::TlsFiles;
 use state::AppState;
 use std::net::SocketAddr;
@@ -67,8 +61,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Largest RPC request body, before and after decompression.
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
-/// Costly requests (large or compressed) decoded at once.
-const COSTLY_REQUESTS: usize = 2;
 /// How long open connections get to finish after shutdown begins.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
@@ -256,65 +248,12 @@ pub async fn start(
         signer,
         shutdown: stop.clone(),
     };
-    let router = Arc::new(cluster::ClusterHandlers).register(connectrpc::Router::new());
-    let router = <auth::oauth::AuthHandlers as AuthMetadataServiceExt>::register(
-        Arc::new(auth::oauth::AuthHandlers),
-        router,
-    );
-    let router = <auth::oauth::AuthHandlers as IdentityServiceExt>::register(
-        Arc::new(auth::oauth::AuthHandlers),
-        router,
-    );
-    let router = Arc::new(run_service::RunHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(actions_service::ActionsHandlers { app: app.clone() }).register(router);
-    let connect = ConnectRpcService::new(router).with_limits(
-        Limits::default()
-            .with_max_request_body_size(MAX_REQUEST_BYTES)
-            .with_max_message_size(MAX_REQUEST_BYTES),
-    );
-    let guard = Arc::new(auth::guard::Guard {
+    let guard = auth::guard::Guard {
         auth: auth.clone(),
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
         tls: tls.is_some(),
-    });
-    let request_limits = Arc::new(limits::RequestLimits {
-        max_bytes: MAX_REQUEST_BYTES as u64,
-        costly: tokio::sync::Semaphore::new(COSTLY_REQUESTS),
-    });
-    let token_route = axum::Router::new()
-        .route(auth::oauth::TOKEN_PATH, post(auth::oauth::token))
-        .layer(DefaultBodyLimit::max(auth::oauth::MAX_TOKEN_REQUEST_BYTES))
-        .with_state(Arc::new(auth));
-    let routes = axum::Router::new()
-        .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::healthz))
-        .route("/", get(console::home))
-        .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
-        .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
-        .route(
-            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}",
-            get(console::action),
-        )
-        .route(
-            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
-            get(console::logs),
-        )
-        .route("/blobs/{*key}", put(http::upload).get(http::download))
-        .with_state(app)
-        .merge(token_route)
-        .fallback_service(connect)
-        .layer(axum::middleware::from_fn(
-            http::explain_unsupported_media_type,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            request_limits,
-            limits::limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(guard, auth::guard::guard))
-        .layer(axum::middleware::from_fn(http::log_request));
+    };
+    let routes = routes::all(app, auth, guard);
     let connections = Arc::new(tokio::sync::Semaphore::new(listen::connection_capacity(
         config.max_connections,
     )));

@@ -68,7 +68,10 @@ async fn bad_signature_upload_floods_are_refused_before_their_bodies() {
         assert_eq!(status.expect("flood task"), 403);
     }
     let grown = resident_bytes(pid).saturating_sub(before);
-    eprintln!("8 bad-signature floods: memory grew by {} KiB", grown / 1024);
+    eprintln!(
+        "8 bad-signature floods: memory grew by {} KiB",
+        grown / 1024
+    );
     assert!(grown < 64 * MIB, "memory grew by {} MiB", grown / MIB);
 }
 

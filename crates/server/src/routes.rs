@@ -1,0 +1,82 @@
+//! Which path goes to which handler, behind which middleware. Every request passes, outermost
+//! first: request logging, the guard (`Host`, `Origin`, credentials, roles), the RPC limits,
+//! then its route: health checks, console pages, signed blob URLs, the token endpoint, and
+//! every Connect, gRPC and gRPC-Web service.
+
+use crate::auth::{self, Auth};
+use crate::state::AppState;
+use crate::{
+    MAX_REQUEST_BYTES, actions_service, cluster, console, data_proxy, http, limits, queue_service,
+    run_service, state_service,
+};
+use aerie_wire::flyteidl2::actions::ActionsServiceExt;
+use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
+use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
+use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
+use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post, put};
+use connectrpc::{ConnectRpcService, Limits};
+use std::sync::Arc;
+
+/// Costly requests (large or compressed) decoded at once.
+const COSTLY_REQUESTS: usize = 2;
+
+/// Every Connect service aerie serves, with the request limits.
+fn services(app: &AppState) -> ConnectRpcService {
+    let router = Arc::new(cluster::ClusterHandlers).register(connectrpc::Router::new());
+    let router = <auth::oauth::AuthHandlers as AuthMetadataServiceExt>::register(
+        Arc::new(auth::oauth::AuthHandlers),
+        router,
+    );
+    let router = <auth::oauth::AuthHandlers as IdentityServiceExt>::register(
+        Arc::new(auth::oauth::AuthHandlers),
+        router,
+    );
+    let router = Arc::new(run_service::RunHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(actions_service::ActionsHandlers { app: app.clone() }).register(router);
+    ConnectRpcService::new(router).with_limits(
+        Limits::default()
+            .with_max_request_body_size(MAX_REQUEST_BYTES)
+            .with_max_message_size(MAX_REQUEST_BYTES),
+    )
+}
+
+/// The whole router.
+pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> axum::Router {
+    let connect = services(&app);
+    let request_limits = Arc::new(limits::RequestLimits {
+        max_bytes: MAX_REQUEST_BYTES as u64,
+        costly: tokio::sync::Semaphore::new(COSTLY_REQUESTS),
+    });
+    let token_route = axum::Router::new()
+        .route(auth::oauth::TOKEN_PATH, post(auth::oauth::token))
+        .layer(DefaultBodyLimit::max(auth::oauth::MAX_TOKEN_REQUEST_BYTES))
+        .with_state(Arc::new(auth));
+    axum::Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::healthz))
+        .route("/", get(console::home))
+        .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
+        .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
+        .route(
+            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}",
+            get(console::action),
+        )
+        .route(
+            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
+            get(console::logs),
+        )
+        .route("/blobs/{*key}", put(http::upload).get(http::download))
+        .with_state(app)
+        .merge(token_route)
+        .fallback_service(connect)
+        .layer(from_fn(http::explain_unsupported_media_type))
+        .layer(from_fn_with_state(request_limits, limits::limit))
+        .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
+        .layer(from_fn(http::log_request))
+}
