@@ -2,6 +2,7 @@
 //! hold against slow and abusive clients: a cap on open connections, deadlines for the TLS
 //! handshake and for a request's headers, and an idle deadline while a request body arrives.
 
+use crate::routes::Routes;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -110,7 +111,7 @@ pub fn connection_capacity(wanted: usize) -> usize {
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    router: axum::Router,
+    router: Routes,
     connections: Arc<Semaphore>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
@@ -188,11 +189,12 @@ pub async fn serve(
     Ok(())
 }
 
-/// A request body that fails if it sends nothing for `idle`.
+/// A request body that fails if it sends nothing for `idle`. The timer starts only when the
+/// body has to be waited for, so a body that arrives with its headers costs no timer.
 struct IdleTimeout {
     inner: Incoming,
     idle: Duration,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl IdleTimeout {
@@ -200,7 +202,7 @@ impl IdleTimeout {
         Self {
             inner,
             idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            stalled: None,
         }
     }
 }
@@ -221,14 +223,19 @@ impl HttpBody for IdleTimeout {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let next = tokio::time::Instant::now() + this.idle;
-                this.deadline.as_mut().reset(next);
+                this.stalled = None;
                 Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyStalled)))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let idle = this.idle;
+                let stalled = this
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match stalled.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyStalled)))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

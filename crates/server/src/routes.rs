@@ -1,7 +1,7 @@
 //! Which path goes to which handler, behind which middleware. Every request passes, outermost
 //! first: request logging, the guard (`Host`, `Origin`, credentials, roles), the RPC limits,
-//! then its route: health checks, console pages, signed blob URLs, the token endpoint, and
-//! every Connect, gRPC and gRPC-Web service.
+//! the content-type explainer, then its route: health checks, console pages, signed blob URLs,
+//! the token endpoint, and every Connect, gRPC and gRPC-Web service.
 
 use crate::auth::{self, Auth};
 use crate::state::AppState;
@@ -14,11 +14,15 @@ use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use connectrpc::{ConnectRpcService, Limits};
+use std::convert::Infallible;
 use std::sync::Arc;
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
 
 /// Costly requests (large or compressed) decoded at once.
 const COSTLY_REQUESTS: usize = 2;
@@ -46,8 +50,12 @@ fn services(app: &AppState) -> ConnectRpcService {
     )
 }
 
-/// The whole router.
-pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> axum::Router {
+/// Every request as one service. The middleware wraps the router as a whole (not each route),
+/// so a request clones no route's service on its way in.
+pub type Routes = BoxCloneSyncService<Request, Response, Infallible>;
+
+/// The whole router behind its middleware.
+pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> Routes {
     let connect = services(&app);
     let request_limits = Arc::new(limits::RequestLimits {
         max_bytes: MAX_REQUEST_BYTES as u64,
@@ -57,7 +65,7 @@ pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> axum::Router
         .route(auth::oauth::TOKEN_PATH, post(auth::oauth::token))
         .layer(DefaultBodyLimit::max(auth::oauth::MAX_TOKEN_REQUEST_BYTES))
         .with_state(Arc::new(auth));
-    axum::Router::new()
+    let router = axum::Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::healthz))
         .route("/", get(console::home))
@@ -74,9 +82,13 @@ pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> axum::Router
         .route("/blobs/{*key}", put(http::upload).get(http::download))
         .with_state(app)
         .merge(token_route)
-        .fallback_service(connect)
-        .layer(from_fn(http::explain_unsupported_media_type))
-        .layer(from_fn_with_state(request_limits, limits::limit))
-        .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
-        .layer(from_fn(http::log_request))
+        .fallback_service(connect);
+    BoxCloneSyncService::new(
+        ServiceBuilder::new()
+            .layer(from_fn(http::log_request))
+            .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
+            .layer(from_fn_with_state(request_limits, limits::limit))
+            .layer(from_fn(http::explain_unsupported_media_type))
+            .service(router),
+    )
 }

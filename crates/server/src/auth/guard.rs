@@ -56,62 +56,68 @@ fn refuse(path: &str, status: StatusCode, message: String) -> Response {
     response
 }
 
-/// Applies the checks; see the module docs.
+/// Whether handlers of `path` build URLs from the request's origin (signed blob URLs, the
+/// token endpoint); only those get a [`RequestOrigin`].
+fn needs_origin(path: &str) -> bool {
+    path.starts_with("/flyteidl2.dataproxy.") || path.starts_with("/flyteidl2.auth.")
+}
+
+/// Applies the checks; see the module docs. With auth off, a request that passes the `Host`
+/// and `Origin` checks carries no [`Identity`]: its caller is anonymous.
 pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
     let authority = request
         .headers()
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
     let Some(authority) = authority.filter(|authority| guard.hosts.allows(authority)) else {
         return refuse(
-            &path,
+            request.uri().path(),
             StatusCode::MISDIRECTED_REQUEST,
             "aerie does not serve the host this request names; start it with --public-host \
              NAME to serve a name other than localhost or an IP address"
                 .to_owned(),
         );
     };
+    let path = request.uri().path();
+    let origin = needs_origin(path).then(|| {
+        let scheme = if guard.tls { "https" } else { "http" };
+        RequestOrigin(format!("{scheme}://{authority}"))
+    });
     let changes_state = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if changes_state
-        && let Some(origin) = request.headers().get(header::ORIGIN)
-        && !origin
+        && let Some(sent) = request.headers().get(header::ORIGIN)
+        && !sent
             .to_str()
-            .is_ok_and(|origin| guard.hosts.allows_origin(origin))
+            .is_ok_and(|sent| guard.hosts.allows_origin(sent))
     {
         return refuse(
-            &path,
+            path,
             StatusCode::FORBIDDEN,
             "cross-site requests are refused: the request's Origin is not a page aerie serves"
                 .to_owned(),
         );
     }
-    let needed = access::required(request.method(), &path);
-    if needed != Access::Public {
+    let needed = access::required(request.method(), path);
+    if guard.auth.enabled && needed != Access::Public {
         let identity: Identity = match guard.auth.identify(request.headers()).await {
             Ok(identity) => identity,
-            Err(refusal) => return refuse(&path, StatusCode::UNAUTHORIZED, refusal.to_string()),
+            Err(refusal) => return refuse(path, StatusCode::UNAUTHORIZED, refusal.to_string()),
         };
         if !identity.grant.allows(needed) {
-            return refuse(
-                &path,
-                StatusCode::FORBIDDEN,
-                format!(
-                    "{} may not call {path}: it needs an admin key",
-                    identity.name
-                ),
+            let message = format!(
+                "{} may not call {path}: it needs an admin key",
+                identity.name
             );
+            return refuse(path, StatusCode::FORBIDDEN, message);
         }
         request.extensions_mut().insert(identity);
     }
-    let scheme = if guard.tls { "https" } else { "http" };
-    request
-        .extensions_mut()
-        .insert(RequestOrigin(format!("{scheme}://{authority}")));
+    if let Some(origin) = origin {
+        request.extensions_mut().insert(origin);
+    }
     next.run(request).await
 }

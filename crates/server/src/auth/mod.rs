@@ -5,7 +5,7 @@
 //! the token endpoint, or one handed to a running attempt), or `Authorization: Basic` with an
 //! API key's client id and secret (what a browser sends for the console). Each request is
 //! then checked against what its RPC needs (`access`). With auth off, every caller is an
-//! anonymous admin, named by the `x-aerie-user` header or its user agent.
+//! anonymous admin (see `crate::caller`).
 //!
 //! # Layout
 //! - `api_key`: the key format the SDK decodes, and secret hashing.
@@ -23,7 +23,7 @@ pub mod oauth;
 pub mod token;
 
 use access::Grant;
-use aerie_core::{ActionId, Role, RunId, Timestamp};
+use aerie_core::{ActionId, RunId, Timestamp};
 use aerie_store::{ApiKeyRecord, Store};
 use base64::Engine as _;
 use http::HeaderMap;
@@ -40,7 +40,7 @@ const ATTEMPT_ROLE: &str = "attempt";
 /// The caller of a request, as the handlers see it (a request extension).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// The API key's client id, `attempt:…` for a running attempt, or empty when anonymous.
+    /// The API key's client id, or `attempt:…` for a running attempt.
     pub subject: String,
     /// Recorded as a run's creator and an abort's author.
     pub name: String,
@@ -143,11 +143,8 @@ impl Auth {
         })
     }
 
-    /// Who sent a request with `headers`. With auth off, an anonymous admin.
+    /// Who sent a request with `headers` (auth on).
     pub async fn identify(&self, headers: &HeaderMap) -> Result<Identity, Refusal> {
-        if !self.enabled {
-            return Ok(anonymous(headers));
-        }
         let value = headers
             .get(http::header::AUTHORIZATION)
             .ok_or(Refusal::Missing)?
@@ -204,27 +201,6 @@ fn parse_run(raw: &str) -> Option<RunId> {
         name: parts.next()?.parse().ok()?,
     };
     parts.next().is_none().then_some(run)
-}
-
-/// The caller when auth is off: the `x-aerie-user` header the aerie CLI sends, else the
-/// client's user agent.
-fn anonymous(headers: &HeaderMap) -> Identity {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-    };
-    let name = header("x-aerie-user")
-        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
-        .unwrap_or_else(|| "anonymous".into());
-    Identity {
-        subject: String::new(),
-        name,
-        grant: Grant::Key(Role::Admin),
-        run: None,
-    }
 }
 
 /// What a running attempt needs to call back: with TLS, the SDK's in-cluster switches for a
@@ -307,17 +283,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_without_a_credential_is_refused_only_with_auth_on() {
-        let (on, _dir) = auth(true).await;
-        assert_eq!(on.identify(&HeaderMap::new()).await, Err(Refusal::Missing));
+    async fn a_request_without_a_valid_credential_is_refused() {
+        let (auth, _dir) = auth(true).await;
         assert_eq!(
-            on.identify(&bearer("not.a.token")).await,
+            auth.identify(&HeaderMap::new()).await,
+            Err(Refusal::Missing)
+        );
+        assert_eq!(
+            auth.identify(&bearer("not.a.token")).await,
             Err(Refusal::Token(token::TokenError::Malformed))
         );
-        let (off, _dir) = auth(false).await;
-        let anonymous = off.identify(&HeaderMap::new()).await.unwrap();
-        assert_eq!(anonymous.grant, Grant::Key(Role::Admin));
-        assert_eq!(anonymous.run, None);
     }
 
     #[test]
