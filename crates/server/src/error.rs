@@ -90,5 +90,22 @@ impl From<ApiError> for ConnectError {
     }
 }
 
+/// A Connect error sent by middleware, before any handler ran: `status` with a JSON body
+/// naming the Connect `code` and the `message`.
+pub fn connect_error_response(
+    status: http::StatusCode,
+    code: &str,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({ "code": code, "message": message });
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// Handler results: `?` on any aerie error converts at this edge.
 pub type ApiResult<T> = Result<T, ApiError>;

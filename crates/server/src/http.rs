@@ -5,6 +5,7 @@
 //! signed for; a download is read from disk as it is sent.
 
 use crate::data_proxy::MAX_UPLOAD_BYTES;
+use crate::error::connect_error_response;
 use crate::state::AppState;
 use aerie_blob::{BlobError, Published, SignatureError, SignedGrant, UploadError};
 use aerie_core::Timestamp;
@@ -217,13 +218,11 @@ pub async fn explain_unsupported_media_type(
         "content-type {content_type:?} is not supported; send application/proto or \
          application/json (Connect), application/grpc, or application/grpc-web"
     );
-    let body = serde_json::json!({ "code": "invalid_argument", "message": message });
-    (
+    connect_error_response(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        "invalid_argument",
+        &message,
     )
-        .into_response()
 }
 
 /// Logs every request at debug level: path, status, time taken and the client's request id.

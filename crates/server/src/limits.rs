@@ -3,9 +3,10 @@
 //! unknown size) take one of a few permits, held until the response starts, so decoding many
 //! of them at once cannot multiply the memory one of them costs.
 
+use crate::error::connect_error_response;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{StatusCode, header};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,16 +24,6 @@ pub struct RequestLimits {
     pub max_bytes: u64,
     /// Permits for costly requests.
     pub costly: Semaphore,
-}
-
-fn connect_error(status: StatusCode, code: &str, message: String) -> Response {
-    let body = serde_json::json!({ "code": code, "message": message });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 /// Applies the limits to RPCs; other routes check their own.
@@ -53,10 +44,10 @@ pub async fn limit(
         && length > limits.max_bytes
     {
         // Connect sends resource_exhausted as 429.
-        return connect_error(
+        return connect_error_response(
             StatusCode::TOO_MANY_REQUESTS,
             "resource_exhausted",
-            format!(
+            &format!(
                 "the request has {length} bytes; the limit is {} bytes",
                 limits.max_bytes
             ),
@@ -77,10 +68,10 @@ pub async fn limit(
         return next.run(request).await;
     }
     let Ok(Ok(_permit)) = tokio::time::timeout(PERMIT_WAIT, limits.costly.acquire()).await else {
-        return connect_error(
+        return connect_error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "too many large requests at once; retry shortly".to_owned(),
+            "too many large requests at once; retry shortly",
         );
     };
     next.run(request).await

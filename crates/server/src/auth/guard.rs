@@ -6,6 +6,7 @@
 use super::access::{self, Access};
 use super::hosts::AllowedHosts;
 use super::{Auth, Identity};
+use crate::error::connect_error_response;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -38,13 +39,7 @@ fn refuse(path: &str, status: StatusCode, message: String) -> Response {
             StatusCode::UNAUTHORIZED => "unauthenticated",
             _ => "permission_denied",
         };
-        let body = serde_json::json!({ "code": code, "message": message });
-        return (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response();
+        return connect_error_response(status, code, &message);
     }
     let mut response = (status, format!("{message}\n")).into_response();
     if status == StatusCode::UNAUTHORIZED {
