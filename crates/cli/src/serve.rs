@@ -202,11 +202,29 @@ impl ServeArgs {
             executor: self.executor.into(),
             auth: self.auth,
             tls,
-            public_hosts: self.public_hosts.clone(),
+            public_hosts: self.served_hosts(),
             token_ttl: Duration::from_secs(self.token_ttl),
             max_connections: self.max_connections.max(1),
             task_env_allow: self.task_env_allow.clone(),
         })
+    }
+}
+
+impl ServeArgs {
+    /// The names requests may use besides localhost and IP addresses: `--public-host`, plus the
+    /// host of `--addr` when it is a name.
+    fn served_hosts(&self) -> Vec<String> {
+        let mut hosts = self.public_hosts.clone();
+        let host = self
+            .addr
+            .rsplit_once(':')
+            .map_or(self.addr.as_str(), |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if !host.is_empty() && host.parse::<std::net::IpAddr>().is_err() {
+            hosts.push(host.to_owned());
+        }
+        hosts
     }
 }
 
@@ -386,6 +404,23 @@ mod tests {
         let mut with_auth = tls.to_vec();
         with_auth.push("--auth");
         assert!(settled(&with_auth, "127.0.0.1:30443").unwrap());
+    }
+
+    #[test]
+    fn the_host_named_in_addr_is_served_with_the_public_hosts() {
+        let config = parse(&[
+            "--addr",
+            "aerie.internal:30080",
+            "--public-host",
+            "a.example",
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(config.public_hosts, ["a.example", "aerie.internal"]);
+        let config = parse(&["--addr", "0.0.0.0:30080"]).config().unwrap();
+        assert!(config.public_hosts.is_empty());
+        let config = parse(&["--addr", "[::1]:30080"]).config().unwrap();
+        assert!(config.public_hosts.is_empty());
     }
 
     #[test]
