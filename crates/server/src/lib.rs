@@ -4,44 +4,29 @@
 //! # Layout
 //! - [`start`] opens the store, blobs and engine, and serves on already-bound listeners;
 //!   [`RunningServer::shut_down`] stops it in order.
-//! - `run_service`, `data_proxy`, `cluster`: runs, data and logs; `queue_service`,
-//!   `state_service`, `actions_service`: thin adapters over `children`, what running parents
-//!   call; `http`: health and signed URLs; `console`: read-only web pages at the URLs the
-//!   SDK prints.
-//! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints;
-//!   `limits`: request size and decoding limits; `listen`: connections, TLS and their
-//!   deadlines.
-//! - `routes`: which path goes to which handler, behind which middleware.
-//! - `maintenance`: pruning the event log of finished runs.
-//! - `details`: the one place records become wire `ActionDetails`; `spec`: what a record's
-//!   spec bytes hold and where its outputs are; `ids` and `list`: wire
-//!   requests into domain types; `watch`: following the event log; `error`: Connect codes.
+//! - `rpc`: one module per Connect service (runs, data and logs, the services running parents
+//!   call, the cluster stub) and `children`, what those parents' calls share.
+//! - `web`: everything HTTP: connections and TLS (`listen`), which path goes where and behind
+//!   which middleware (`routes`), request limits, signed blob URLs and health, the console.
+//! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
+//! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
+//!   the one place records become wire `ActionDetails`.
+//! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
+//!   `maintenance`: pruning the event log of finished runs; `error`: Connect codes;
+//!   `state`: what every handler shares.
 //!
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
 
-mod actions_service;
 pub mod auth;
 mod caller;
-mod children;
-mod cluster;
-mod console;
+mod convert;
 mod data;
-mod data_proxy;
-mod details;
 mod error;
-mod http;
-mod ids;
-mod limits;
-mod list;
-pub mod listen;
 mod maintenance;
-mod queue_service;
-mod routes;
-mod run_service;
-mod spec;
+mod rpc;
 mod state;
-mod state_service;
 mod watch;
+pub mod web;
 
 use aerie_blob::{Blobs, LogStore, UrlSigner, load_or_create_key};
 pub use aerie_engine::ExecutorKind;
@@ -49,7 +34,6 @@ use aerie_engine::{Engine, EngineConfig, LocalConfig};
 use aerie_store::{Backend, Store};
 use auth::Auth;
 pub use auth::DEFAULT_TOKEN_TTL;
-pub use listen::TlsFiles;
 use state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +42,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+pub use web::listen::TlsFiles;
 
 /// Largest RPC request body, before and after decompression.
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
@@ -103,7 +88,7 @@ pub enum ServeError {
     #[error("no listener to serve on")]
     NoListener,
     #[error(transparent)]
-    Tls(#[from] listen::TlsError),
+    Tls(#[from] web::listen::TlsError),
     #[error(transparent)]
     Store(#[from] aerie_store::StoreError),
     #[error(transparent)]
@@ -188,7 +173,11 @@ pub async fn start(
     listeners: Vec<TcpListener>,
 ) -> Result<RunningServer, ServeError> {
     let data_dir = private_data_dir(config.data_dir.clone())?;
-    let tls = config.tls.as_ref().map(listen::tls_acceptor).transpose()?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(web::listen::tls_acceptor)
+        .transpose()?;
     let addresses: Vec<SocketAddr> = listeners
         .iter()
         .filter_map(|listener| listener.local_addr().ok())
@@ -196,7 +185,7 @@ pub async fn start(
     let first = *addresses.first().ok_or(ServeError::NoListener)?;
     let store = Store::open(&config.backend).await?;
     let filled = store
-        .fill_missing_specs(|stored| spec::from_stored(stored.kind, &stored.wire_spec))
+        .fill_missing_specs(|stored| convert::spec::from_stored(stored.kind, &stored.wire_spec))
         .await?;
     if filled > 0 {
         tracing::info!(
@@ -253,13 +242,13 @@ pub async fn start(
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
         tls: tls.is_some(),
     };
-    let routes = routes::all(app, auth, guard);
-    let connections = Arc::new(tokio::sync::Semaphore::new(listen::connection_capacity(
-        config.max_connections,
-    )));
+    let routes = web::routes::all(app, auth, guard);
+    let connections = Arc::new(tokio::sync::Semaphore::new(
+        web::listen::connection_capacity(config.max_connections),
+    ));
     let mut servers = JoinSet::new();
     for listener in listeners {
-        servers.spawn(listen::serve(
+        servers.spawn(web::listen::serve(
             listener,
             tls.clone(),
             routes.clone(),

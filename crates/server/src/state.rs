@@ -6,8 +6,8 @@ use aerie_engine::Engine;
 use aerie_store::Store;
 use std::sync::Arc;
 
+use crate::convert::ids::required_action_id;
 use crate::error::ApiResult;
-use crate::ids::required_action_id;
 use aerie_store::ActionRecord;
 use aerie_wire::flyteidl2::common::ActionIdentifier;
 

@@ -2,7 +2,7 @@
 //! hold against slow and abusive clients: a cap on open connections, deadlines for the TLS
 //! handshake and for a request's headers, and an idle deadline while a request body arrives.
 
-use crate::routes::Routes;
+use crate::web::routes::Routes;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};

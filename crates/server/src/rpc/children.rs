@@ -3,9 +3,9 @@
 //! traces, watches its direct children (snapshot, sentinel, then every change), and aborts
 //! children it stopped waiting for.
 
+use crate::convert::ids::{required_action_id, wire_action_id};
+use crate::convert::spec;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{required_action_id, wire_action_id};
-use crate::spec;
 use crate::state::AppState;
 use crate::watch::follow_run;
 use aerie_blob::ActionLayout;

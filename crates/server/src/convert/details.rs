@@ -1,7 +1,7 @@
 //! The one place that turns stored records into the wire's `ActionDetails`, `Action`, `Run` and
 //! `RunDetails` (contract §3). A watch sends the state an event carries through the same code.
 
-use crate::ids::wire_action_id;
+use crate::convert::ids::wire_action_id;
 use aerie_blob::ActionLayout;
 use aerie_core::{ActionKind, ActionState, AttemptState, ErrorKind, Timestamp};
 use aerie_store::{ActionRecord, RunRecord};
@@ -170,7 +170,7 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
 }
 
 /// Full details of `record` as it stands in `state` (its current state, or an event's), with
-/// `spec`, its decoded wire spec (`crate::spec::details_spec`).
+/// `spec`, its decoded wire spec (`crate::convert::spec::details_spec`).
 pub fn action_details(
     record: &ActionRecord,
     state: &ActionState,

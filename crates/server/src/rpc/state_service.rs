@@ -1,7 +1,7 @@
 //! `flyteidl2.workflow.StateService`: the QueueService path's child watch (contract §5.3).
 
-use crate::children::{self, ChildMessage};
 use crate::error::ApiError;
+use crate::rpc::children::{self, ChildMessage};
 use crate::state::AppState;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{watch_request, watch_response};
 use aerie_wire::flyteidl2::workflow::*;

@@ -2,9 +2,9 @@
 //! (contract §5.2): enqueue children and traces, abort children.
 
 use crate::caller::{AbortSource, abort_info, caller, may_change};
-use crate::children::{self, ChildRequest, ChildSpec};
+use crate::convert::ids::{required_action_id, required_run_id};
 use crate::error::ApiError;
-use crate::ids::{required_action_id, required_run_id};
+use crate::rpc::children::{self, ChildRequest, ChildSpec};
 use crate::state::AppState;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::enqueue_action_request::Spec;
 use aerie_wire::flyteidl2::workflow::*;

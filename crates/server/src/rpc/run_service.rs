@@ -1,12 +1,12 @@
 //! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions.
 
 use crate::caller::{AbortSource, abort_info, caller};
+use crate::convert::details;
+use crate::convert::ids::{self, required_action_id, required_run_id};
+use crate::convert::list::{DefaultOrder, list_query};
+use crate::convert::spec;
 use crate::data::{action_data, store_inputs};
-use crate::details;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{self, required_action_id, required_run_id};
-use crate::list::{DefaultOrder, list_query};
-use crate::spec;
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, RunName, Timestamp};

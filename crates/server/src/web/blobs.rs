@@ -1,11 +1,9 @@
-//! Plain HTTP beside the RPCs, on the same port: `/healthz` and `/readyz`, and the signed blob
-//! URLs that `CreateUploadLocation` and `CreateDownloadLink` hand out (PUT to upload, GET to
-//! download). Both stream: an upload goes to disk as it arrives, after its signature and
-//! declared size are checked, and is published only if its content matches the hash it was
-//! signed for; a download is read from disk as it is sent.
+//! The signed blob URLs that `CreateUploadLocation` and `CreateDownloadLink` hand out (PUT to
+//! upload, GET to download), on the same port as the RPCs. Both stream: an upload goes to disk
+//! as it arrives, after its signature and declared size are checked, and is published only if
+//! its content matches the hash it was signed for; a download is read from disk as it is sent.
 
-use crate::data_proxy::MAX_UPLOAD_BYTES;
-use crate::error::connect_error_response;
+use crate::rpc::data_proxy::MAX_UPLOAD_BYTES;
 use crate::state::AppState;
 use aerie_blob::{BlobError, Published, SignatureError, SignedGrant, UploadError};
 use aerie_core::Timestamp;
@@ -68,10 +66,6 @@ fn check_signature(
 
 fn refuse_signature(err: SignatureError) -> Refusal {
     refuse(StatusCode::FORBIDDEN, format!("{err}; ask for a new URL"))
-}
-
-pub async fn healthz() -> &'static str {
-    "ok\n"
 }
 
 /// The MD5 the upload must have: the one it was signed for and the `Content-MD5` header, which
@@ -196,55 +190,4 @@ pub async fn download(
             format!("reading the blob failed: {err}"),
         )),
     }
-}
-
-/// Gives a bare `415 Unsupported Media Type` from the RPC layer a Connect error body that says
-/// which content types work.
-pub async fn explain_unsupported_media_type(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let content_type = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("(none)")
-        .to_owned();
-    let response = next.run(request).await;
-    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        return response;
-    }
-    let message = format!(
-        "content-type {content_type:?} is not supported; send application/proto or \
-         application/json (Connect), application/grpc, or application/grpc-web"
-    );
-    connect_error_response(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "invalid_argument",
-        &message,
-    )
-}
-
-/// Logs every request at debug level: path, status, time taken and the client's request id.
-pub async fn log_request(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    tracing::debug!(
-        path,
-        request_id,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    response
 }

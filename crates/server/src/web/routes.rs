@@ -3,18 +3,19 @@
 //! the content-type explainer, then its route: health checks, console pages, signed blob URLs,
 //! the token endpoint, and every Connect, gRPC and gRPC-Web service.
 
+use crate::MAX_REQUEST_BYTES;
 use crate::auth::{self, Auth};
+use crate::error::connect_error_response;
+use crate::rpc::{actions_service, cluster, data_proxy, queue_service, run_service, state_service};
 use crate::state::AppState;
-use crate::{
-    MAX_REQUEST_BYTES, actions_service, cluster, console, data_proxy, http, limits, queue_service,
-    run_service, state_service,
-};
+use crate::web::{blobs, console, limits};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{get, post, put};
@@ -66,8 +67,8 @@ pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> Routes {
         .layer(DefaultBodyLimit::max(auth::oauth::MAX_TOKEN_REQUEST_BYTES))
         .with_state(Arc::new(auth));
     let router = axum::Router::new()
-        .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::healthz))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(healthz))
         .route("/", get(console::home))
         .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
         .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
@@ -79,16 +80,69 @@ pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> Routes {
             "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
             get(console::logs),
         )
-        .route("/blobs/{*key}", put(http::upload).get(http::download))
+        .route("/blobs/{*key}", put(blobs::upload).get(blobs::download))
         .with_state(app)
         .merge(token_route)
         .fallback_service(connect);
     BoxCloneSyncService::new(
         ServiceBuilder::new()
-            .layer(from_fn(http::log_request))
+            .layer(from_fn(log_request))
             .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
             .layer(from_fn_with_state(request_limits, limits::limit))
-            .layer(from_fn(http::explain_unsupported_media_type))
+            .layer(from_fn(explain_unsupported_media_type))
             .service(router),
     )
+}
+
+/// `GET /healthz` and `/readyz`.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Gives a bare `415 Unsupported Media Type` from the RPC layer a Connect error body that says
+/// which content types work.
+async fn explain_unsupported_media_type(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let content_type = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("(none)")
+        .to_owned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return response;
+    }
+    let message = format!(
+        "content-type {content_type:?} is not supported; send application/proto or \
+         application/json (Connect), application/grpc, or application/grpc-web"
+    );
+    connect_error_response(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_argument",
+        &message,
+    )
+}
+
+/// Logs every request at debug level: path, status, time taken and the client's request id.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        path,
+        request_id,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
 }

@@ -3,9 +3,9 @@
 //! QueueService/StateService pair (contract §5.5).
 
 use crate::caller::{AbortSource, abort_info, authenticated, caller, may_change};
-use crate::children::{self, ChildMessage, ChildRequest, ChildSpec};
+use crate::convert::ids::required_action_id;
 use crate::error::ApiError;
-use crate::ids::required_action_id;
+use crate::rpc::children::{self, ChildMessage, ChildRequest, ChildSpec};
 use crate::state::AppState;
 use aerie_wire::flyteidl2::actions::__buffa::oneof::{
     action, watch_for_updates_request, watch_for_updates_response,

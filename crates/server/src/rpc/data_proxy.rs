@@ -2,9 +2,9 @@
 //! action data, reports and code bundles, and live per-attempt logs.
 
 use crate::auth::guard::RequestOrigin;
+use crate::convert::ids::{self, required_action_id};
 use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{self, required_action_id};
 use crate::state::AppState;
 use aerie_blob::{ActionLayout, LogLine, Originator, SignedGrant};
 use aerie_core::{ActionId, Domain, Project, Timestamp};

@@ -1,0 +1,12 @@
+//! One module per Connect service aerie serves: `run_service` (runs, actions, watches),
+//! `data_proxy` (uploads, inputs, data, reports, logs), `queue_service`, `state_service` and
+//! `actions_service` (thin adapters for running parents over `children`), and `cluster`.
+//! The auth services live in `crate::auth::oauth`.
+
+pub mod actions_service;
+pub mod children;
+pub mod cluster;
+pub mod data_proxy;
+pub mod queue_service;
+pub mod run_service;
+pub mod state_service;

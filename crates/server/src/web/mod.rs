@@ -1,0 +1,10 @@
+//! Everything HTTP: `listen` (connections, TLS and their deadlines), `routes` (which path goes
+//! to which handler, behind which middleware), `limits` (RPC size and decoding limits),
+//! `blobs` (health checks and the signed blob URLs), and `console` (the web pages at the URLs
+//! the SDK prints).
+
+pub mod blobs;
+pub mod console;
+pub mod limits;
+pub mod listen;
+pub mod routes;
