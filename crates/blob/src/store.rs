@@ -59,7 +59,8 @@ pub struct Blobs {
 }
 
 impl Blobs {
-    /// Storage in `root` (created if missing).
+    /// Storage in `root` (created if missing), with an empty directory for uploads in flight:
+    /// partial uploads an earlier process left behind are dropped.
     pub fn local(root: &Path) -> Result<Self, BlobError> {
         std::fs::create_dir_all(root).map_err(|source| BlobError::CreateRoot {
             path: root.to_path_buf(),
@@ -71,7 +72,14 @@ impl Blobs {
                 path: root.to_path_buf(),
                 source,
             })?;
-        Ok(Self { root })
+        let blobs = Self { root };
+        let incoming = blobs.incoming_dir();
+        let _ = std::fs::remove_dir_all(&incoming);
+        std::fs::create_dir(&incoming).map_err(|source| BlobError::CreateRoot {
+            path: incoming,
+            source,
+        })?;
+        Ok(blobs)
     }
 
     /// The URI of `key` (a `/`-separated relative path).

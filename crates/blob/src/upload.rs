@@ -43,12 +43,10 @@ pub struct Upload {
 impl Blobs {
     /// Starts receiving an upload of at most `limit` bytes.
     pub async fn begin_upload(&self, limit: u64) -> Result<Upload, BlobError> {
-        let incoming = self.incoming_dir();
         let key = ".incoming";
-        tokio::fs::create_dir_all(&incoming)
-            .await
-            .map_err(|err| BlobError::io(key, &err))?;
-        let temp = incoming.join(hex::encode(rand::random::<[u8; 16]>()));
+        let temp = self
+            .incoming_dir()
+            .join(hex::encode(rand::random::<[u8; 16]>()));
         let file = tokio::fs::File::create(&temp)
             .await
             .map_err(|err| BlobError::io(key, &err))?;
