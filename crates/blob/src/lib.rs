@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`store`]: [`Blobs`], the object store behind every URI aerie hands out, and the storage
 //!   layout (run bases, attempt prefixes, uploads, inputs).
+//! - [`objects`]: objects by key for the S3 API: streamed writes, reads from an offset,
+//!   listings in key order, deletes; [`multipart`]: uploads sent in parts.
 //! - [`layout`]: where an action's and an attempt's files live (outputs, errors, reports,
 //!   checkpoints, raw data, per-attempt directories); the only place that spells them.
 //! - [`logs`]: [`LogStore`], append-only per-attempt logs with live followers.
@@ -12,12 +14,16 @@
 
 pub mod layout;
 pub mod logs;
+pub mod multipart;
+pub mod objects;
 pub mod signing;
 pub mod store;
 pub mod upload;
 
 pub use layout::{ActionLayout, AttemptLayout};
 pub use logs::{LogLine, LogStore, LogWriter, Originator};
+pub use multipart::MultipartError;
+pub use objects::{ObjectMeta, WriteError};
 pub use signing::{SignatureError, SignedGrant, UrlSigner, load_or_create_key};
-pub use store::{BlobError, Blobs};
+pub use store::{BUCKET, BlobError, Blobs, check_key};
 pub use upload::{Published, Upload, UploadError};

@@ -1,10 +1,12 @@
 //! The store behind every data URI, and the storage layout.
 //!
-//! URIs handed to tasks and clients are absolute local paths under the blob root (the SDK reads
-//! and writes them directly with fsspec), so a key is stored under exactly its own name: spaces,
+//! Every URI aerie hands out is `s3://aerie/{key}`: tasks and clients read and write it through
+//! aerie's S3-compatible API (the `aerie-s3` crate), as they would a bucket on Flyte. On this
+//! machine a key is a file under the blob root, stored under exactly its own name: spaces,
 //! brackets, `%`, `#`, `?` and non-ASCII characters included. A URI is mapped back to a key only
-//! if it lies under the root, so no request can make aerie read or write elsewhere. Writes land
-//! in a temporary file first and appear whole, after an fsync.
+//! if it names aerie's bucket (or, for records written before the bucket existed, a path under
+//! the root), so no request can make aerie read or write elsewhere. Writes land in a temporary
+//! file first and appear whole, after an fsync.
 
 use aerie_core::{Domain, Project, RunId};
 use bytes::Bytes;
@@ -17,6 +19,8 @@ use tokio::io::AsyncWriteExt;
 pub enum BlobError {
     #[error("{uri:?} is outside aerie's storage")]
     OutsideStorage { uri: String },
+    #[error("{key:?} is not a valid object key (empty, `.` or `..` segments, or reserved)")]
+    BadKey { key: String },
     #[error("cannot create the storage directory {path}")]
     CreateRoot {
         path: PathBuf,
@@ -48,6 +52,9 @@ impl BlobError {
         }
     }
 }
+
+/// The bucket every URI names.
+pub const BUCKET: &str = "aerie";
 
 /// `ENOSPC` on Linux: no space left on the device.
 const ENOSPC: i32 = 28;
@@ -82,9 +89,9 @@ impl Blobs {
         Ok(blobs)
     }
 
-    /// The URI of `key` (a `/`-separated relative path).
+    /// The URI of `key` (a `/`-separated relative path): `s3://aerie/{key}`.
     pub fn uri(&self, key: &str) -> String {
-        format!("{}/{}", self.root.display(), key)
+        format!("s3://{BUCKET}/{key}")
     }
 
     /// Where `key` is on disk; `key` must come from [`Blobs::key_of`].
@@ -94,28 +101,26 @@ impl Blobs {
 
     /// Where uploads are written before they are published.
     pub(crate) fn incoming_dir(&self) -> PathBuf {
-        self.root.join(".incoming")
+        self.root.join(INCOMING)
     }
 
-    /// The key of `uri`, if it lies under the root. Accepts plain paths and `file://` URIs and
-    /// refuses any `.`/`..` segment.
+    /// The key of `uri`: `s3://aerie/{key}`, or a path (plain or `file://`) under the root as
+    /// records from before the bucket hold. Refuses any other bucket or place, and any key
+    /// [`check_key`] refuses.
     pub fn key_of(&self, uri: &str) -> Result<String, BlobError> {
         let outside = || BlobError::OutsideStorage { uri: uri.into() };
-        let path = uri.strip_prefix("file://").unwrap_or(uri);
-        let root = self.root.to_str().ok_or_else(outside)?;
-        let key = path
-            .strip_prefix(root)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .ok_or_else(outside)?;
-        let clean = !key.is_empty()
-            && key.split('/').all(|segment| {
-                !segment.is_empty() && segment != "." && segment != ".." && !segment.contains('\0')
-            });
-        if clean {
-            Ok(key.to_owned())
+        let key = if let Some(rest) = uri.strip_prefix("s3://") {
+            rest.strip_prefix(BUCKET)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .ok_or_else(outside)?
         } else {
-            Err(outside())
-        }
+            let path = uri.strip_prefix("file://").unwrap_or(uri);
+            let root = self.root.to_str().ok_or_else(outside)?;
+            path.strip_prefix(root)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .ok_or_else(outside)?
+        };
+        check_key(key).map(str::to_owned).map_err(|_| outside())
     }
 
     /// Writes `bytes` at `uri`, replacing what was there.
@@ -125,7 +130,7 @@ impl Blobs {
         let written = async {
             let parent = path.parent().unwrap_or(&self.root);
             tokio::fs::create_dir_all(parent).await?;
-            let temp = parent.join(format!(".{}.tmp", hex::encode(rand::random::<[u8; 8]>())));
+            let temp = parent.join(crate::objects::temp_name());
             let result = async {
                 let mut file = tokio::fs::File::create(&temp).await?;
                 file.write_all(&bytes).await?;
@@ -203,6 +208,25 @@ impl Blobs {
     }
 }
 
+/// A key names a file under the root only when it is a `/`-separated path of non-empty
+/// segments, none `.` or `..`, none holding a NUL, and it is not aerie's own uploads-in-flight
+/// directory.
+pub fn check_key(key: &str) -> Result<&str, BlobError> {
+    let clean = !key.is_empty()
+        && key.split('/').all(|segment| {
+            !segment.is_empty() && segment != "." && segment != ".." && !segment.contains('\0')
+        })
+        && key.split('/').next() != Some(INCOMING);
+    if clean {
+        Ok(key)
+    } else {
+        Err(BlobError::BadKey { key: key.into() })
+    }
+}
+
+/// The directory under the root where writes in flight live.
+pub(crate) const INCOMING: &str = ".incoming";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,8 +241,13 @@ mod tests {
         blobs.put(&uri, Bytes::from_static(b"abc")).await.unwrap();
         assert!(blobs.exists(&uri).await.unwrap());
         assert_eq!(blobs.get(&uri).await.unwrap().unwrap(), "abc");
-        let file_uri = format!("file://{uri}");
-        assert_eq!(blobs.get(&file_uri).await.unwrap().unwrap(), "abc");
+        let root = dir.path().canonicalize().unwrap();
+        let legacy = format!("file://{}/runs/p/d/r/a0/1/outputs.pb", root.display());
+        assert_eq!(
+            blobs.get(&legacy).await.unwrap().unwrap(),
+            "abc",
+            "a path under the root, as older records hold, names the same object"
+        );
         blobs.put(&uri, Bytes::from_static(b"abcd")).await.unwrap();
         assert_eq!(
             blobs.get(&uri).await.unwrap().unwrap(),
@@ -242,7 +271,7 @@ mod tests {
         for name in names {
             let uri = blobs.uri(&format!("u/{name}"));
             blobs.put(&uri, Bytes::from_static(b"x")).await.unwrap();
-            assert!(std::path::Path::new(&uri).is_file(), "{name}");
+            assert!(dir.path().join("u").join(name).is_file(), "{name}");
             assert_eq!(blobs.get(&uri).await.unwrap().unwrap(), "x");
         }
         let mut stored: Vec<String> = std::fs::read_dir(dir.path().join("u"))
@@ -256,21 +285,27 @@ mod tests {
     }
 
     #[test]
-    fn uris_outside_the_root_are_refused() {
+    fn uris_outside_the_bucket_or_the_root_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::local(dir.path()).unwrap();
-        let root = blobs.uri("");
-        for uri in [
-            "/etc/passwd".to_owned(),
-            format!("{root}../escape"),
-            format!("{root}a/../../escape"),
-            format!("{root}./x"),
-            root.trim_end_matches('/').to_owned(),
-            format!("{}-sibling/x", root.trim_end_matches('/')),
-            "s3://bucket/x".to_owned(),
-        ] {
-            assert!(blobs.key_of(&uri).is_err(), "{uri} was accepted");
+        let root = format!("{}/", dir.path().canonicalize().unwrap().display());
+        for prefix in [blobs.uri(""), root] {
+            for uri in [
+                "/etc/passwd".to_owned(),
+                format!("{prefix}../escape"),
+                format!("{prefix}a/../../escape"),
+                format!("{prefix}./x"),
+                format!("{prefix}a//b"),
+                format!("{prefix}.incoming/x"),
+                prefix.trim_end_matches('/').to_owned(),
+                format!("{}-sibling/x", prefix.trim_end_matches('/')),
+                "s3://bucket/x".to_owned(),
+                "s3://aeriex/x".to_owned(),
+            ] {
+                assert!(blobs.key_of(&uri).is_err(), "{uri} was accepted");
+            }
+            assert_eq!(blobs.key_of(&format!("{prefix}a/b")).unwrap(), "a/b");
         }
-        assert_eq!(blobs.key_of(&format!("{root}a/b")).unwrap(), "a/b");
+        assert_eq!(blobs.uri("a/b"), "s3://aerie/a/b");
     }
 }

@@ -68,6 +68,32 @@ pub enum Command {
     /// be running). See `aerie serve --auth`.
     #[command(subcommand, name = "apikey")]
     ApiKey(ApiKeyCommand),
+    /// Credentials for aerie's S3 bucket, where task data lives, made from the data directory's
+    /// storage key (so only who can read the data directory can make them).
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Print `export` lines that point the Flyte SDK (FLYTE_AWS_*) and other S3 tools (AWS_*)
+    /// at aerie's bucket, e.g. `eval "$(aerie storage env)"`; then `File`/`Dir` outputs open
+    /// and download in your own Python, as on Flyte.
+    Env(StorageEnvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StorageEnvArgs {
+    /// Allow writes and deletes too (default: read only).
+    #[arg(long)]
+    pub write: bool,
+
+    /// How long the credential lasts, in hours.
+    #[arg(long, default_value_t = 12, value_name = "HOURS")]
+    pub hours: u64,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]

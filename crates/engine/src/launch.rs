@@ -137,7 +137,6 @@ fn environment(
         ("RUN_NAME", action.run.name.to_string()),
         ("ACTION_NAME", action.name.to_string()),
         ("FLYTE_ATTEMPT_NUMBER", (inputs.attempt - 1).to_string()),
-        ("FSSPEC_FILE_AUTO_MKDIR", "1".to_owned()),
     ];
     env.extend(identity.map(|(key, value)| (key.to_owned(), value)));
     if let Some(python_env) = inputs.python_env {
@@ -174,8 +173,8 @@ mod tests {
             action,
             attempt,
             org: "",
-            input_uri: "/data/inputs/x/inputs.pb",
-            run_base: "/data/runs/p/d/r1",
+            input_uri: "s3://aerie/inputs/x/inputs.pb",
+            run_base: "s3://aerie/runs/p/d/r1",
             run_started_at: Timestamp::from_micros(1_764_216_326_000_000),
             run_envs,
             endpoint: "127.0.0.1:4000",
@@ -232,15 +231,15 @@ mod tests {
             plan.args,
             [
                 "--inputs",
-                "/data/inputs/x/inputs.pb",
+                "s3://aerie/inputs/x/inputs.pb",
                 "--outputs-path",
-                "/data/runs/p/d/r1/a0/2",
+                "s3://aerie/runs/p/d/r1/a0/2",
                 "--raw-data-path",
-                "/data/runs/p/d/r1/a0/raw",
+                "s3://aerie/runs/p/d/r1/a0/raw",
                 "--checkpoint-path",
-                "/data/runs/p/d/r1/a0/2/checkpoint",
+                "s3://aerie/runs/p/d/r1/a0/2/checkpoint",
                 "--prev-checkpoint",
-                "/data/runs/p/d/r1/a0/1/checkpoint",
+                "s3://aerie/runs/p/d/r1/a0/1/checkpoint",
                 "--run-name",
                 "r1",
                 "--name",
@@ -251,7 +250,7 @@ mod tests {
                 "v1",
             ]
         );
-        assert_eq!(plan.output_prefix, "/data/runs/p/d/r1/a0/2");
+        assert_eq!(plan.output_prefix, "s3://aerie/runs/p/d/r1/a0/2");
     }
 
     #[test]
@@ -271,11 +270,10 @@ mod tests {
         ];
         let plan = plan(&spec_with_args(&["a0"]), &inputs(&action, &run_envs, 3)).unwrap();
         assert_eq!(last(&plan, "LOG_LEVEL"), Some("20"));
-        assert_eq!(last(&plan, "_U_RUN_BASE"), Some("/data/runs/p/d/r1"));
+        assert_eq!(last(&plan, "_U_RUN_BASE"), Some("s3://aerie/runs/p/d/r1"));
         assert_eq!(last(&plan, "_U_ORG_NAME"), Some("local"));
         assert_eq!(last(&plan, "FLYTE_ATTEMPT_NUMBER"), Some("2"));
         assert_eq!(last(&plan, "ACTION_NAME"), Some("n1"));
-        assert_eq!(last(&plan, "FSSPEC_FILE_AUTO_MKDIR"), Some("1"));
         assert_eq!(
             last(&plan, "PATH"),
             Some("/venv/bin:/usr/local/bin:/usr/bin:/bin")
@@ -301,7 +299,6 @@ mod tests {
                 "FLYTE_ATTEMPT_NUMBER",
                 "FLYTE_INTERNAL_EXECUTION_DOMAIN",
                 "FLYTE_INTERNAL_EXECUTION_PROJECT",
-                "FSSPEC_FILE_AUTO_MKDIR",
                 "HOME",
                 "LOG_LEVEL",
                 "PATH",

@@ -75,7 +75,9 @@ impl From<ApiError> for ConnectError {
                 StoreError::Corrupt { .. } => ErrorCode::DataLoss,
             },
             ApiError::Blob(blob) => match blob {
-                BlobError::OutsideStorage { .. } => ErrorCode::InvalidArgument,
+                BlobError::OutsideStorage { .. } | BlobError::BadKey { .. } => {
+                    ErrorCode::InvalidArgument
+                }
                 BlobError::Full { .. } => ErrorCode::ResourceExhausted,
                 BlobError::CreateRoot { .. } | BlobError::Io { .. } => ErrorCode::Unavailable,
             },

@@ -7,7 +7,8 @@
 //! - `rpc`: one module per Connect service (runs, data and logs, the services running parents
 //!   call, the cluster stub) and `children`, what those parents' calls share.
 //! - `web`: everything HTTP: connections and TLS (`listen`), which path goes where and behind
-//!   which middleware (`routes`), request limits, signed blob URLs and health, the console.
+//!   which middleware (`routes`), request limits, signed blob URLs and health, the S3 bucket
+//!   (`bucket`), the console.
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
 //! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
 //!   the one place records become wire `ActionDetails`.
@@ -31,6 +32,7 @@ pub mod web;
 use aerie_blob::{Blobs, LogStore, UrlSigner, load_or_create_key};
 pub use aerie_engine::ExecutorKind;
 use aerie_engine::{Engine, EngineConfig, LocalConfig};
+use aerie_s3::StorageKeys;
 use aerie_store::{Backend, Store};
 use auth::Auth;
 pub use auth::DEFAULT_TOKEN_TTL;
@@ -44,6 +46,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 pub use web::listen::TlsFiles;
 
+/// The file in the data directory holding the key storage credentials derive from.
+pub const STORAGE_KEY_FILE: &str = "storage.key";
 /// Largest RPC request body, before and after decompression.
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 /// How long open connections get to finish after shutdown begins.
@@ -200,6 +204,8 @@ pub async fn start(
         load_or_create_key(&path).map_err(|source| ServeError::DataDir { path, source })
     };
     let signer = UrlSigner::new(key_file("signing.key")?);
+    let storage_keys = StorageKeys::new(key_file(STORAGE_KEY_FILE)?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let auth = Auth::new(
         config.auth,
         store.clone(),
@@ -220,6 +226,8 @@ pub async fn start(
                 attempt_env: Some(Arc::new(auth::AttemptCredentials {
                     auth: auth.clone(),
                     tls: tls.is_some(),
+                    storage: storage_keys.clone(),
+                    storage_endpoint: format!("{scheme}://{first}"),
                 })),
             },
             abort_grace: Duration::from_secs(3),
@@ -229,6 +237,7 @@ pub async fn start(
     engine.start().await?;
     let stop = CancellationToken::new();
     let (store_for_maintenance, stop_maintenance) = (store.clone(), stop.clone());
+    let bucket = aerie_s3::service(blobs.clone(), storage_keys);
     let app = AppState {
         store: store.clone(),
         engine: engine.clone(),
@@ -242,7 +251,7 @@ pub async fn start(
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
         tls: tls.is_some(),
     };
-    let routes = web::routes::all(app, auth, guard);
+    let routes = web::routes::all(app, auth, guard, bucket);
     let connections = Arc::new(tokio::sync::Semaphore::new(
         web::listen::connection_capacity(config.max_connections),
     ));

@@ -8,6 +8,7 @@ mod apikey;
 mod get;
 mod io;
 mod logs;
+mod storage;
 mod watch;
 
 use crate::args::{Cli, Command, GlobalArgs};
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Abort(command) => abort::run(&connect(&global)?, command).await.map(succeeded),
         Command::Io(args) => io::run(&connect(&global)?, args).await.map(succeeded),
         Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
+        Command::Storage(command) => storage::run(command, &global.endpoint).map(succeeded),
     };
     outcome.map_err(|err| explain_unreachable(err, &global.endpoint))
 }

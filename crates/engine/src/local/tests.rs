@@ -279,7 +279,6 @@ async fn a_task_process_starts_with_a_clean_environment() {
         "RUN_NAME",
         "ACTION_NAME",
         "FLYTE_ATTEMPT_NUMBER",
-        "FSSPEC_FILE_AUTO_MKDIR",
         "PATH",
         "FLYTE_API_KEY",
         process::ATTEMPT_KEY_VARIABLE,

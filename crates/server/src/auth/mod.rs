@@ -1,7 +1,8 @@
 //! Who is calling, and whether they may.
 //!
-//! With auth on, every request but health checks, the OAuth2 token endpoint and the auth
-//! metadata RPCs carries a credential: `Authorization: Bearer TOKEN` (an access token from
+//! With auth on, every request but health checks, the OAuth2 token endpoint, the auth
+//! metadata RPCs and the S3 bucket (signed with its own storage credentials) carries a
+//! credential: `Authorization: Bearer TOKEN` (an access token from
 //! the token endpoint, or one handed to a running attempt), or `Authorization: Basic` with an
 //! API key's client id and secret (what a browser sends for the console). Each request is
 //! then checked against what its RPC needs (`access`). With auth off, every caller is an
@@ -24,6 +25,7 @@ pub mod token;
 
 use access::Grant;
 use aerie_core::{ActionId, RunId, Timestamp};
+use aerie_s3::{Scope, StorageKeys};
 use aerie_store::{ApiKeyRecord, Store};
 use base64::Engine as _;
 use http::HeaderMap;
@@ -32,7 +34,8 @@ use token::{Claims, TokenKey};
 
 /// How long an access token from the token endpoint lives unless configured otherwise.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
-/// How long an attempt's token lives: longer than any attempt is allowed to run.
+/// How long an attempt's token and storage credential live: longer than any attempt is
+/// allowed to run.
 const ATTEMPT_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The role name an attempt's token carries.
 const ATTEMPT_ROLE: &str = "attempt";
@@ -203,18 +206,35 @@ fn parse_run(raw: &str) -> Option<RunId> {
     parts.next().is_none().then_some(run)
 }
 
-/// What a running attempt needs to call back: with TLS, the SDK's in-cluster switches for a
-/// TLS endpoint (the certificate is taken from the server itself, over loopback); with auth,
-/// an attempt token the SDK reads through its `ExternalCommand` auth type.
+/// What a running attempt needs to call back: a storage credential for its run's data on
+/// aerie's S3 endpoint; with TLS, the SDK's in-cluster switches for a TLS endpoint (the
+/// certificate is taken from the server itself, over loopback); with auth, an attempt token
+/// the SDK reads through its `ExternalCommand` auth type.
 #[derive(Debug)]
 pub struct AttemptCredentials {
     pub auth: Auth,
     pub tls: bool,
+    pub storage: StorageKeys,
+    /// The S3 endpoint tasks use, `http(s)://host:port`.
+    pub storage_endpoint: String,
 }
 
 impl aerie_engine::AttemptEnv for AttemptCredentials {
     fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)> {
-        let mut env = Vec::new();
+        let storage = self
+            .storage
+            .issue(&Scope::Run(action.run.clone()), ATTEMPT_TOKEN_TTL);
+        let mut env = vec![
+            (
+                "FLYTE_AWS_ENDPOINT".to_owned(),
+                self.storage_endpoint.clone(),
+            ),
+            ("FLYTE_AWS_ACCESS_KEY_ID".to_owned(), storage.access_key_id),
+            (
+                "FLYTE_AWS_SECRET_ACCESS_KEY".to_owned(),
+                storage.secret_access_key,
+            ),
+        ];
         if self.tls {
             env.push(("_U_INSECURE".to_owned(), "false".to_owned()));
             env.push(("_U_INSECURE_SKIP_VERIFY".to_owned(), "true".to_owned()));

@@ -1,14 +1,14 @@
 //! Which path goes to which handler, behind which middleware. Every request passes, outermost
 //! first: request logging, the guard (`Host`, `Origin`, credentials, roles), the RPC limits,
 //! the content-type explainer, then its route: health checks, console pages, signed blob URLs,
-//! the token endpoint, and every Connect, gRPC and gRPC-Web service.
+//! the S3 bucket, the token endpoint, and every Connect, gRPC and gRPC-Web service.
 
 use crate::MAX_REQUEST_BYTES;
 use crate::auth::{self, Auth};
 use crate::error::connect_error_response;
 use crate::rpc::{actions_service, cluster, data_proxy, queue_service, run_service, state_service};
 use crate::state::AppState;
-use crate::web::{blobs, console, limits};
+use crate::web::{blobs, bucket, console, limits};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
@@ -56,7 +56,12 @@ fn services(app: &AppState) -> ConnectRpcService {
 pub type Routes = BoxCloneSyncService<Request, Response, Infallible>;
 
 /// The whole router behind its middleware.
-pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> Routes {
+pub fn all(
+    app: AppState,
+    auth: Auth,
+    guard: auth::guard::Guard,
+    s3: aerie_s3::S3Service,
+) -> Routes {
     let connect = services(&app);
     let request_limits = Arc::new(limits::RequestLimits {
         max_bytes: MAX_REQUEST_BYTES as u64,
@@ -82,6 +87,7 @@ pub fn all(app: AppState, auth: Auth, guard: auth::guard::Guard) -> Routes {
         )
         .route("/blobs/{*key}", put(blobs::upload).get(blobs::download))
         .with_state(app)
+        .merge(bucket::routes(s3))
         .merge(token_route)
         .fallback_service(connect);
     BoxCloneSyncService::new(

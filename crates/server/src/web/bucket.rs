@@ -1,0 +1,63 @@
+//! aerie's bucket on the main port: path-style S3 requests (`/aerie`, `/aerie/{key}`) go to
+//! the S3 service, which checks their signatures and scopes itself. Bodies stream both ways,
+//! and no RPC size limit applies to them.
+
+use aerie_blob::BUCKET;
+use aerie_s3::S3Service;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::StatusCode;
+use tower::ServiceExt;
+
+/// Whether a request for `path` is an S3 request for aerie's bucket.
+pub fn is_bucket_path(path: &str) -> bool {
+    path.strip_prefix('/')
+        .and_then(|rest| rest.strip_prefix(BUCKET))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The bucket's routes.
+pub fn routes(s3: S3Service) -> axum::Router {
+    axum::Router::new()
+        .route(&format!("/{BUCKET}"), any(serve))
+        .route(&format!("/{BUCKET}/"), any(serve))
+        .route(&format!("/{BUCKET}/{{*key}}"), any(serve))
+        .with_state(s3)
+}
+
+/// Hands one request to the S3 service.
+async fn serve(State(s3): State<S3Service>, request: Request) -> Response {
+    match s3.oneshot(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(err) => {
+            tracing::warn!(error = ?err, "the S3 service failed a request");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage request failed\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_bucket_and_its_keys_are_bucket_paths() {
+        for path in ["/aerie", "/aerie/", "/aerie/runs/p/d/r/a0/1/outputs.pb"] {
+            assert!(is_bucket_path(path), "{path}");
+        }
+        for path in [
+            "/aeriex",
+            "/aerie-other/x",
+            "/blobs/aerie/x",
+            "/",
+            "/v2/aerie",
+        ] {
+            assert!(!is_bucket_path(path), "{path}");
+        }
+    }
+}
