@@ -237,6 +237,22 @@ def aerie(tmp_path_factory: pytest.TempPathFactory):
     sys.stderr.write(f"\naerie server log: {server.log_path} (exit status {status})\n")
 
 
+@pytest.fixture
+def own_server(tmp_path_factory: pytest.TempPathFactory):
+    """Starts servers of the test's own (`start(root=None, addr=...)`); all stop when it ends.
+    Pass an earlier server's root and address to restart it on the same data."""
+    servers = []
+
+    def start(root: Path | None = None, addr: str = "127.0.0.1:0") -> AerieServer:
+        server = start_aerie(root or tmp_path_factory.mktemp("aerie-own"), addr=addr)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        stop_aerie_process(server.proc)
+
+
 @pytest.fixture(scope="session")
 def sdk(aerie: AerieServer) -> AerieServer:
     """The official SDK, initialised against the session's server (project flytesnacks/development)."""

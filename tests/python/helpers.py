@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,3 +318,31 @@ def connect_stream(server: AerieServer, rpc: str, message: bytes, timeout: float
             messages.append(payload)
     assert i == len(body), f"trailing bytes after the last envelope: {body[i:]!r}"
     return StreamReply(resp.status, hdrs, messages, end, body)
+
+
+SDK_PRELUDE = f"""
+import asyncio, json, pathlib, sys
+sys.path.insert(0, {str(TESTS_DIR)!r})
+import flyte, flyte.remote
+from flyte.remote._logs import Logs
+from workflows import basic, task_data
+flyte.init(endpoint="localhost:%(port)d", insecure=True, project={PROJECT!r}, domain={DOMAIN!r},
+           root_dir=pathlib.Path({str(TESTS_DIR)!r}))
+"""
+
+
+def sdk_script(port: int, body: str, timeout: float = 180, env: dict[str, str] | None = None) -> dict:
+    """Run `body` in a child Python with the SDK initialised against `localhost:port` (for servers
+    other than the session's: `flyte.init` is process-global). `body` prints one JSON line last;
+    `env` is added to the child's environment."""
+    script = SDK_PRELUDE % {"port": port} + textwrap.dedent(body)
+    cp = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert cp.returncode == 0, f"SDK script failed ({cp.returncode})\n{cp.stdout}\n{cp.stderr}"
+    return json.loads(cp.stdout.strip().splitlines()[-1])

@@ -77,6 +77,12 @@ impl Aerie {
         self.data_dir.clone()
     }
 
+    /// Where the local bucket keeps the object `uri` (`s3://aerie/KEY`) on disk.
+    pub fn blob_path(&self, uri: &str) -> PathBuf {
+        let key = uri.strip_prefix("s3://aerie/").expect("a URI in aerie's bucket");
+        self.data_dir.join("blobs").join(key)
+    }
+
     /// Kills the server with SIGKILL, as a crash would.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

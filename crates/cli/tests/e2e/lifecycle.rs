@@ -99,8 +99,10 @@ async fn error_document_becomes_error_info() {
     };
     let document_path = aerie.data_dir().join("error-document.pb");
     std::fs::write(&document_path, document.encode_to_vec()).unwrap();
+    // A shell task has no S3 client: it writes where the local bucket keeps its output prefix.
     let script = format!(
-        "mkdir -p \"$1\" && cp {} \"$1/error.pb\"",
+        "out={}/${{1#s3://aerie/}} && mkdir -p \"$out\" && cp {} \"$out/error.pb\"",
+        aerie.data_dir().join("blobs").display(),
         document_path.display()
     );
     let root = aerie.create_run("err1", shell_task("fails", &script)).await;

@@ -123,7 +123,10 @@ async fn a_large_upload_is_streamed_to_disk() {
     assert_eq!(read_status(&mut stream, Duration::from_secs(60)).await, 201);
     uploading.store(false, Ordering::Relaxed);
     let peak = sampling.await.expect("sampler").max(resident_bytes(pid));
-    assert_eq!(std::fs::metadata(&native).unwrap().len(), total as u64);
+    assert_eq!(
+        std::fs::metadata(aerie.blob_path(&native)).unwrap().len(),
+        total as u64
+    );
     let grown = peak.saturating_sub(before);
     eprintln!("256 MiB upload: peak memory grew by {} KiB", grown / 1024);
     assert!(grown < 64 * MIB, "memory grew by {} MiB", grown / MIB);
