@@ -18,6 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Every access key id aerie issues starts with this.
 const ID_PREFIX: &str = "AERIE";
 
+/// Where objects are never written or deleted through the bucket.
+const IMMUTABLE: &[&str] = &["uploads/", "inputs/"];
+
 /// What a credential may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -38,8 +41,12 @@ pub enum Use {
 }
 
 impl Scope {
-    /// Whether this scope allows `use_` of `key` (for [`Use::List`], a prefix).
+    /// Whether this scope allows `use_` of `key` (for [`Use::List`], a prefix). Uploads and
+    /// inputs are immutable for every scope: they arrive through signed upload URLs and RPCs.
     pub fn allows(&self, use_: Use, key: &str) -> bool {
+        if use_ == Use::Write && IMMUTABLE.iter().any(|base| key.starts_with(base)) {
+            return false;
+        }
         match self {
             Self::Bucket { write } => *write || use_ != Use::Write,
             Self::Run(run) => {
@@ -272,11 +279,20 @@ mod tests {
     }
 
     #[test]
-    fn a_read_only_bucket_credential_writes_nothing() {
+    fn a_read_only_bucket_credential_writes_nothing_and_none_rewrites_uploads() {
         let scope = Scope::Bucket { write: false };
         assert!(scope.allows(Use::Read, "runs/p/d/r/x"));
         assert!(scope.allows(Use::List, ""));
         assert!(!scope.allows(Use::Write, "runs/p/d/r/x"));
-        assert!(Scope::Bucket { write: true }.allows(Use::Write, "runs/p/d/r/x"));
+        let admin = Scope::Bucket { write: true };
+        assert!(admin.allows(Use::Write, "runs/p/d/r/x"));
+        assert!(
+            !admin.allows(Use::Write, "uploads/p/d/f/code.tgz"),
+            "uploads stay immutable"
+        );
+        assert!(
+            !admin.allows(Use::Write, "inputs/p/d/abc/inputs.pb"),
+            "inputs too"
+        );
     }
 }

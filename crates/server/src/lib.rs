@@ -91,6 +91,8 @@ pub enum ServeError {
     },
     #[error("no listener to serve on")]
     NoListener,
+    #[error("cannot open the loopback port tasks reach storage on")]
+    StoragePort(#[source] std::io::Error),
     #[error(transparent)]
     Tls(#[from] web::listen::TlsError),
     #[error(transparent)]
@@ -205,7 +207,25 @@ pub async fn start(
     };
     let signer = UrlSigner::new(key_file("signing.key")?);
     let storage_keys = StorageKeys::new(key_file(STORAGE_KEY_FILE)?);
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    // Tasks reach the bucket on the main port. Under TLS they get a plain-HTTP port of its own on
+    // loopback instead: the SDK's object-store client cannot be told to trust aerie's own
+    // certificate, and loopback traffic stays on this machine (as with the SDK's
+    // `_U_INSECURE_SKIP_VERIFY` for the RPCs).
+    let task_storage = match tls {
+        Some(_) => Some(
+            TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                .await
+                .map_err(ServeError::StoragePort)?,
+        ),
+        None => None,
+    };
+    let storage_endpoint = match &task_storage {
+        Some(listener) => format!(
+            "http://{}",
+            listener.local_addr().map_err(ServeError::StoragePort)?
+        ),
+        None => format!("http://{first}"),
+    };
     let auth = Auth::new(
         config.auth,
         store.clone(),
@@ -227,7 +247,7 @@ pub async fn start(
                     auth: auth.clone(),
                     tls: tls.is_some(),
                     storage: storage_keys.clone(),
-                    storage_endpoint: format!("{scheme}://{first}"),
+                    storage_endpoint,
                 })),
             },
             abort_grace: Duration::from_secs(3),
@@ -251,11 +271,27 @@ pub async fn start(
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
         tls: tls.is_some(),
     };
+    let task_bucket = web::routes::bucket_only(
+        auth::guard::Guard {
+            tls: false,
+            ..guard.clone()
+        },
+        bucket.clone(),
+    );
     let routes = web::routes::all(app, auth, guard, bucket);
     let connections = Arc::new(tokio::sync::Semaphore::new(
         web::listen::connection_capacity(config.max_connections),
     ));
     let mut servers = JoinSet::new();
+    if let Some(listener) = task_storage {
+        servers.spawn(web::listen::serve(
+            listener,
+            None,
+            task_bucket,
+            Arc::clone(&connections),
+            stop.clone(),
+        ));
+    }
     for listener in listeners {
         servers.spawn(web::listen::serve(
             listener,

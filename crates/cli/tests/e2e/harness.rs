@@ -79,7 +79,9 @@ impl Aerie {
 
     /// Where the local bucket keeps the object `uri` (`s3://aerie/KEY`) on disk.
     pub fn blob_path(&self, uri: &str) -> PathBuf {
-        let key = uri.strip_prefix("s3://aerie/").expect("a URI in aerie's bucket");
+        let key = uri
+            .strip_prefix("s3://aerie/")
+            .expect("a URI in aerie's bucket");
         self.data_dir.join("blobs").join(key)
     }
 

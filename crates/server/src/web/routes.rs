@@ -100,6 +100,17 @@ pub fn all(
     )
 }
 
+/// The bucket alone, behind request logging and the guard: what tasks reach on the loopback
+/// storage port that serves plain HTTP when the main port speaks TLS.
+pub fn bucket_only(guard: auth::guard::Guard, s3: aerie_s3::S3Service) -> Routes {
+    BoxCloneSyncService::new(
+        ServiceBuilder::new()
+            .layer(from_fn(log_request))
+            .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
+            .service(bucket::routes(s3)),
+    )
+}
+
 /// `GET /healthz` and `/readyz`.
 async fn healthz() -> &'static str {
     "ok\n"
