@@ -148,15 +148,9 @@ impl Server {
         self.root.path().join("data")
     }
 
-    /// Where the server keeps run `run`'s data: `{data dir}/blobs/runs/{project}/{domain}/{run}`,
-    /// with the data directory resolved as the server resolves it.
-    pub fn run_base(&self, run: &str) -> anyhow::Result<String> {
-        let blobs = self
-            .data_dir()
-            .join("blobs")
-            .canonicalize()
-            .context("resolving the server's blob directory")?;
-        Ok(format!("{}/runs/{PROJECT}/{DOMAIN}/{run}", blobs.display()))
+    /// Where the server keeps run `run`'s data: `s3://aerie/runs/{project}/{domain}/{run}`.
+    pub fn run_base(&self, run: &str) -> String {
+        format!("s3://aerie/runs/{PROJECT}/{DOMAIN}/{run}")
     }
 
     /// New raw RPC clients on their own HTTP/1.1 connection pool.

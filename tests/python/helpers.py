@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
 import http.client
 import json
@@ -320,8 +321,53 @@ def connect_stream(server: AerieServer, rpc: str, message: bytes, timeout: float
     return StreamReply(resp.status, hdrs, messages, end, body)
 
 
+# --- aerie's bucket ------------------------------------------------------------------------------
+
+
+def storage_env(server: AerieServer, *extra: str) -> dict[str, str]:
+    """What `aerie storage env` exports, for reading the bucket from outside a task."""
+    cli = aerie_cli(server, "storage", "env", "--data-dir", str(server.data_dir), *extra)
+    assert cli.returncode == 0, cli.explain()
+    env = {}
+    for line in cli.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value.strip("'")
+    assert env["FLYTE_AWS_ENDPOINT"] == f"http://127.0.0.1:{server.port}"
+    return env
+
+
+def bucket(env: dict[str, str], *, secret: str | None = None):
+    """An obstore client for aerie's bucket with the credential in `env` (or another secret)."""
+    from obstore.store import S3Store
+
+    return S3Store(
+        "aerie",
+        config={
+            "endpoint": env["FLYTE_AWS_ENDPOINT"],
+            "access_key_id": env["FLYTE_AWS_ACCESS_KEY_ID"],
+            "secret_access_key": secret or env["FLYTE_AWS_SECRET_ACCESS_KEY"],
+        },
+        client_options={"allow_http": True},
+        retry_config={
+            "max_retries": 0,
+            "retry_timeout": datetime.timedelta(seconds=10),
+            "backoff": {
+                "base": 2,
+                "init_backoff": datetime.timedelta(milliseconds=100),
+                "max_backoff": datetime.timedelta(seconds=1),
+            },
+        },
+    )
+
+
+def bucket_key(uri: str) -> str:
+    """The key of an `s3://aerie/KEY` URI."""
+    assert uri.startswith("s3://aerie/"), uri
+    return uri.removeprefix("s3://aerie/")
+
+
 SDK_PRELUDE = f"""
-import asyncio, json, pathlib, sys
+import asyncio, json, os, pathlib, sys
 sys.path.insert(0, {str(TESTS_DIR)!r})
 import flyte, flyte.remote
 from flyte.remote._logs import Logs
@@ -335,7 +381,9 @@ def sdk_script(port: int, body: str, timeout: float = 180, env: dict[str, str] |
     """Run `body` in a child Python with the SDK initialised against `localhost:port` (for servers
     other than the session's: `flyte.init` is process-global). `body` prints one JSON line last;
     `env` is added to the child's environment."""
-    script = SDK_PRELUDE % {"port": port} + textwrap.dedent(body)
+    # Leave without interpreter finalisation: the SDK's native threads have been seen to abort
+    # the process (SIGABRT) while shutting down on a busy machine, after the work was done.
+    script = SDK_PRELUDE % {"port": port} + textwrap.dedent(body) + "\nsys.stdout.flush(); os._exit(0)\n"
     cp = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

@@ -9,20 +9,8 @@ import shutil
 import flyte
 import pytest
 from conftest import stop_aerie_process
-from helpers import DOMAIN, PROJECT, aerie_cli, sdk_script, wait_terminal
+from helpers import DOMAIN, PROJECT, aerie_cli, bucket, http_request, sdk_script, storage_env, wait_terminal
 from workflows import task_data
-
-
-def storage_env(server) -> dict[str, str]:
-    """What `aerie storage env` exports, for reading the bucket from outside a task."""
-    cli = aerie_cli(server, "storage", "env", "--data-dir", str(server.data_dir))
-    assert cli.returncode == 0, cli.explain()
-    env = {}
-    for line in cli.stdout.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value.strip("'")
-    assert env["FLYTE_AWS_ENDPOINT"] == f"http://127.0.0.1:{server.port}"
-    return env
 
 
 def high_water_mark_kib(pid: int) -> int:
@@ -116,3 +104,26 @@ def test_a_1_gib_file_output_round_trips_with_flat_server_memory(own_server):
     grown_mib = (after - before) / 1024
     print(f"server peak memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after 1 GiB through")
     assert grown_mib < 128, f"the server's peak memory grew by {grown_mib:.0f} MiB moving 1 GiB"
+
+
+def test_the_bucket_refuses_unsigned_forged_expired_and_out_of_scope_requests(sdk):
+    import obstore
+
+    unsigned = http_request(sdk, "GET", f"/aerie/runs/{PROJECT}/{DOMAIN}/x/a0/1/outputs.pb")
+    assert unsigned.status == 403 and b"AccessDenied" in unsigned.body, unsigned.explain()
+
+    writer = storage_env(sdk, "--write")
+    store = bucket(writer)
+    key = f"runs/{PROJECT}/{DOMAIN}/bucket-test/a0/1/note.txt"
+    obstore.put(store, key, b"by an operator")
+    assert bytes(obstore.get(store, key).bytes()) == b"by an operator"
+
+    with pytest.raises(Exception, match="SignatureDoesNotMatch|403"):
+        obstore.get(bucket(writer, secret="not-the-secret"), key)
+    with pytest.raises(Exception, match="AccessDenied|403"):
+        obstore.put(bucket(storage_env(sdk)), key, b"read-only")
+    with pytest.raises(Exception, match="AccessDenied|403"):
+        obstore.put(store, f"uploads/{PROJECT}/{DOMAIN}/f00/code.tgz", b"swapped")
+    with pytest.raises(Exception, match="InvalidAccessKeyId|expired|403"):
+        obstore.get(bucket(storage_env(sdk, "--hours", "0")), key)
+    assert bytes(obstore.get(store, key).bytes()) == b"by an operator", "nothing refused changed it"

@@ -19,7 +19,7 @@ from flyte.models import ActionPhase
 from flyte.remote._logs import Logs
 from flyteidl2.common import phase_pb2
 from flyteidl2.workflow import run_definition_pb2
-from helpers import DOMAIN, PROJECT, action_id, process_is_gone, wait_terminal, wait_until
+from helpers import DOMAIN, PROJECT, action_id, process_is_gone, storage_env, wait_terminal, wait_until
 from workflows import basic, extras
 
 
@@ -32,7 +32,9 @@ def test_richer_typed_inputs_and_outputs_round_trip(sdk):
     assert dict(run.inputs()) == {"xs": [1, 2, 3], "weights": {"a": 0.5, "b": 2.0}, "flag": True, "note": "hi"}
 
 
-def test_a_file_output_is_readable_by_the_client(sdk, tmp_path):
+def test_a_file_output_is_readable_by_the_client(sdk, tmp_path, monkeypatch):
+    for name, value in storage_env(sdk).items():
+        monkeypatch.setenv(name, value)
     text = f"hello from a task file {uuid.uuid4().hex}\n"
     run = flyte.run(extras.write_file, text=text)
     details = wait_terminal(run)

@@ -8,12 +8,12 @@ import hashlib
 import http.client
 import urllib.parse
 import uuid
-from pathlib import Path
 
 import flyte.remote
+import obstore
 import pytest
 from flyteidl2.dataproxy import dataproxy_service_pb2
-from helpers import DOMAIN, PROJECT, connect_unary, decode_unary, http_request
+from helpers import DOMAIN, PROJECT, bucket, bucket_key, connect_unary, decode_unary, http_request, storage_env
 
 LIST_RUNS = "flyteidl2.workflow.RunService/ListRuns"
 RUNS_PAGE = f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs"
@@ -55,9 +55,9 @@ def test_an_odd_file_name_round_trips_through_upload_file(sdk, tmp_path, name):
     content = f"content of {name}\n".encode()
     local.write_bytes(content)
     digest, native_url = flyte.remote.upload_file(local)
-    stored = Path(native_url)
-    assert stored.name == name, native_url
-    assert stored.read_bytes() == content
+    assert native_url.rsplit("/", 1)[1] == name, native_url
+    stored = obstore.get(bucket(storage_env(sdk)), bucket_key(native_url))
+    assert bytes(stored.bytes()) == content, "read back through the bucket under exactly its name"
     assert digest
 
 
@@ -104,7 +104,8 @@ def test_an_uploaded_object_can_be_neither_replaced_nor_swapped(aerie):
     assert second.native_url == first.native_url
     status, body = put(aerie, second.signed_url, swapped)
     assert status == 409, body
-    assert Path(first.native_url).read_bytes() == original
+    stored = obstore.get(bucket(storage_env(aerie)), bucket_key(first.native_url))
+    assert bytes(stored.bytes()) == original
 
     without_hash = create_upload_location(aerie, root, name, None)
     assert (without_hash.status, without_hash.code) == (409, "already_exists"), without_hash.explain()

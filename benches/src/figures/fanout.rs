@@ -79,7 +79,7 @@ pub async fn start_parent(server: &Server, run: &str) -> anyhow::Result<Parent> 
     Ok(Parent {
         run: run.to_owned(),
         input_uri,
-        run_output_base: server.run_base(run)?,
+        run_output_base: server.run_base(run),
     })
 }
 

@@ -157,16 +157,14 @@ impl Blobs {
         limit: usize,
     ) -> Result<Vec<ObjectMeta>, BlobError> {
         let root = self.path("");
-        let prefix = prefix.to_owned();
+        let owned_prefix = prefix.to_owned();
         let after = after.to_owned();
-        let listed =
-            tokio::task::spawn_blocking(move || list_sorted(&root, &prefix, &after, limit))
-                .await
-                .map_err(|_| BlobError::Io {
-                    key: String::new(),
-                    kind: io::ErrorKind::Other,
-                })?;
-        listed
+        tokio::task::spawn_blocking(move || list_sorted(&root, &owned_prefix, &after, limit))
+            .await
+            .map_err(|_| BlobError::Io {
+                key: prefix.to_owned(),
+                kind: io::ErrorKind::Interrupted,
+            })?
     }
 }
 
@@ -287,6 +285,36 @@ mod tests {
             Err(WriteError::Body { .. })
         ));
         assert_eq!(blobs.get(&blobs.uri("k")).await.unwrap().unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(INCOMING))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_that_is_also_a_prefix_of_another_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path()).unwrap();
+        blobs.write_stream("a/b", chunks(&[b"1"])).await.unwrap();
+        blobs.write_stream("x", chunks(&[b"2"])).await.unwrap();
+        for key in ["a", "x/y"] {
+            match blobs.write_stream(key, chunks(&[b"3"])).await {
+                Err(WriteError::Blob(BlobError::Io { kind, .. })) => assert!(
+                    matches!(
+                        kind,
+                        io::ErrorKind::IsADirectory
+                            | io::ErrorKind::NotADirectory
+                            | io::ErrorKind::AlreadyExists
+                    ),
+                    "{key}: {kind:?}"
+                ),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+        assert_eq!(blobs.get(&blobs.uri("a/b")).await.unwrap().unwrap(), "1");
+        assert_eq!(blobs.get(&blobs.uri("x")).await.unwrap().unwrap(), "2");
         assert_eq!(
             std::fs::read_dir(dir.path().join(INCOMING))
                 .unwrap()

@@ -49,6 +49,21 @@ impl Bucket {
             .map_err(|err| s3_error!(InvalidAccessKeyId, "{err}"))
     }
 
+    /// What is stored at `key`, if the request's credential may read it.
+    async fn readable<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+    ) -> S3Result<ObjectMeta> {
+        self.authorize(req, bucket, Use::Read, key)?;
+        self.blobs
+            .stat(key)
+            .await
+            .map_err(blob_error)?
+            .ok_or_else(|| no_such_key(key))
+    }
+
     /// Checks that the request's credential allows `use_` of `key` in `bucket`.
     fn authorize<T>(&self, req: &S3Request<T>, bucket: &str, use_: Use, key: &str) -> S3Result<()> {
         allowed(&self.scope(req, bucket)?, use_, key)
@@ -78,14 +93,14 @@ fn blob_error(err: BlobError) -> S3Error {
         BlobError::OutsideStorage { .. } | BlobError::BadKey { .. } => {
             s3_error!(InvalidArgument, "{err}")
         }
-        BlobError::Io { ref key, kind }
-            if matches!(
-                kind,
+        BlobError::Io {
+            ref key,
+            kind:
                 std::io::ErrorKind::NotADirectory
-                    | std::io::ErrorKind::IsADirectory
-                    | std::io::ErrorKind::DirectoryNotEmpty
-            ) =>
-        {
+                | std::io::ErrorKind::IsADirectory
+                | std::io::ErrorKind::DirectoryNotEmpty
+                | std::io::ErrorKind::AlreadyExists,
+        } => {
             s3_error!(
                 InvalidRequest,
                 "{key:?} cannot be stored: a key and a prefix of another key cannot name the same path"
@@ -155,13 +170,7 @@ impl S3 for Bucket {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let key = &req.input.key;
-        self.authorize(&req, &req.input.bucket, Use::Read, key)?;
-        let meta = self
-            .blobs
-            .stat(key)
-            .await
-            .map_err(blob_error)?
-            .ok_or_else(|| no_such_key(key))?;
+        let meta = self.readable(&req, &req.input.bucket, key).await?;
         let range = match &req.input.range {
             Some(range) => Some(
                 range
@@ -195,13 +204,7 @@ impl S3 for Bucket {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let key = &req.input.key;
-        self.authorize(&req, &req.input.bucket, Use::Read, key)?;
-        let meta = self
-            .blobs
-            .stat(key)
-            .await
-            .map_err(blob_error)?
-            .ok_or_else(|| no_such_key(key))?;
+        let meta = self.readable(&req, &req.input.bucket, key).await?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: i64::try_from(meta.size).ok(),
             accept_ranges: Some("bytes".into()),
