@@ -44,6 +44,19 @@ def test_a_task_cannot_read_another_runs_data(sdk):
     assert "private" not in answer
 
 
+def test_a_run_credential_ends_with_its_run(sdk):
+    import obstore
+
+    run = flyte.run(task_data.own_credential)
+    assert wait_terminal(run, timeout=180).phase.value == "succeeded"
+    credential = run.outputs()[0]
+    assert credential["FLYTE_AWS_ACCESS_KEY_ID"].startswith("AERIE")
+    own_outputs = f"runs/{PROJECT}/{DOMAIN}/{run.name}/a0/1/outputs.pb"
+    assert obstore.head(bucket(storage_env(sdk)), own_outputs)["size"] > 0, "the task wrote its outputs"
+    with pytest.raises(Exception, match="is over|AccessDenied|403"):
+        obstore.get(bucket(credential), own_outputs)
+
+
 def test_file_and_dir_outputs_outlive_the_work_directory_and_a_restart(own_server):
     first = own_server()
     run = sdk_script(

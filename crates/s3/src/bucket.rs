@@ -3,6 +3,7 @@
 //! uploads. Every operation first checks that the request's credential reaches its key.
 //! Anything else is `NotImplemented`.
 
+use crate::RunActivity;
 use crate::credentials::{Scope, StorageKeys, Use};
 use aerie_blob::{BUCKET, BlobError, Blobs, MultipartError, ObjectMeta, WriteError};
 use s3s::dto::{
@@ -15,6 +16,7 @@ use s3s::dto::{
     UploadPartOutput,
 };
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
+use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
@@ -24,16 +26,17 @@ const MAX_KEYS: usize = 1000;
 const READ_CHUNK: usize = 256 * 1024;
 
 /// aerie's one bucket.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Bucket {
     pub blobs: Blobs,
     pub keys: StorageKeys,
+    pub runs: Arc<dyn RunActivity>,
 }
 
 impl Bucket {
-    /// The scope of the request's credential, if it is for aerie's bucket and signed with a
-    /// credential aerie issued.
-    fn scope<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<Scope> {
+    /// The scope of the request's credential, if it is for aerie's bucket, signed with a
+    /// credential aerie issued, and (for a run's credential) its run is still in progress.
+    async fn scope<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<Scope> {
         if bucket != BUCKET {
             return Err(s3_error!(
                 NoSuchBucket,
@@ -44,9 +47,20 @@ impl Bucket {
             .credentials
             .as_ref()
             .ok_or_else(|| s3_error!(AccessDenied, "a signed request is required"))?;
-        self.keys
+        let scope = self
+            .keys
             .scope_of(&credentials.access_key)
-            .map_err(|err| s3_error!(InvalidAccessKeyId, "{err}"))
+            .map_err(|err| s3_error!(InvalidAccessKeyId, "{err}"))?;
+        if let Scope::Run(run) = &scope
+            && !self.runs.in_progress(run).await
+        {
+            return Err(s3_error!(
+                AccessDenied,
+                "run {} is over; its storage credential ended with it",
+                run.name
+            ));
+        }
+        Ok(scope)
     }
 
     /// What is stored at `key`, if the request's credential may read it.
@@ -56,7 +70,7 @@ impl Bucket {
         bucket: &str,
         key: &str,
     ) -> S3Result<ObjectMeta> {
-        self.authorize(req, bucket, Use::Read, key)?;
+        self.authorize(req, bucket, Use::Read, key).await?;
         self.blobs
             .stat(key)
             .await
@@ -65,8 +79,14 @@ impl Bucket {
     }
 
     /// Checks that the request's credential allows `use_` of `key` in `bucket`.
-    fn authorize<T>(&self, req: &S3Request<T>, bucket: &str, use_: Use, key: &str) -> S3Result<()> {
-        allowed(&self.scope(req, bucket)?, use_, key)
+    async fn authorize<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        use_: Use,
+        key: &str,
+    ) -> S3Result<()> {
+        allowed(&self.scope(req, bucket).await?, use_, key)
     }
 }
 
@@ -140,7 +160,7 @@ impl S3 for Bucket {
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
-        self.scope(&req, &req.input.bucket)?;
+        self.scope(&req, &req.input.bucket).await?;
         Ok(S3Response::new(HeadBucketOutput::default()))
     }
 
@@ -148,7 +168,8 @@ impl S3 for Bucket {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)?;
+        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)
+            .await?;
         let body = req
             .input
             .body
@@ -218,7 +239,8 @@ impl S3 for Bucket {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)?;
+        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)
+            .await?;
         self.blobs
             .delete(&req.input.key)
             .await
@@ -230,7 +252,7 @@ impl S3 for Bucket {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        let scope = self.scope(&req, &req.input.bucket)?;
+        let scope = self.scope(&req, &req.input.bucket).await?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for object in &req.input.delete.objects {
@@ -266,7 +288,8 @@ impl S3 for Bucket {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = &req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
-        self.authorize(&req, &input.bucket, Use::List, &prefix)?;
+        self.authorize(&req, &input.bucket, Use::List, &prefix)
+            .await?;
         let max_keys = input.max_keys.map_or(MAX_KEYS, |max| {
             usize::try_from(max).unwrap_or(0).min(MAX_KEYS)
         });
@@ -320,7 +343,8 @@ impl S3 for Bucket {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let key = &req.input.key;
-        self.authorize(&req, &req.input.bucket, Use::Write, key)?;
+        self.authorize(&req, &req.input.bucket, Use::Write, key)
+            .await?;
         let upload_id = self.blobs.create_multipart(key).await.map_err(blob_error)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(BUCKET.to_owned()),
@@ -334,7 +358,8 @@ impl S3 for Bucket {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)?;
+        self.authorize(&req, &req.input.bucket, Use::Write, &req.input.key)
+            .await?;
         let input = req.input;
         let part = u32::try_from(input.part_number).unwrap_or(0);
         let body = input
@@ -356,7 +381,8 @@ impl S3 for Bucket {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = &req.input;
-        self.authorize(&req, &input.bucket, Use::Write, &input.key)?;
+        self.authorize(&req, &input.bucket, Use::Write, &input.key)
+            .await?;
         let parts: Vec<u32> = input
             .multipart_upload
             .as_ref()
@@ -390,7 +416,8 @@ impl S3 for Bucket {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = &req.input;
-        self.authorize(&req, &input.bucket, Use::Write, &input.key)?;
+        self.authorize(&req, &input.bucket, Use::Write, &input.key)
+            .await?;
         self.blobs
             .abort_multipart(&input.upload_id, &input.key)
             .await

@@ -19,14 +19,25 @@ pub use credentials::{Credential, Scope, StorageKeys};
 pub use s3s::service::S3Service;
 
 use aerie_blob::Blobs;
+use aerie_core::RunId;
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
+use std::sync::Arc;
 
-/// The S3 service for aerie's bucket: requests must be signed with a credential from `keys`.
-pub fn service(blobs: Blobs, keys: StorageKeys) -> S3Service {
+/// Whether a run is still going: a run's storage credential works only while it is.
+#[async_trait::async_trait]
+pub trait RunActivity: Send + Sync + 'static {
+    /// Whether `run` exists and has not ended. When unsure (the answer cannot be read), no.
+    async fn in_progress(&self, run: &RunId) -> bool;
+}
+
+/// The S3 service for aerie's bucket: requests must be signed with a credential from `keys`,
+/// and a run's credential must belong to a run `runs` says is in progress.
+pub fn service(blobs: Blobs, keys: StorageKeys, runs: Arc<dyn RunActivity>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(bucket::Bucket {
         blobs,
         keys: keys.clone(),
+        runs,
     });
     builder.set_auth(Secrets(keys));
     builder.build()

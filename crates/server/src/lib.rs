@@ -257,7 +257,11 @@ pub async fn start(
     engine.start().await?;
     let stop = CancellationToken::new();
     let (store_for_maintenance, stop_maintenance) = (store.clone(), stop.clone());
-    let bucket = aerie_s3::service(blobs.clone(), storage_keys);
+    let bucket = aerie_s3::service(
+        blobs.clone(),
+        storage_keys,
+        Arc::new(web::bucket::StoreRunActivity(store.clone())),
+    );
     let app = AppState {
         store: store.clone(),
         engine: engine.clone(),

@@ -64,6 +64,15 @@ async def read_foreign(uri: str) -> str:
 
 
 @env.task
+async def own_credential() -> dict[str, str]:
+    """The storage endpoint and credential this attempt was given (for a test to try later)."""
+    import os
+
+    names = ["FLYTE_AWS_ENDPOINT", "FLYTE_AWS_ACCESS_KEY_ID", "FLYTE_AWS_SECRET_ACCESS_KEY"]
+    return {name: os.environ[name] for name in names}
+
+
+@env.task
 async def write_big(mib: int) -> tuple[File, str]:
     """A file of `mib` MiB and its SHA-256."""
     block = hashlib.sha256(b"aerie").digest() * (BLOCK // 32)

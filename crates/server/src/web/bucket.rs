@@ -1,14 +1,34 @@
 //! aerie's bucket on the main port: path-style S3 requests (`/aerie`, `/aerie/{key}`) go to
 //! the S3 service, which checks their signatures and scopes itself. Bodies stream both ways,
-//! and no RPC size limit applies to them.
+//! and no RPC size limit applies to them. [`StoreRunActivity`] tells the service which runs
+//! are still going, so a run's storage credential ends with its run.
 
 use aerie_blob::BUCKET;
-use aerie_s3::S3Service;
+use aerie_core::{ActionId, ActionName, RunId};
+use aerie_s3::{RunActivity, S3Service};
+use aerie_store::Store;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::StatusCode;
 use tower::ServiceExt;
+
+/// Runs are in progress while their root action has not ended, as the store says.
+pub struct StoreRunActivity(pub Store);
+
+#[async_trait::async_trait]
+impl RunActivity for StoreRunActivity {
+    async fn in_progress(&self, run: &RunId) -> bool {
+        let root = ActionId {
+            run: run.clone(),
+            name: ActionName::root(),
+        };
+        match self.0.get_action(&root).await {
+            Ok(action) => !action.state.phase.is_terminal(),
+            Err(_) => false,
+        }
+    }
+}
 
 /// Whether a request for `path` is an S3 request for aerie's bucket.
 pub fn is_bucket_path(path: &str) -> bool {
