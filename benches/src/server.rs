@@ -160,14 +160,24 @@ impl Server {
 
     /// The server's resident set size (VmRSS) in MiB.
     pub fn rss_mib(&self) -> anyhow::Result<f64> {
+        self.status_mib("VmRSS")
+    }
+
+    /// The most memory the server has held resident so far (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        self.status_mib("VmHWM")
+    }
+
+    /// A memory line of the server's `/proc/PID/status`, in MiB.
+    fn status_mib(&self, field: &str) -> anyhow::Result<f64> {
         let pid = self.child.id().context("the server has exited")?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .with_context(|| format!("reading /proc/{pid}/status"))?;
         let kib: f64 = status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS line in /proc/PID/status")?;
+            .with_context(|| format!("no {field} line in /proc/PID/status"))?;
         Ok(kib / 1024.0)
     }
 

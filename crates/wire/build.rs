@@ -40,6 +40,7 @@ const FILES: &[&str] = &[
     "flyteidl2/task/environment.proto",
     "flyteidl2/task/run.proto",
     "flyteidl2/task/task_definition.proto",
+    "flyteidl2/task/task_service.proto",
     "flyteidl2/workflow/queue_service.proto",
     "flyteidl2/workflow/run_definition.proto",
     "flyteidl2/workflow/run_service.proto",

@@ -14,7 +14,9 @@
 //! - [`reads`]: GetActionDetails per second.
 //! - [`rss`]: server memory idle and loaded.
 //! - [`sdk`]: the official Python SDK fanning out 100 children, on aerie and in local mode.
+//! - [`bucket`]: a 1 GiB object through aerie's S3 bucket with the SDK's object-store client.
 
+mod bucket;
 mod fanout;
 mod latency;
 mod lifecycle;
@@ -51,6 +53,7 @@ pub enum Group {
     RssLoaded,
     SdkOnAerie,
     SdkLocal,
+    Bucket,
 }
 
 /// A figure's fixed description.
@@ -142,6 +145,24 @@ pub const FIGURES: &[FigureSpec] = &[
         Target::Report,
         Group::SdkLocal,
     ),
+    figure(
+        "bucket_put_mib_per_s",
+        "MiB/s",
+        Target::Report,
+        Group::Bucket,
+    ),
+    figure(
+        "bucket_get_mib_per_s",
+        "MiB/s",
+        Target::Report,
+        Group::Bucket,
+    ),
+    figure(
+        "bucket_peak_rss_mb",
+        "MiB",
+        Target::Below(128.0),
+        Group::Bucket,
+    ),
 ];
 
 /// Measured values by figure name.
@@ -167,6 +188,7 @@ impl Group {
             Self::RssLoaded => "server RSS with 100,000 actions and 1,000 open watches",
             Self::SdkOnAerie => "official SDK: parent with 100 children on aerie (local executor)",
             Self::SdkLocal => "official SDK: the same workflow in local mode",
+            Self::Bucket => "a 1 GiB object through the S3 bucket with obstore, up and down",
         }
     }
 
@@ -183,6 +205,7 @@ impl Group {
             Self::RssLoaded => rss::loaded(bench).await,
             Self::SdkOnAerie => sdk::on_aerie(bench).await,
             Self::SdkLocal => sdk::local(bench).await,
+            Self::Bucket => bucket::measure(bench).await,
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn local(bench: &Bench) -> anyhow::Result<Measured> {
     Ok(vec![("sdk_local_fanout_100_s", seconds)])
 }
 
-fn python_of(venv: &Path) -> anyhow::Result<std::path::PathBuf> {
+pub(super) fn python_of(venv: &Path) -> anyhow::Result<std::path::PathBuf> {
     let python = venv.join("bin").join("python");
     if !python.is_file() {
         bail!(
@@ -73,13 +73,45 @@ async fn run_workflow(python: &Path, args: &[&str]) -> anyhow::Result<f64> {
         "task:\n  project: flytesnacks\n  domain: development\n",
     )
     .context("writing the SDK's config file")?;
+    let children = CHILDREN.to_string();
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--children", &children])
+        .collect();
+    let config = config.display().to_string();
+    let reported = run_script(
+        python,
+        WORKFLOW,
+        &args,
+        home.path(),
+        &[("FLYTECTL_CONFIG", config.as_str())],
+        RUN_LIMIT,
+    )
+    .await?;
+    reported
+        .iter()
+        .find_map(|(name, value)| (name == "elapsed_s").then_some(*value))
+        .context("the workflow reported no elapsed_s")
+}
+
+/// Runs the Python `script` with `args` in `dir`, with `env` added and the SDK's own knobs
+/// removed, and returns the `NAME VALUE` lines it prints. Fails with the tail of its stderr if
+/// it fails or takes longer than `limit`.
+pub(super) async fn run_script(
+    python: &Path,
+    script: &str,
+    args: &[&str],
+    dir: &Path,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> anyhow::Result<Vec<(String, f64)>> {
     let mut command = Command::new(python);
     command
-        .arg(WORKFLOW)
+        .arg(script)
         .args(args)
-        .args(["--children", &CHILDREN.to_string()])
-        .current_dir(home.path())
-        .env("FLYTECTL_CONFIG", &config)
+        .current_dir(dir)
+        .envs(env.iter().copied())
         .env("DO_NOT_TRACK", "1")
         .env_remove("UCTL_CONFIG")
         .env_remove("FLYTE_API_KEY")
@@ -87,7 +119,7 @@ async fn run_workflow(python: &Path, args: &[&str]) -> anyhow::Result<f64> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let output = within(RUN_LIMIT, "running the SDK workflow", async {
+    let output = within(limit, "running a Python script", async {
         command
             .output()
             .await
@@ -95,24 +127,23 @@ async fn run_workflow(python: &Path, args: &[&str]) -> anyhow::Result<f64> {
     })
     .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let reported = stdout
-        .lines()
-        .rev()
-        .find_map(|line| line.strip_prefix("elapsed_s "))
-        .and_then(|seconds| seconds.trim().parse().ok());
-    match reported {
-        Some(seconds) if output.status.success() => Ok(seconds),
-        _ => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            bail!(
-                "{WORKFLOW} {} failed ({}):\n{}\n{}",
-                args.join(" "),
-                output.status,
-                stdout.trim(),
-                tail.join("\n")
-            )
-        }
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "{script} {} failed ({}):\n{}\n{}",
+            args.join(" "),
+            output.status,
+            stdout.trim(),
+            tail.join("\n")
+        )
     }
+    Ok(stdout
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect())
 }

@@ -64,7 +64,8 @@ impl From<ApiError> for ConnectError {
                 StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
                 StoreError::RunAlreadyExists(_)
                 | StoreError::ActionAlreadyExists(_)
-                | StoreError::ApiKeyExists(_) => ErrorCode::AlreadyExists,
+                | StoreError::ApiKeyExists(_)
+                | StoreError::TaskVersionExists(_) => ErrorCode::AlreadyExists,
                 StoreError::Transition { .. } => ErrorCode::FailedPrecondition,
                 StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
                 StoreError::Contention(_) | StoreError::Database { .. } | StoreError::Closed => {

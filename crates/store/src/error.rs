@@ -23,6 +23,10 @@ pub enum StoreError {
     Contention(ActionId),
     #[error("an active API key named {0:?} already exists")]
     ApiKeyExists(String),
+    #[error(
+        "{0} is already deployed with a different spec; a deployed version never changes (deploy a new version)"
+    )]
+    TaskVersionExists(String),
     #[error("invalid list request: {0}")]
     InvalidQuery(String),
     #[error("stored {what} is corrupt: {detail}")]

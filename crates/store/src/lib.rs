@@ -13,7 +13,8 @@
 //! - [`hub`]: in-process delivery of committed changes to watchers.
 //! - `writer`: the group-commit writer lanes.
 //! - `cache`: the recently written actions, which hot reads take from memory.
-//! - `runs`, `actions`, `events`, `api_keys`: the statements, one module per table.
+//! - `runs`, `actions`, `events`, `api_keys`, `tasks` (deployed task versions): the statements,
+//!   one module per table.
 //!
 //! # Contract
 //! Event sequence numbers strictly increase within a run and are published in that order (the
@@ -29,6 +30,7 @@ pub mod query;
 pub mod records;
 mod rows;
 pub mod runs;
+mod tasks;
 mod writer;
 
 pub use actions::SpeclessAction;
@@ -38,6 +40,7 @@ pub use hub::ChangeHub;
 pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};
 pub use records::{ActionEvent, ActionRecord, Change, NewAction, NewRun, RunRecord};
 pub use runs::RunWithRoot;
+pub use tasks::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
 
 use error::DbContext;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

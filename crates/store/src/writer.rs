@@ -20,7 +20,7 @@ use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
 use crate::records::{ActionRecord, Change, NewAction, NewRun};
 use crate::runs::RunWithRoot;
-use crate::{actions, api_keys, events, runs};
+use crate::{actions, api_keys, events, runs, tasks};
 use aerie_core::{ActionState, RunId, Timestamp, TransitionError};
 use sqlx::{AnyConnection, Connection, Executor};
 use std::hash::{Hash, Hasher};
@@ -70,6 +70,10 @@ pub(crate) enum WriteOp {
         name: String,
         reply: oneshot::Sender<Result<bool, StoreError>>,
     },
+    DeployTask {
+        new: Box<crate::tasks::NewTaskVersion>,
+        reply: oneshot::Sender<Result<crate::tasks::Deployed, StoreError>>,
+    },
     /// Commit what came before, close the connection and stop the lane.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -84,6 +88,7 @@ impl WriteOp {
             | Self::FillSpecs { .. }
             | Self::CreateApiKey { .. }
             | Self::RevokeApiKey { .. }
+            | Self::DeployTask { .. }
             | Self::Shutdown { .. } => None,
         }
     }
@@ -100,6 +105,7 @@ impl WriteOp {
             Self::FillSpecs { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::CreateApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::RevokeApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::DeployTask { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::Shutdown { reply } => reply.send(()).map_err(drop),
         };
     }
@@ -461,6 +467,17 @@ async fn apply(
                 )),
             }
         }
+        WriteOp::DeployTask { new, reply } => match tasks::apply_deploy(connection, &new).await {
+            Ok(deployed) => Ok(Applied::Staged(Staged::new(deployed, Vec::new(), reply))),
+            Err(err) if err.is_refusal() => {
+                let _ = reply.send(Err(err));
+                Ok(Applied::Refused)
+            }
+            Err(err) => Err((
+                WriteFailure::from_store(&err),
+                WriteOp::DeployTask { new, reply },
+            )),
+        },
         WriteOp::RevokeApiKey { name, reply } => {
             match api_keys::apply_revoke(connection, &name).await {
                 Ok(revoked) => Ok(Applied::Staged(Staged::new(revoked, Vec::new(), reply))),

@@ -8,8 +8,9 @@ use aerie_core::{
     RunId, Timestamp, TransitionError, state::Retry,
 };
 use aerie_store::{
-    ActionRecord, Backend, Filter, FilterField, FilterOp, FilterValue, ListQuery, NewAction,
-    NewApiKey, NewRun, Store, StoreError,
+    ActionRecord, Backend, Deployed, Filter, FilterField, FilterOp, FilterValue, ListQuery,
+    NewAction, NewApiKey, NewRun, NewTaskVersion, Store, StoreError, TaskQuery, TaskVersionId,
+    TaskVersionRecord,
 };
 use std::future::Future;
 
@@ -546,6 +547,109 @@ async fn api_keys_are_made_listed_and_revoked(store: Store) {
     );
 }
 
+/// Deployed task versions: stored once, the same spec again is fine, a different one is refused
+/// and changes nothing; listings filter by name, sort by deploy time and page.
+async fn task_versions_are_immutable_and_listed(store: Store) {
+    let id = |name: &str, version: &str| TaskVersionId {
+        project: "p".parse().unwrap(),
+        domain: "d".parse().unwrap(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+    };
+    let new = |name: &str, version: &str, spec: &[u8]| NewTaskVersion {
+        id: id(name, version),
+        spec: spec.to_vec(),
+        spec_digest: format!("digest-of-{}", String::from_utf8_lossy(spec)),
+        deployed_by: "tester".to_owned(),
+        short_name: name.to_owned(),
+        environment_name: "env".to_owned(),
+        entrypoint: version == "v1",
+    };
+    let stored = store.deploy_task(new("env.a", "v1", b"one")).await.unwrap();
+    let Deployed::Stored(first) = stored else {
+        panic!("a new version is stored: {stored:?}")
+    };
+    assert_eq!(
+        store.deploy_task(new("env.a", "v1", b"one")).await.unwrap(),
+        Deployed::AlreadyStored(first.clone())
+    );
+    assert!(matches!(
+        store.deploy_task(new("env.a", "v1", b"two")).await,
+        Err(StoreError::TaskVersionExists(message)) if message.contains("env.a")
+    ));
+    assert_eq!(
+        store.task_version(&id("env.a", "v1")).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(store.task_version(&id("env.a", "v9")).await.unwrap(), None);
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.deploy_task(new("env.a", "v2", b"two")).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store
+        .deploy_task(new("other.b_%", "v1", b"three"))
+        .await
+        .unwrap();
+    let query =
+        |name_equals: Option<&str>, name_contains: Option<&str>, newest_first, offset, limit| {
+            TaskQuery {
+                project: "p".parse().unwrap(),
+                domain: "d".parse().unwrap(),
+                name_equals: name_equals.map(str::to_owned),
+                name_contains: name_contains.map(str::to_owned),
+                entrypoint_only: false,
+                newest_first,
+                offset,
+                limit,
+            }
+        };
+    let listed = |(versions, more): (Vec<TaskVersionRecord>, bool)| {
+        let names: Vec<String> = versions
+            .into_iter()
+            .map(|record| format!("{}:{}", record.id.name, record.id.version))
+            .collect();
+        (names, more)
+    };
+    assert_eq!(
+        listed(
+            store
+                .list_task_versions(&query(Some("env.a"), None, true, 0, 1))
+                .await
+                .unwrap()
+        ),
+        (vec!["env.a:v2".to_owned()], true),
+        "the latest version of a name"
+    );
+    assert_eq!(
+        listed(
+            store
+                .list_task_versions(&query(None, None, false, 1, 5))
+                .await
+                .unwrap()
+        ),
+        (
+            vec!["env.a:v2".to_owned(), "other.b_%:v1".to_owned()],
+            false
+        ),
+        "oldest first, second page"
+    );
+    assert_eq!(
+        listed(
+            store
+                .list_task_versions(&query(None, Some("b_%"), false, 0, 5))
+                .await
+                .unwrap()
+        ),
+        (vec!["other.b_%:v1".to_owned()], false),
+        "wildcards in a name are matched literally"
+    );
+    let mut entrypoints = query(None, None, false, 0, 5);
+    entrypoints.entrypoint_only = true;
+    assert_eq!(
+        listed(store.list_task_versions(&entrypoints).await.unwrap()).0,
+        ["env.a:v1", "other.b_%:v1"]
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident, $with:ident, [$($test:ident),* $(,)?]) => {
         mod $backend {
@@ -581,6 +685,7 @@ both_backends!(
     unfinished_work_is_found_by_purpose_built_queries,
     events_of_finished_runs_are_pruned_and_rows_stay,
     api_keys_are_made_listed_and_revoked,
+    task_versions_are_immutable_and_listed,
 );
 
 /// Data outlives the process: reopening the same SQLite file finds the run.

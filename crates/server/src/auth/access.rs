@@ -4,7 +4,7 @@
 //! | grant | may |
 //! |---|---|
 //! | `admin` key | everything |
-//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, the console, `whoami` |
+//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, get and list deployed tasks, the console, `whoami` |
 //! | a running attempt | what `read-only` may, plus what a task calls while it runs: enqueue, watch and abort its children and traces, upload inputs and files; changes only to its own run (`crate::caller::may_change`) |
 
 use aerie_core::Role;
@@ -52,6 +52,9 @@ const READS: &[&str] = &[
     "/flyteidl2.dataproxy.DataProxyService/TailLogs",
     "/flyteidl2.cluster.ClusterService/SelectCluster",
     "/flyteidl2.auth.IdentityService/UserInfo",
+    "/flyteidl2.task.TaskService/GetTaskDetails",
+    "/flyteidl2.task.TaskService/ListTasks",
+    "/flyteidl2.task.TaskService/ListVersions",
 ];
 
 /// Services a running task calls, whole.

@@ -18,7 +18,7 @@ use aerie_wire::flyteidl2::workflow::{
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
 
-fn timestamp(instant: Timestamp) -> WireTimestamp {
+pub(crate) fn timestamp(instant: Timestamp) -> WireTimestamp {
     let (seconds, nanos) = instant.to_seconds_and_nanos();
     WireTimestamp {
         seconds,
@@ -105,7 +105,7 @@ fn error_info(error: &aerie_core::ErrorInfo) -> ErrorInfo {
 }
 
 /// A caller as the wire names one: a user whose subject and handle are the recorded name.
-fn identity(name: &str) -> EnrichedIdentity {
+pub(crate) fn identity(name: &str) -> EnrichedIdentity {
     EnrichedIdentity {
         principal: Some(Principal::User(Box::new(User {
             id: UserIdentifier {

@@ -1,6 +1,7 @@
 //! One module per Connect service aerie serves: `run_service` (runs, actions, watches),
 //! `data_proxy` (uploads, inputs, data, reports, logs), `queue_service`, `state_service` and
-//! `actions_service` (thin adapters for running parents over `children`), and `cluster`.
+//! `actions_service` (thin adapters for running parents over `children`), `task_service`
+//! (deployed tasks), and `cluster`.
 //! The auth services live in `crate::auth::oauth`.
 
 pub mod actions_service;
@@ -10,3 +11,4 @@ pub mod data_proxy;
 pub mod queue_service;
 pub mod run_service;
 pub mod state_service;
+pub mod task_service;

@@ -7,6 +7,7 @@ use crate::convert::list::{DefaultOrder, list_query};
 use crate::convert::spec;
 use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
+use crate::rpc::task_service;
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, RunName, Timestamp};
@@ -74,10 +75,8 @@ impl RunHandlers {
         };
         let task_spec = match request.task {
             Some(create_run_request::Task::TaskSpec(spec)) => *spec,
-            Some(create_run_request::Task::TaskId(_)) => {
-                return Err(ApiError::Unimplemented(
-                    "running a deployed task by id is not supported yet; send the task spec".into(),
-                ));
+            Some(create_run_request::Task::TaskId(task_id)) => {
+                task_service::deployed_spec(&self.app, Some(&task_id)).await?
             }
             Some(_) => {
                 return Err(ApiError::Unimplemented(

@@ -1,0 +1,322 @@
+//! `flyteidl2.task.TaskService`: deployed tasks (docs/deploy-contract.md §1). A version is
+//! stored once, exactly as deployed, and never changes: the same spec again is accepted, a
+//! different one is `already_exists`. Lookups ignore the org, since a task calls back under its
+//! own. Runs of a deployed task (`CreateRun` by `task_id`) read the spec through
+//! [`deployed_spec`].
+
+use crate::caller::caller;
+use crate::convert::details::{identity, timestamp};
+use crate::convert::ids;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use aerie_store::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
+use aerie_wire::flyteidl2::common::{Filter, ListRequest, Sort};
+use aerie_wire::flyteidl2::task::__buffa::oneof::list_tasks_request;
+use aerie_wire::flyteidl2::task::*;
+use buffa::Message;
+use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
+use sha2::{Digest, Sha256};
+
+/// Versions one listing page returns unless the request asks for fewer.
+const DEFAULT_PAGE: u32 = 100;
+/// Most versions one page returns.
+const MAX_PAGE: u32 = 1000;
+
+/// The TaskService handlers.
+#[derive(Clone)]
+pub struct TaskHandlers {
+    pub app: AppState,
+}
+
+/// The stored id a wire task id names; every part but the org is required.
+fn version_id(wire: Option<&TaskIdentifier>, field: &str) -> ApiResult<TaskVersionId> {
+    let wire = wire.ok_or_else(|| ApiError::missing(field))?;
+    for (part, value) in [
+        ("project", &wire.project),
+        ("domain", &wire.domain),
+        ("name", &wire.name),
+        ("version", &wire.version),
+    ] {
+        if value.is_empty() {
+            return Err(ApiError::missing(&format!("{field}.{part}")));
+        }
+    }
+    Ok(TaskVersionId {
+        project: wire.project.parse()?,
+        domain: wire.domain.parse()?,
+        name: wire.name.clone(),
+        version: wire.version.clone(),
+    })
+}
+
+fn wire_id(id: &TaskVersionId, org: &str) -> TaskIdentifier {
+    TaskIdentifier {
+        org: org.to_owned(),
+        project: id.project.to_string(),
+        domain: id.domain.to_string(),
+        name: id.name.clone(),
+        version: id.version.clone(),
+        ..Default::default()
+    }
+}
+
+fn metadata(record: &TaskVersionRecord) -> TaskMetadata {
+    TaskMetadata {
+        deployed_by: identity(&record.deployed_by).into(),
+        short_name: record.short_name.clone(),
+        deployed_at: timestamp(record.deployed_at).into(),
+        environment_name: record.environment_name.clone(),
+        ..Default::default()
+    }
+}
+
+fn not_found(id: &TaskVersionId) -> ApiError {
+    ApiError::NotFound(format!("{id} is not deployed"))
+}
+
+/// The spec of the deployed version `wire` names, exactly as deployed; `not_found` naming it
+/// if there is none.
+pub async fn deployed_spec(app: &AppState, wire: Option<&TaskIdentifier>) -> ApiResult<TaskSpec> {
+    let id = version_id(wire, "task_id")?;
+    let record = app
+        .store
+        .task_version(&id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    TaskSpec::decode_from_slice(&record.spec).map_err(|err| {
+        ApiError::Internal(format!("the stored spec of {id} does not decode: {err}"))
+    })
+}
+
+/// The listing a `ListTasks` request asks for.
+fn task_query(request: &ListTasksRequest) -> ApiResult<TaskQuery> {
+    let (project, domain) = match &request.scope_by {
+        Some(list_tasks_request::ScopeBy::ProjectId(project)) => ids::project_scope(project)?,
+        _ => return Err(ApiError::missing("project_id")),
+    };
+    let domain = domain.ok_or_else(|| ApiError::missing("project_id.domain"))?;
+    let list = request.request.as_option().cloned().unwrap_or_default();
+    let mut query = TaskQuery {
+        project,
+        domain,
+        name_equals: None,
+        name_contains: None,
+        entrypoint_only: request.known_filters.iter().any(|known| {
+            matches!(
+                known.filter_by,
+                Some(list_tasks_request::known_filter::FilterBy::IsEntrypoint(
+                    true
+                ))
+            )
+        }),
+        newest_first: newest_first(list.sort_by.as_option())?,
+        offset: page_offset(&list)?,
+        limit: match list.limit {
+            0 => DEFAULT_PAGE,
+            limit => limit.min(MAX_PAGE),
+        },
+    };
+    for filter in &list.filters {
+        apply_filter(&mut query, filter)?;
+    }
+    Ok(query)
+}
+
+/// Whether `sort` asks for the newest deploys first: by `created_at` (the deploy time), or
+/// unset (oldest first).
+fn newest_first(sort: Option<&Sort>) -> ApiResult<bool> {
+    let Some(sort) = sort else { return Ok(false) };
+    if !sort.key.is_empty() && sort.key != "created_at" && sort.key != "deployed_at" {
+        return Err(ApiError::InvalidArgument(format!(
+            "tasks sort by created_at only, not {:?}",
+            sort.key
+        )));
+    }
+    Ok(sort.direction.to_i32() == 0)
+}
+
+fn page_offset(list: &ListRequest) -> ApiResult<u64> {
+    if list.token.is_empty() {
+        return Ok(0);
+    }
+    list.token.parse().map_err(|_| {
+        ApiError::InvalidArgument(format!("page token {:?} is not one aerie gave", list.token))
+    })
+}
+
+/// Applies a `name` filter (EQUAL, or CONTAINS as `by_task_env` sends it); anything else is
+/// refused rather than ignored.
+fn apply_filter(query: &mut TaskQuery, filter: &Filter) -> ApiResult<()> {
+    let value = || match filter.values.as_slice() {
+        [value] => Ok(value.clone()),
+        _ => Err(ApiError::InvalidArgument(format!(
+            "the filter on {:?} needs exactly one value",
+            filter.field
+        ))),
+    };
+    match (filter.field.as_str(), filter.function.to_i32()) {
+        ("name", 0) => query.name_equals = Some(value()?),
+        ("name", 6) => query.name_contains = Some(value()?),
+        (field, function) => {
+            return Err(ApiError::InvalidArgument(format!(
+                "tasks filter by name (EQUAL or CONTAINS) only, not function {function} on {field:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl TaskHandlers {
+    async fn deploy_task_inner(
+        &self,
+        ctx: &RequestContext,
+        request: DeployTaskRequest,
+    ) -> ApiResult<DeployTaskResponse> {
+        let id = version_id(request.task_id.as_option(), "task_id")?;
+        let spec_message = request
+            .spec
+            .as_option()
+            .ok_or_else(|| ApiError::missing("spec"))?;
+        let template = spec_message
+            .task_template
+            .as_option()
+            .ok_or_else(|| ApiError::missing("spec.task_template"))?;
+        let template_id = template.id.as_option();
+        if template_id.is_some_and(|tid| tid.name != id.name || tid.version != id.version) {
+            return Err(ApiError::InvalidArgument(format!(
+                "spec.task_template.id names another task than task_id ({id})"
+            )));
+        }
+        if !request.triggers.is_empty() {
+            return Err(ApiError::Unimplemented(format!(
+                "{id} comes with {} trigger(s); aerie does not run triggers yet, so deploy it \
+                 without them",
+                request.triggers.len()
+            )));
+        }
+        let bytes = spec_message.encode_to_vec();
+        let new = NewTaskVersion {
+            id: id.clone(),
+            spec_digest: hex::encode(Sha256::digest(&bytes)),
+            spec: bytes,
+            deployed_by: caller(ctx),
+            short_name: spec_message.short_name.clone(),
+            environment_name: spec_message
+                .environment
+                .as_option()
+                .map(|environment| environment.name.clone())
+                .unwrap_or_default(),
+            entrypoint: template
+                .metadata
+                .as_option()
+                .is_some_and(|metadata| metadata.is_entrypoint),
+        };
+        match self.app.store.deploy_task(new).await? {
+            Deployed::Stored(_) => tracing::info!(task = %id, "task deployed"),
+            Deployed::AlreadyStored(_) => tracing::debug!(task = %id, "task redeployed unchanged"),
+        }
+        Ok(DeployTaskResponse::default())
+    }
+
+    async fn get_task_details_inner(
+        &self,
+        request: GetTaskDetailsRequest,
+    ) -> ApiResult<GetTaskDetailsResponse> {
+        let id = version_id(request.task_id.as_option(), "task_id")?;
+        let record = self
+            .app
+            .store
+            .task_version(&id)
+            .await?
+            .ok_or_else(|| not_found(&id))?;
+        let spec = TaskSpec::decode_from_slice(&record.spec).map_err(|err| {
+            ApiError::Internal(format!("the stored spec of {id} does not decode: {err}"))
+        })?;
+        let org = request
+            .task_id
+            .as_option()
+            .map_or("", |wire| wire.org.as_str());
+        Ok(GetTaskDetailsResponse {
+            details: TaskDetails {
+                task_id: wire_id(&id, org).into(),
+                metadata: metadata(&record).into(),
+                spec: spec.into(),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        })
+    }
+
+    async fn list_tasks_inner(&self, request: ListTasksRequest) -> ApiResult<ListTasksResponse> {
+        let query = task_query(&request)?;
+        let org = match &request.scope_by {
+            Some(list_tasks_request::ScopeBy::ProjectId(project)) => project.organization.clone(),
+            _ => String::new(),
+        };
+        let (versions, more) = self.app.store.list_task_versions(&query).await?;
+        let token = if more {
+            (query.offset + versions.len() as u64).to_string()
+        } else {
+            String::new()
+        };
+        Ok(ListTasksResponse {
+            tasks: versions
+                .iter()
+                .map(|record| Task {
+                    task_id: wire_id(&record.id, &org).into(),
+                    metadata: metadata(record).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            token,
+            ..Default::default()
+        })
+    }
+}
+
+#[allow(refining_impl_trait)]
+impl TaskService for TaskHandlers {
+    async fn deploy_task(
+        &self,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, DeployTaskRequest>,
+    ) -> ServiceResult<DeployTaskResponse> {
+        let reply = self
+            .deploy_task_inner(&ctx, request.to_owned_message())
+            .await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn get_task_details(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, GetTaskDetailsRequest>,
+    ) -> ServiceResult<GetTaskDetailsResponse> {
+        let reply = self
+            .get_task_details_inner(request.to_owned_message())
+            .await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn list_tasks(
+        &self,
+        _ctx: RequestContext,
+        request: ServiceRequest<'_, ListTasksRequest>,
+    ) -> ServiceResult<ListTasksResponse> {
+        let reply = self.list_tasks_inner(request.to_owned_message()).await?;
+        Ok(Response::new(reply))
+    }
+
+    async fn list_versions(
+        &self,
+        _ctx: RequestContext,
+        _request: ServiceRequest<'_, ListVersionsRequest>,
+    ) -> ServiceResult<ListVersionsResponse> {
+        Err(ApiError::Unimplemented(
+            "ListVersions is not served; ListTasks with a name filter lists a task's versions"
+                .into(),
+        )
+        .into())
+    }
+}
