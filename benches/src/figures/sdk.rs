@@ -51,7 +51,9 @@ pub async fn local(bench: &Bench) -> anyhow::Result<Measured> {
 }
 
 pub(super) fn python_of(venv: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let python = venv.join("bin").join("python");
+    // Absolute, since scripts run in a directory of their own.
+    let python = std::path::absolute(venv.join("bin").join("python"))
+        .context("resolving the Python environment's path")?;
     if !python.is_file() {
         bail!(
             "no Python environment at {} (scripts/setup creates it)",
