@@ -10,7 +10,7 @@ import flyte
 import flyte.remote
 import pytest
 from flyteidl2.task import task_service_pb2
-from helpers import DOMAIN, PROJECT, connect_unary, decode_unary, wait_terminal
+from helpers import DOMAIN, PROJECT, connect_unary, decode_unary, flyte_cli, wait_terminal
 from workflows import deployed
 
 TASK = "deployed.double"
@@ -40,6 +40,26 @@ def test_each_deployed_version_runs_by_reference(sdk, versions):
         details = wait_terminal(run, timeout=180)
         assert details.phase.value == "succeeded", details.error_message
         assert run.outputs()[0] == 42
+
+
+def test_the_flyte_cli_runs_a_deployed_version(sdk, versions, tmp_path):
+    cli = flyte_cli(
+        sdk, "run", "-p", PROJECT, "-d", DOMAIN, "deployed-task", f"{TASK}:{versions[0]}", "--x", "4",
+        cwd=tmp_path, timeout=180,
+    )
+    assert cli.returncode == 0, cli.explain()
+    run = flyte.remote.Run.get(name=_run_name(cli.stdout + cli.stderr))
+    run.wait(quiet=True)
+    assert run.outputs()[0] == 8
+
+
+def _run_name(output: str) -> str:
+    """The run name the `flyte run` output mentions (in its console URL)."""
+    import re
+
+    found = re.search(r"/runs/([a-z0-9]+)", output)
+    assert found, output
+    return found.group(1)
 
 
 def test_the_latest_version_is_the_last_deployed(sdk, versions):
