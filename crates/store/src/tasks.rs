@@ -8,8 +8,9 @@ use crate::Store;
 use crate::error::{DbContext, StoreError};
 use crate::writer::WriteOp;
 use aerie_core::{Domain, Project, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
 /// Which deployed version: the org is not part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -109,6 +110,19 @@ fn version_from_row(row: &AnyRow) -> Result<TaskVersionRecord, StoreError> {
     })
 }
 
+/// The statement that reads version `id`, its spec digest included.
+fn select_version(id: &TaskVersionId) -> Query<'_, Any, AnyArguments> {
+    let sql = format!(
+        "SELECT {COLUMNS}, spec_digest FROM task_versions \
+         WHERE project = $1 AND domain = $2 AND name = $3 AND version = $4"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.project.as_str())
+        .bind(id.domain.as_str())
+        .bind(id.name.as_str())
+        .bind(id.version.as_str())
+}
+
 /// Stores `new` unless its version exists; an existing version with the same spec digest is
 /// [`Deployed::AlreadyStored`], with another one [`StoreError::TaskVersionExists`].
 pub(crate) async fn apply_deploy(
@@ -116,15 +130,7 @@ pub(crate) async fn apply_deploy(
     new: &NewTaskVersion,
 ) -> Result<Deployed, StoreError> {
     let id = &new.id;
-    let sql = format!(
-        "SELECT {COLUMNS}, spec_digest FROM task_versions \
-         WHERE project = $1 AND domain = $2 AND name = $3 AND version = $4"
-    );
-    let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.project.as_str())
-        .bind(id.domain.as_str())
-        .bind(id.name.as_str())
-        .bind(id.version.as_str())
+    let existing = select_version(id)
         .fetch_optional(&mut *connection)
         .await
         .during("looking for a task version")?;
@@ -186,15 +192,7 @@ impl Store {
         &self,
         id: &TaskVersionId,
     ) -> Result<Option<TaskVersionRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM task_versions \
-             WHERE project = $1 AND domain = $2 AND name = $3 AND version = $4"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.project.as_str())
-            .bind(id.domain.as_str())
-            .bind(id.name.as_str())
-            .bind(id.version.as_str())
+        let row = select_version(id)
             .fetch_optional(&self.reads)
             .await
             .during("reading a task version")?;
