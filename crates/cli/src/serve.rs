@@ -103,6 +103,17 @@ pub struct ServeArgs {
     )]
     pub task_env_allow: Vec<String>,
 
+    /// The key secrets are sealed with (32 bytes, readable by aerie's user only); created if
+    /// missing. Default: secrets.key in the data directory. Keep it safe and back it up with
+    /// the database: without it, stored secrets cannot be read.
+    #[arg(long, env = "AERIE_SECRET_KEY_FILE", value_name = "PATH")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// Create a project on the first run, deploy or trigger in it (otherwise work in an
+    /// unknown project is refused with not_found; `flyte create project` creates one).
+    #[arg(long, env = "AERIE_CREATE_PROJECTS")]
+    pub create_projects: bool,
+
     /// Most connections open at once.
     #[arg(
         long,
@@ -206,6 +217,8 @@ impl ServeArgs {
             token_ttl: Duration::from_secs(self.token_ttl),
             max_connections: self.max_connections.max(1),
             task_env_allow: self.task_env_allow.clone(),
+            secret_key_file: self.secret_key_file.clone(),
+            create_projects: self.create_projects,
         })
     }
 }

@@ -10,10 +10,12 @@
 //!   launch, cache), and the pure retry and timeout rules.
 //! - [`time`]: the [`Timestamp`] every record carries.
 //! - [`role`]: the [`Role`] an API key grants.
+//! - [`schedule`]: when a trigger fires ([`Schedule`]: cron in a time zone, or a fixed rate).
 
 pub mod id;
 pub mod phase;
 pub mod role;
+pub mod schedule;
 pub mod spec;
 pub mod state;
 pub mod time;
@@ -21,7 +23,11 @@ pub mod time;
 pub use id::{ActionId, ActionName, Domain, IdError, Org, Project, RunId, RunName};
 pub use phase::ActionPhase;
 pub use role::{Role, UnknownRole};
-pub use spec::{ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, TaskRef};
+pub use schedule::{Cron, Schedule, ScheduleError};
+pub use spec::{
+    ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, SecretMount,
+    SecretRequest, TaskRef,
+};
 pub use state::{
     AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry,
     TransitionError, Verdict,

@@ -93,6 +93,24 @@ pub struct CacheSettings {
     pub ignored_inputs: Vec<String>,
 }
 
+/// A secret a task asks for: its name (`key`, with an optional `group` that only names it),
+/// and where the task wants it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRequest {
+    pub key: String,
+    pub group: String,
+    pub mount: SecretMount,
+}
+
+/// Where a task gets a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecretMount {
+    /// An environment variable of this name.
+    EnvVar(String),
+    /// A file in the attempt's secrets directory.
+    File,
+}
+
 /// Everything aerie needs to know about what an action runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionSpec {
@@ -113,6 +131,9 @@ pub struct ActionSpec {
     pub cache: Option<CacheSettings>,
     /// Where a trace's outputs are, verbatim as its parent sent them.
     pub trace_outputs_uri: Option<String>,
+    /// The secrets a task asks for (absent from specs stored before secrets were served).
+    #[serde(default)]
+    pub secrets: Vec<SecretRequest>,
 }
 
 impl ActionSpec {
@@ -133,6 +154,7 @@ impl ActionSpec {
             code_bundle_uri: None,
             cache: None,
             trace_outputs_uri: (!outputs_uri.is_empty()).then(|| outputs_uri.to_owned()),
+            secrets: Vec::new(),
         }
     }
 }

@@ -31,7 +31,7 @@ mod recovery;
 mod scheduler;
 
 pub use executor::ExecutorKind;
-pub use local::{AttemptEnv, DEFAULT_ENV_ALLOW, LocalConfig};
+pub use local::{AttemptEnv, AttemptExtras, DEFAULT_ENV_ALLOW, LocalConfig, SECRETS_DIR};
 
 use aerie_blob::{Blobs, LogStore};
 use aerie_core::{ActionId, ActionPhase, RunId};

@@ -7,7 +7,8 @@
 //!
 //! A task's environment holds what Flyte sets, its container's and run's variables, and of
 //! aerie's own environment only the names in [`DEFAULT_ENV_ALLOW`] and
-//! [`LocalConfig::env_allow`]; the server may add per-attempt variables through [`AttemptEnv`].
+//! [`LocalConfig::env_allow`]; the server may add per-attempt variables and secret files
+//! through [`AttemptEnv`]. Secret files live in the working directory, so they go with it.
 
 use crate::capture::{AttemptLog, Capture};
 use crate::executor::{AttemptControl, AttemptToStart, Executor, Started};
@@ -50,11 +51,29 @@ pub const DEFAULT_ENV_ALLOW: &[&str] = &[
 /// the attempt and kept its stdout or stderr open could otherwise hold the attempt forever.
 pub const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
 
-/// Per-attempt variables the server adds to a task's environment (a short-lived credential,
-/// say). Its entries come last, so they win over every other source.
+/// The directory, under an attempt's working directory, holding the secret files the server
+/// hands it; tasks find it in `FLYTE_SECRETS_DEFAULT_DIR`.
+pub const SECRETS_DIR: &str = ".secrets";
+
+/// What the server adds to one attempt.
+#[derive(Debug, Default)]
+pub struct AttemptExtras {
+    /// Variables that come last, so they win over every other source (a short-lived
+    /// credential, the secrets the task asked for).
+    pub env: Vec<(String, String)>,
+    /// Files to write (mode 0600) under [`SECRETS_DIR`], by path relative to it.
+    pub secret_files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+/// Per-attempt additions from the server. An error fails the attempt before its process
+/// starts.
 pub trait AttemptEnv: Send + Sync {
-    /// The variables for `attempt` of `action`.
-    fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)>;
+    /// What `attempt` of `action` gets.
+    fn prepare<'a>(
+        &'a self,
+        action: &'a ActionRecord,
+        attempt: u32,
+    ) -> BoxFuture<'a, Result<AttemptExtras, ErrorInfo>>;
 }
 
 /// Where and how local attempts run.
@@ -144,8 +163,13 @@ impl AttemptControl for ProcessControl {
 }
 
 impl LocalExecutor {
-    /// The process for `attempt`, in its freshly cleared working directory.
-    async fn plan(&self, action: &ActionRecord, attempt: u32) -> Result<LaunchPlan, ErrorInfo> {
+    /// The process for `attempt`, in its freshly cleared working directory, and the secret
+    /// files to write there.
+    async fn plan(
+        &self,
+        action: &ActionRecord,
+        attempt: u32,
+    ) -> Result<(LaunchPlan, Vec<(PathBuf, Vec<u8>)>), ErrorInfo> {
         let launch = match &action.spec.launch {
             Some(launch) => launch,
             None => &Launch::Refused(format!("a {:?} action has nothing to run", action.kind())),
@@ -171,19 +195,24 @@ impl LocalExecutor {
         remove_work_dir(&work_dir)
             .map_err(|err| io_error("WorkDir", "clear the attempt's working directory", &err))?;
         let inherited_env = self.config.inherited_env(std::env::vars_os());
-        let attempt_env = self
-            .config
-            .attempt_env
-            .as_ref()
-            .map(|source| source.env(&action.id, attempt))
-            .unwrap_or_default();
+        let extras = match &self.config.attempt_env {
+            Some(source) => source.prepare(action, attempt).await?,
+            None => AttemptExtras::default(),
+        };
+        let mut attempt_env = extras.env;
+        if !extras.secret_files.is_empty() {
+            attempt_env.push((
+                "FLYTE_SECRETS_DEFAULT_DIR".to_owned(),
+                work_dir.join(SECRETS_DIR).display().to_string(),
+            ));
+        }
         let inputs = LaunchInputs {
             action: &action.id,
             attempt,
             org: run.org.as_str(),
             input_uri: &action.input_uri,
             run_base: &action.run_output_base,
-            run_started_at: run.created_at,
+            run_started_at: run.started_at(),
             run_envs: &run_envs,
             endpoint: &self.config.endpoint,
             python_env: self.config.python_env.as_deref(),
@@ -191,7 +220,9 @@ impl LocalExecutor {
             inherited_env: &inherited_env,
             attempt_env: &attempt_env,
         };
-        launch::plan(launch, &inputs).map_err(|err| system_error("LaunchFailed", err.to_string()))
+        let plan = launch::plan(launch, &inputs)
+            .map_err(|err| system_error("LaunchFailed", err.to_string()))?;
+        Ok((plan, extras.secret_files))
     }
 
     async fn start_process(
@@ -200,7 +231,7 @@ impl LocalExecutor {
         attempt: u32,
     ) -> Result<Started, ErrorInfo> {
         let id = action.id.clone();
-        let plan = self.plan(action, attempt).await?;
+        let (plan, secret_files) = self.plan(action, attempt).await?;
         let writer = self
             .logs
             .writer(&id, attempt)
@@ -209,6 +240,10 @@ impl LocalExecutor {
         let mut log = AttemptLog::new(writer, id.clone(), attempt);
         if let Err(err) = create_work_dir(&plan) {
             let error = io_error("WorkDir", "create the attempt's working directory", &err);
+            return Err(refuse_start(log, &plan, error).await);
+        }
+        if let Err(err) = write_secret_files(&plan.work_dir, &secret_files) {
+            let error = io_error("SecretFiles", "write the task's secret files", &err);
             return Err(refuse_start(log, &plan, error).await);
         }
         let key = AttemptKey::of_work_dir(&plan.work_dir);
@@ -299,6 +334,30 @@ async fn refuse_start(mut log: AttemptLog, plan: &LaunchPlan, error: ErrorInfo) 
 /// Creates the attempt's working directory.
 fn create_work_dir(plan: &LaunchPlan) -> io::Result<()> {
     std::fs::create_dir_all(&plan.work_dir)
+}
+
+/// Writes `files` under the attempt's [`SECRETS_DIR`], readable by aerie's user only.
+fn write_secret_files(work_dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let root = work_dir.join(SECRETS_DIR);
+    for (path, value) in files {
+        let path = root.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.write_all(value)?;
+    }
+    Ok(())
 }
 
 /// Removes an attempt's working directory if it exists.

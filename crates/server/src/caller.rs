@@ -7,20 +7,27 @@ use aerie_core::{AbortInfo, RunId};
 use connectrpc::RequestContext;
 
 /// Who asked: the name behind the request's checked credential; with auth off, the
-/// `x-aerie-user` header the aerie CLI sends, else the client's user agent.
+/// `x-aerie-user` header the aerie CLI sends, else the local user aerie runs as (everyone who
+/// can reach an aerie without auth acts as that user).
 pub fn caller(ctx: &RequestContext) -> String {
     if let Some(identity) = ctx.extensions().get::<Identity>() {
         return identity.name.clone();
     }
-    let header = |name: &str| {
-        ctx.header(name)
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-    };
-    header("x-aerie-user")
-        .or_else(|| header("user-agent").map(|agent| format!("anonymous ({agent})")))
-        .unwrap_or_else(|| "anonymous".into())
+    ctx.header("x-aerie-user")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| local_user().to_owned(), str::to_owned)
+}
+
+/// The name of the user aerie runs as.
+pub fn local_user() -> &'static str {
+    static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        std::env::var("USER")
+            .ok()
+            .filter(|user| !user.is_empty())
+            .unwrap_or_else(|| "local".to_owned())
+    })
 }
 
 /// Refuses a change to `run` by a caller bound to another run (a task's attempt token).

@@ -61,11 +61,15 @@ impl From<ApiError> for ConnectError {
             ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
             ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ApiError::Store(store) => match store {
-                StoreError::RunNotFound(_) | StoreError::ActionNotFound(_) => ErrorCode::NotFound,
+                StoreError::RunNotFound(_)
+                | StoreError::ActionNotFound(_)
+                | StoreError::NotFound(_) => ErrorCode::NotFound,
+                StoreError::StaleFire(_) => ErrorCode::Aborted,
                 StoreError::RunAlreadyExists(_)
                 | StoreError::ActionAlreadyExists(_)
                 | StoreError::ApiKeyExists(_)
-                | StoreError::TaskVersionExists(_) => ErrorCode::AlreadyExists,
+                | StoreError::TaskVersionExists(_)
+                | StoreError::AlreadyExists(_) => ErrorCode::AlreadyExists,
                 StoreError::Transition { .. } => ErrorCode::FailedPrecondition,
                 StoreError::InvalidQuery(_) => ErrorCode::InvalidArgument,
                 StoreError::Contention(_) | StoreError::Database { .. } | StoreError::Closed => {

@@ -5,26 +5,35 @@
 //! - [`start`] opens the store, blobs and engine, and serves on already-bound listeners;
 //!   [`RunningServer::shut_down`] stops it in order.
 //! - `rpc`: one module per Connect service (runs, data and logs, the services running parents
-//!   call, the cluster stub) and `children`, what those parents' calls share.
+//!   call, deployed tasks, triggers, secrets, projects, the cluster stub) and `children`, what
+//!   those parents' calls share.
 //! - `web`: everything HTTP: connections and TLS (`listen`), which path goes where and behind
 //!   which middleware (`routes`), request limits, signed blob URLs and health, the S3 bucket
 //!   (`bucket`), the console.
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
 //! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
 //!   the one place records become wire `ActionDetails`.
+//! - `launch`: starting a run, whatever asked for it; `schedule` and `scheduler`: when
+//!   triggers fire, and firing them; `secrets`: sealing secret values and handing them to
+//!   tasks; `attempt_env`: what each attempt gets besides its spec.
 //! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
 //!   `maintenance`: pruning the event log of finished runs; `error`: Connect codes;
 //!   `state`: what every handler shares.
 //!
 //! Handlers hold no state of their own: reads go to the store, changes to the engine.
 
+mod attempt_env;
 pub mod auth;
 mod caller;
 mod convert;
 mod data;
 mod error;
+mod launch;
 mod maintenance;
 mod rpc;
+mod schedule;
+mod scheduler;
+pub mod secrets;
 mod state;
 mod watch;
 pub mod web;
@@ -48,6 +57,9 @@ pub use web::listen::TlsFiles;
 
 /// The file in the data directory holding the key storage credentials derive from.
 pub const STORAGE_KEY_FILE: &str = "storage.key";
+/// The file in the data directory holding the key secrets are sealed with, unless another is
+/// named.
+pub const SECRET_KEY_FILE: &str = "secrets.key";
 /// Largest RPC request body, before and after decompression.
 pub const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
 /// How long open connections get to finish after shutdown begins.
@@ -78,6 +90,10 @@ pub struct ServeConfig {
     /// Names of aerie's environment variables tasks get too, beyond
     /// [`aerie_engine::DEFAULT_ENV_ALLOW`].
     pub task_env_allow: Vec<String>,
+    /// The key secrets are sealed with; `None` means [`SECRET_KEY_FILE`] in the data directory.
+    pub secret_key_file: Option<PathBuf>,
+    /// Whether work in an unknown project creates it (otherwise it is `not_found`).
+    pub create_projects: bool,
 }
 
 /// Why the server could not start.
@@ -101,6 +117,8 @@ pub enum ServeError {
     Blob(#[from] aerie_blob::BlobError),
     #[error(transparent)]
     Engine(#[from] aerie_engine::EngineError),
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretError),
 }
 
 /// A serving aerie.
@@ -226,6 +244,12 @@ pub async fn start(
         ),
         None => format!("http://{first}"),
     };
+    let secret_box = secrets::SecretBox::open_key_file(
+        &config
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(SECRET_KEY_FILE)),
+    )?;
     let auth = Auth::new(
         config.auth,
         store.clone(),
@@ -243,11 +267,15 @@ pub async fn start(
                 python_env: config.python_env.clone(),
                 endpoint: first.to_string(),
                 env_allow: config.task_env_allow.clone(),
-                attempt_env: Some(Arc::new(auth::AttemptCredentials {
-                    auth: auth.clone(),
-                    tls: tls.is_some(),
-                    storage: storage_keys.clone(),
-                    storage_endpoint,
+                attempt_env: Some(Arc::new(attempt_env::AttemptSetup {
+                    credentials: auth::AttemptCredentials {
+                        auth: auth.clone(),
+                        tls: tls.is_some(),
+                        storage: storage_keys.clone(),
+                        storage_endpoint,
+                    },
+                    secrets: secret_box.clone(),
+                    store: store.clone(),
                 })),
             },
             abort_grace: Duration::from_secs(3),
@@ -269,7 +297,11 @@ pub async fn start(
         logs,
         signer,
         shutdown: stop.clone(),
+        scheduler_wake: Arc::new(tokio::sync::Notify::new()),
+        create_projects: config.create_projects,
+        secrets: secret_box,
     };
+    let scheduler_app = app.clone();
     let guard = auth::guard::Guard {
         auth: auth.clone(),
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
@@ -307,6 +339,10 @@ pub async fn start(
     }
     servers.spawn(async move {
         maintenance::prune_events(store_for_maintenance, stop_maintenance).await;
+        Ok(())
+    });
+    servers.spawn(async move {
+        scheduler::run(scheduler_app).await;
         Ok(())
     });
     tracing::info!(addresses = ?addresses, data_dir = %data_dir.display(), "aerie serving");

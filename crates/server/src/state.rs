@@ -1,5 +1,5 @@
-//! What every handler shares: the store (reads), the engine (changes), blobs, logs and the URL
-//! signer. Handlers keep no state of their own.
+//! What every handler shares: the store (reads), the engine (changes), blobs, logs, the URL
+//! signer, the secret box and the scheduler's wake-up. Handlers keep no state of their own.
 
 use aerie_blob::{Blobs, LogStore, UrlSigner};
 use aerie_engine::Engine;
@@ -21,6 +21,12 @@ pub struct AppState {
     pub signer: UrlSigner,
     /// Cancelled when the server shuts down; open streams end cleanly.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Wakes the trigger scheduler after a trigger changed.
+    pub scheduler_wake: Arc<tokio::sync::Notify>,
+    /// Whether work in an unknown project creates it (otherwise it is `not_found`).
+    pub create_projects: bool,
+    /// Seals and opens secret values.
+    pub secrets: crate::secrets::SecretBox,
 }
 
 impl AppState {

@@ -491,6 +491,11 @@ impl Store {
         query: &ListQuery,
     ) -> Result<Page<ActionRecord>, StoreError> {
         self.last_seq(run).await?;
+        if !query.labels.is_empty() {
+            return Err(StoreError::InvalidQuery(
+                "labels belong to runs; actions cannot be filtered on them".into(),
+            ));
+        }
         let mut clause = run_clause(run);
         for filter in &query.filters {
             clause.add_filter(filter)?;

@@ -27,6 +27,12 @@ pub enum StoreError {
         "{0} is already deployed with a different spec; a deployed version never changes (deploy a new version)"
     )]
     TaskVersionExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    StaleFire(String),
     #[error("invalid list request: {0}")]
     InvalidQuery(String),
     #[error("stored {what} is corrupt: {detail}")]

@@ -13,8 +13,10 @@
 //! - [`hub`]: in-process delivery of committed changes to watchers.
 //! - `writer`: the group-commit writer lanes.
 //! - `cache`: the recently written actions, which hot reads take from memory.
-//! - `runs`, `actions`, `events`, `api_keys`, `tasks` (deployed task versions): the statements,
-//!   one module per table.
+//! - `runs`, `actions`, `events`, `api_keys`, `tasks` (deployed task versions), `triggers`,
+//!   `secrets` (sealed values), `projects`: the statements, one module per table.
+//! - `control`: the one writer operation behind every write to deployed tasks, triggers,
+//!   secrets and projects.
 //!
 //! # Contract
 //! Event sequence numbers strictly increase within a run and are published in that order (the
@@ -23,24 +25,35 @@
 mod actions;
 mod api_keys;
 mod cache;
+mod control;
 mod error;
 pub mod events;
 pub mod hub;
+mod projects;
 pub mod query;
 pub mod records;
 mod rows;
 pub mod runs;
+mod secrets;
 mod tasks;
+mod triggers;
 mod writer;
 
 pub use actions::SpeclessAction;
 pub use api_keys::{ApiKeyRecord, NewApiKey};
 pub use error::{StoreError, WriteFailure};
 pub use hub::ChangeHub;
-pub use query::{Filter, FilterField, FilterOp, FilterValue, ListQuery, Page, SortKey};
-pub use records::{ActionEvent, ActionRecord, Change, NewAction, NewRun, RunRecord};
+pub use projects::ProjectRecord;
+pub use query::{
+    Filter, FilterField, FilterOp, FilterValue, LabelFilter, ListQuery, Page, SortKey,
+};
+pub use records::{
+    ActionEvent, ActionRecord, Change, FireClaim, NewAction, NewRun, RunRecord, RunTrigger,
+};
 pub use runs::RunWithRoot;
+pub use secrets::{NewSecret, SecretId, SecretRecord, SecretWrite};
 pub use tasks::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
+pub use triggers::{NewTrigger, NextFire, TriggerId, TriggerQuery, TriggerRecord};
 
 use error::DbContext;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

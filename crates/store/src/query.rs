@@ -93,6 +93,13 @@ pub struct Filter {
     pub values: Vec<FilterValue>,
 }
 
+/// A condition on a run's labels: the key is set (to `value`, when given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelFilter {
+    pub key: String,
+    pub value: Option<String>,
+}
+
 /// What a list is ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
@@ -118,6 +125,8 @@ impl SortKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub filters: Vec<Filter>,
+    /// Conditions on run labels; only run lists take them.
+    pub labels: Vec<LabelFilter>,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: u32,
@@ -129,6 +138,7 @@ impl Default for ListQuery {
     fn default() -> Self {
         Self {
             filters: Vec::new(),
+            labels: Vec::new(),
             sort: SortKey::CreatedAt,
             descending: true,
             limit: DEFAULT_PAGE_SIZE,
@@ -226,6 +236,22 @@ impl WhereClause {
             },
         }
         Ok(())
+    }
+
+    /// Keeps the runs (aliased `r`) carrying `label`.
+    pub fn add_label(&mut self, label: &LabelFilter) {
+        self.values.push(SqlValue::Text(label.key.clone()));
+        let mut condition = format!(
+            "EXISTS (SELECT 1 FROM run_labels l WHERE l.project = r.project \
+             AND l.domain = r.domain AND l.run_name = r.name AND l.key = ${}",
+            self.values.len()
+        );
+        if let Some(value) = &label.value {
+            self.values.push(SqlValue::Text(value.clone()));
+            condition.push_str(&format!(" AND l.value = ${}", self.values.len()));
+        }
+        condition.push(')');
+        self.conditions.push(condition);
     }
 
     pub fn sql(&self) -> String {

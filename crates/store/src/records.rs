@@ -31,7 +31,32 @@ pub struct NewRun {
     pub created_by: String,
     /// Encoded `RunSpec`, kept as received.
     pub run_spec: Vec<u8>,
+    /// The run's labels (from its `RunSpec`), kept where list filters can find them.
+    pub labels: Vec<(String, String)>,
+    /// The trigger the run came from, if any.
+    pub trigger: Option<RunTrigger>,
+    /// For a scheduled fire: the fire this run is, claimed in the same transaction.
+    pub fire: Option<FireClaim>,
     pub root: NewAction,
+}
+
+/// The trigger a run came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTrigger {
+    pub task_name: String,
+    pub name: String,
+    pub revision: i64,
+    /// The instant a scheduled fire stands for; `None` for a fire on demand.
+    pub scheduled_at: Option<Timestamp>,
+}
+
+/// A scheduled fire, claimed together with the run it creates: the run is stored only if the
+/// trigger is still due at `fire_at` (so a fire never happens twice), and the trigger then
+/// waits for `next`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FireClaim {
+    pub fire_at: Timestamp,
+    pub next: Option<Timestamp>,
 }
 
 /// A stored run.
@@ -42,6 +67,18 @@ pub struct RunRecord {
     pub created_at: Timestamp,
     pub created_by: String,
     pub run_spec: Vec<u8>,
+    pub trigger: Option<RunTrigger>,
+}
+
+impl RunRecord {
+    /// When the run counts as started: the instant a scheduled fire stands for, else its
+    /// creation.
+    pub fn started_at(&self) -> Timestamp {
+        self.trigger
+            .as_ref()
+            .and_then(|trigger| trigger.scheduled_at)
+            .unwrap_or(self.created_at)
+    }
 }
 
 /// A stored action with its current lifecycle record.

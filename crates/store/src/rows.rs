@@ -1,7 +1,7 @@
 //! Decoding database rows into records; a corrupt row is an error, never a default.
 
 use crate::error::{DbContext, StoreError};
-use crate::records::{ActionEvent, ActionRecord, RunRecord};
+use crate::records::{ActionEvent, ActionRecord, RunRecord, RunTrigger};
 use aerie_core::{ActionId, ActionName, ActionSpec, ActionState, Org, RunId, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -14,7 +14,9 @@ pub(crate) const ACTION_COLUMNS: &str = "a.project, a.domain, a.run_name, a.name
 /// The run columns, aliased, for `JOIN runs r`.
 pub(crate) const RUN_COLUMNS: &str = "r.project AS r_project, r.domain AS r_domain, \
     r.name AS r_name, r.org AS r_org, r.created_at AS r_created_at, \
-    r.created_by AS r_created_by, r.run_spec AS r_run_spec";
+    r.created_by AS r_created_by, r.run_spec AS r_run_spec, r.trigger_task AS r_trigger_task, \
+    r.trigger_name AS r_trigger_name, r.trigger_revision AS r_trigger_revision, \
+    r.scheduled_at AS r_scheduled_at";
 
 fn text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
     row.try_get::<String, _>(column).during("reading a row")
@@ -109,7 +111,27 @@ pub(crate) fn run_from_row(row: &AnyRow, prefix: &str) -> Result<RunRecord, Stor
         created_at: Timestamp::from_micros(int(row, &column("created_at"))?),
         created_by: text(row, &column("created_by"))?,
         run_spec: bytes(row, &column("run_spec"))?,
+        trigger: run_trigger_from_row(row, &column)?,
     })
+}
+
+fn run_trigger_from_row(
+    row: &AnyRow,
+    column: &dyn Fn(&str) -> String,
+) -> Result<Option<RunTrigger>, StoreError> {
+    let name = text(row, &column("trigger_name"))?;
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let scheduled_at: Option<i64> = row
+        .try_get(column("scheduled_at").as_str())
+        .during("reading a row")?;
+    Ok(Some(RunTrigger {
+        task_name: text(row, &column("trigger_task"))?,
+        name,
+        revision: int(row, &column("trigger_revision"))?,
+        scheduled_at: scheduled_at.map(Timestamp::from_micros),
+    }))
 }
 
 pub(crate) fn event_from_row(row: &AnyRow) -> Result<ActionEvent, StoreError> {

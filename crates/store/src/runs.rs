@@ -8,6 +8,7 @@ use crate::events::PendingEvents;
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
 use crate::records::{ActionRecord, Change, NewRun, RunRecord};
 use crate::rows::{ACTION_COLUMNS, RUN_COLUMNS, action_from_row, run_from_row};
+use crate::triggers;
 use crate::writer::WriteOp;
 use aerie_core::{Domain, Project, RunId, Timestamp};
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -20,16 +21,27 @@ pub struct RunWithRoot {
     pub root: ActionRecord,
 }
 
-/// Inserts `new` and its root action (sequence 1) and queues the root's first event.
+/// Inserts `new` and its root action (sequence 1) and queues the root's first event. A
+/// scheduled fire first claims its trigger's due instant; a fire already taken (or a trigger
+/// changed since) refuses the run with [`StoreError::StaleFire`].
 pub(crate) async fn apply_create_run(
     connection: &mut AnyConnection,
     new: &NewRun,
     events: &mut PendingEvents,
 ) -> Result<(RunWithRoot, Vec<Arc<Change>>), StoreError> {
     let now = Timestamp::now();
+    if let Some(trigger) = &new.trigger {
+        triggers::record_fire(connection, &new.id, trigger, new.fire.as_ref(), now).await?;
+    }
+    let scheduled_at = new
+        .trigger
+        .as_ref()
+        .and_then(|trigger| trigger.scheduled_at)
+        .map(Timestamp::as_micros);
     let inserted = sqlx::query(
-        "INSERT INTO runs (project, domain, name, org, created_at, created_by, run_spec, last_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT DO NOTHING",
+        "INSERT INTO runs (project, domain, name, org, created_at, created_by, run_spec, last_seq, \
+         trigger_task, trigger_name, trigger_revision, scheduled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
     )
     .bind(new.id.project.as_str())
     .bind(new.id.domain.as_str())
@@ -38,11 +50,37 @@ pub(crate) async fn apply_create_run(
     .bind(now.as_micros())
     .bind(new.created_by.as_str())
     .bind(new.run_spec.as_slice())
+    .bind(
+        new.trigger
+            .as_ref()
+            .map_or("", |trigger| trigger.task_name.as_str()),
+    )
+    .bind(
+        new.trigger
+            .as_ref()
+            .map_or("", |trigger| trigger.name.as_str()),
+    )
+    .bind(new.trigger.as_ref().map_or(0, |trigger| trigger.revision))
+    .bind(scheduled_at)
     .execute(&mut *connection)
     .await
     .during("inserting a run")?;
     if inserted.rows_affected() == 0 {
         return Err(StoreError::RunAlreadyExists(new.id.clone()));
+    }
+    for (key, value) in &new.labels {
+        sqlx::query(
+            "INSERT INTO run_labels (project, domain, run_name, key, value) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id.project.as_str())
+        .bind(new.id.domain.as_str())
+        .bind(new.id.name.as_str())
+        .bind(key.as_str())
+        .bind(value.as_str())
+        .execute(&mut *connection)
+        .await
+        .during("inserting a run label")?;
     }
     let root = insert_action_row(connection, &new.id, &new.org, &new.root, 1, now, events).await?;
     let run = Arc::new(RunRecord {
@@ -51,6 +89,7 @@ pub(crate) async fn apply_create_run(
         created_at: now,
         created_by: new.created_by.clone(),
         run_spec: new.run_spec.clone(),
+        trigger: new.trigger.clone(),
     });
     let change = Arc::new(Change {
         record: root.clone(),
@@ -102,7 +141,8 @@ impl Store {
     }
 
     /// Runs of `project` (and `domain`, when given) with their root actions, filtered, sorted
-    /// and paged by `query` (filters apply to the root action and the run's creator).
+    /// and paged by `query` (filters apply to the root action, the run's creator and its
+    /// labels).
     pub async fn list_runs(
         &self,
         project: &Project,
@@ -118,6 +158,9 @@ impl Store {
         clause.conditions.push("a.parent = ''".to_owned());
         for filter in &query.filters {
             clause.add_filter(filter)?;
+        }
+        for label in &query.labels {
+            clause.add_label(label);
         }
         let sql = format!(
             "SELECT {ACTION_COLUMNS}, {RUN_COLUMNS} FROM actions a \

@@ -5,8 +5,9 @@
 //! read pool.
 
 use crate::Store;
+use crate::control::ControlWrite;
 use crate::error::{DbContext, StoreError};
-use crate::writer::WriteOp;
+use crate::triggers::{NewTrigger, NextFire, TriggerRecord};
 use aerie_core::{Domain, Project, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -176,15 +177,22 @@ pub(crate) async fn apply_deploy(
 }
 
 impl Store {
-    /// Stores a deployed version (see [`Deployed`]); [`StoreError::TaskVersionExists`] if the
-    /// version is stored with a different spec.
-    pub async fn deploy_task(&self, new: NewTaskVersion) -> Result<Deployed, StoreError> {
-        self.writer
-            .submit(|reply| WriteOp::DeployTask {
-                new: Box::new(new),
-                reply,
-            })
-            .await
+    /// Stores a deployed version (see [`Deployed`]) and the triggers deployed with it, in one
+    /// transaction; [`StoreError::TaskVersionExists`] (and nothing stored) if the version is
+    /// stored with a different spec.
+    pub async fn deploy_task(
+        &self,
+        version: NewTaskVersion,
+        triggers: Vec<NewTrigger>,
+        next_fire: NextFire,
+    ) -> Result<(Deployed, Vec<TriggerRecord>), StoreError> {
+        self.control(ControlWrite::DeployTask {
+            version,
+            triggers,
+            next_fire,
+        })
+        .await?
+        .into_deployed()
     }
 
     /// The stored version `id`, if there is one.

@@ -16,11 +16,12 @@
 
 use crate::actions::RunsSeen;
 use crate::cache::ActionCache;
+use crate::control::{self, ControlOutcome, ControlWrite};
 use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
 use crate::records::{ActionRecord, Change, NewAction, NewRun};
 use crate::runs::RunWithRoot;
-use crate::{actions, api_keys, events, runs, tasks};
+use crate::{actions, api_keys, events, runs};
 use aerie_core::{ActionState, RunId, Timestamp, TransitionError};
 use sqlx::{AnyConnection, Connection, Executor};
 use std::hash::{Hash, Hasher};
@@ -70,9 +71,10 @@ pub(crate) enum WriteOp {
         name: String,
         reply: oneshot::Sender<Result<bool, StoreError>>,
     },
-    DeployTask {
-        new: Box<crate::tasks::NewTaskVersion>,
-        reply: oneshot::Sender<Result<crate::tasks::Deployed, StoreError>>,
+    /// A write to deployed tasks, triggers, secrets or projects (`crate::control`).
+    Control {
+        write: Box<ControlWrite>,
+        reply: oneshot::Sender<Result<ControlOutcome, StoreError>>,
     },
     /// Commit what came before, close the connection and stop the lane.
     Shutdown { reply: oneshot::Sender<()> },
@@ -88,7 +90,7 @@ impl WriteOp {
             | Self::FillSpecs { .. }
             | Self::CreateApiKey { .. }
             | Self::RevokeApiKey { .. }
-            | Self::DeployTask { .. }
+            | Self::Control { .. }
             | Self::Shutdown { .. } => None,
         }
     }
@@ -105,7 +107,7 @@ impl WriteOp {
             Self::FillSpecs { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::CreateApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::RevokeApiKey { reply, .. } => reply.send(Err(err())).map_err(drop),
-            Self::DeployTask { reply, .. } => reply.send(Err(err())).map_err(drop),
+            Self::Control { reply, .. } => reply.send(Err(err())).map_err(drop),
             Self::Shutdown { reply } => reply.send(()).map_err(drop),
         };
     }
@@ -392,7 +394,19 @@ async fn apply(
 ) -> Result<Applied, (WriteFailure, WriteOp)> {
     match op {
         WriteOp::CreateRun { new, reply } => {
-            match runs::apply_create_run(connection, &new, events).await {
+            // A run from a trigger changes the trigger too: a refusal after that must undo it.
+            let created = if new.trigger.is_some() {
+                match open_savepoint(connection).await {
+                    Ok(()) => {
+                        let created = runs::apply_create_run(connection, &new, events).await;
+                        close_savepoint(connection, created).await
+                    }
+                    Err(err) => Err(err),
+                }
+            } else {
+                runs::apply_create_run(connection, &new, events).await
+            };
+            match created {
                 Ok((created, changes)) => Ok(Applied::Staged(
                     Staged::new(created, changes, reply).inserting(&new.root.wire_spec),
                 )),
@@ -467,17 +481,26 @@ async fn apply(
                 )),
             }
         }
-        WriteOp::DeployTask { new, reply } => match tasks::apply_deploy(connection, &new).await {
-            Ok(deployed) => Ok(Applied::Staged(Staged::new(deployed, Vec::new(), reply))),
-            Err(err) if err.is_refusal() => {
-                let _ = reply.send(Err(err));
-                Ok(Applied::Refused)
+        WriteOp::Control { write, reply } => {
+            let applied = match open_savepoint(connection).await {
+                Ok(()) => {
+                    let applied = control::apply(connection, &write).await;
+                    close_savepoint(connection, applied).await
+                }
+                Err(err) => Err(err),
+            };
+            match applied {
+                Ok(outcome) => Ok(Applied::Staged(Staged::new(outcome, Vec::new(), reply))),
+                Err(err) if err.is_refusal() => {
+                    let _ = reply.send(Err(err));
+                    Ok(Applied::Refused)
+                }
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::Control { write, reply },
+                )),
             }
-            Err(err) => Err((
-                WriteFailure::from_store(&err),
-                WriteOp::DeployTask { new, reply },
-            )),
-        },
+        }
         WriteOp::RevokeApiKey { name, reply } => {
             match api_keys::apply_revoke(connection, &name).await {
                 Ok(revoked) => Ok(Applied::Staged(Staged::new(revoked, Vec::new(), reply))),
@@ -501,6 +524,38 @@ async fn apply(
             )),
         },
     }
+}
+
+/// Opens a savepoint inside the batch's transaction, for an operation that may refuse after
+/// it wrote something.
+async fn open_savepoint(connection: &mut AnyConnection) -> Result<(), StoreError> {
+    connection
+        .execute("SAVEPOINT operation")
+        .await
+        .map(drop)
+        .map_err(|source| StoreError::Database {
+            op: "opening a savepoint",
+            source,
+        })
+}
+
+/// Closes the savepoint [`open_savepoint`] opened: a refusal undoes what the operation wrote.
+async fn close_savepoint<T>(
+    connection: &mut AnyConnection,
+    applied: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let end = match &applied {
+        Err(err) if err.is_refusal() => "ROLLBACK TO SAVEPOINT operation",
+        _ => "RELEASE SAVEPOINT operation",
+    };
+    connection
+        .execute(end)
+        .await
+        .map_err(|source| StoreError::Database {
+            op: "closing a savepoint",
+            source,
+        })?;
+    applied
 }
 
 /// Ends whatever transaction is open; false if the connection cannot be trusted any more.

@@ -1,93 +1,21 @@
-//! One store suite, run against SQLite and PostgreSQL.
-//!
-//! PostgreSQL comes from `AERIE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`);
-//! each test makes its own schema and drops it afterwards, so tests run in parallel.
+//! One store suite for runs, actions, events, API keys and deployed tasks, run against SQLite
+//! and PostgreSQL (see `common`).
 
 use aerie_core::{
-    ActionId, ActionName, ActionPhase, ActionSpec, ActionState, ErrorInfo, ErrorKind, Org, Role,
-    RunId, Timestamp, TransitionError, state::Retry,
+    ActionId, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Org, Role, Timestamp,
+    TransitionError, state::Retry,
 };
 use aerie_store::{
     ActionRecord, Backend, Deployed, Filter, FilterField, FilterOp, FilterValue, ListQuery,
-    NewAction, NewApiKey, NewRun, NewTaskVersion, Store, StoreError, TaskQuery, TaskVersionId,
+    NewApiKey, NewRun, NewTaskVersion, Store, StoreError, TaskQuery, TaskVersionId,
     TaskVersionRecord,
 };
-use std::future::Future;
 
-fn postgres_url() -> String {
-    std::env::var("AERIE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+#[macro_use]
+mod common;
+use common::{with_postgres, with_sqlite};
 
-async fn with_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&Backend::Sqlite {
-        path: dir.path().join("aerie.db"),
-    })
-    .await
-    .unwrap();
-    test(store.clone()).await;
-    store.close().await;
-}
-
-async fn with_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let schema = format!(
-        "aerie_test_{}_{}",
-        std::process::id(),
-        Timestamp::now().as_micros()
-    );
-    let backend = Backend::Postgres {
-        url: postgres_url(),
-        schema: Some(schema.clone()),
-    };
-    let store = Store::open(&backend).await.unwrap();
-    test(store.clone()).await;
-    store.close().await;
-    use sqlx::Executor;
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&postgres_url()).await.unwrap();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .await
-        .unwrap();
-}
-
-fn run_id(name: &str) -> RunId {
-    RunId {
-        project: "flytesnacks".parse().unwrap(),
-        domain: "development".parse().unwrap(),
-        name: name.parse().unwrap(),
-    }
-}
-
-fn task_spec() -> ActionSpec {
-    let mut spec = ActionSpec::trace("hello.say", "");
-    spec.kind = aerie_core::ActionKind::Task;
-    spec.task.version = "v1".into();
-    spec.retry.retries = 2;
-    spec
-}
-
-fn new_action(name: &str, parent: Option<&str>) -> NewAction {
-    NewAction {
-        name: name.parse().unwrap(),
-        parent: parent.map(|p| p.parse().unwrap()),
-        spec: task_spec(),
-        wire_spec: vec![1, 2, 3],
-        input_uri: "file:///in".into(),
-        run_output_base: "file:///out".into(),
-        group: String::new(),
-        state: ActionState::queued(Timestamp::now()),
-    }
-}
+use common::{new_action, run_id, task_spec};
 
 async fn create(store: &Store, name: &str) -> ActionId {
     store
@@ -96,6 +24,9 @@ async fn create(store: &Store, name: &str) -> ActionId {
             org: Org::parse("").unwrap(),
             created_by: "tester".into(),
             run_spec: vec![9],
+            labels: Vec::new(),
+            trigger: None,
+            fire: None,
             root: new_action("a0", None),
         })
         .await
@@ -150,6 +81,9 @@ async fn duplicate_run_is_refused(store: Store) {
             org: Org::parse("").unwrap(),
             created_by: String::new(),
             run_spec: vec![],
+            labels: Vec::new(),
+            trigger: None,
+            fire: None,
             root: new_action("a0", None),
         })
         .await;
@@ -565,16 +499,24 @@ async fn task_versions_are_immutable_and_listed(store: Store) {
         environment_name: "env".to_owned(),
         entrypoint: version == "v1",
     };
-    let stored = store.deploy_task(new("env.a", "v1", b"one")).await.unwrap();
+    let stored = store
+        .deploy_task(new("env.a", "v1", b"one"), Vec::new(), common::never())
+        .await
+        .unwrap()
+        .0;
     let Deployed::Stored(first) = stored else {
         panic!("a new version is stored: {stored:?}")
     };
     assert_eq!(
-        store.deploy_task(new("env.a", "v1", b"one")).await.unwrap(),
+        store
+            .deploy_task(new("env.a", "v1", b"one"), Vec::new(), common::never())
+            .await
+            .unwrap()
+            .0,
         Deployed::AlreadyStored(first.clone())
     );
     assert!(matches!(
-        store.deploy_task(new("env.a", "v1", b"two")).await,
+        store.deploy_task(new("env.a", "v1", b"two"), Vec::new(), common::never()).await,
         Err(StoreError::TaskVersionExists(message)) if message.contains("env.a")
     ));
     assert_eq!(
@@ -583,10 +525,17 @@ async fn task_versions_are_immutable_and_listed(store: Store) {
     );
     assert_eq!(store.task_version(&id("env.a", "v9")).await.unwrap(), None);
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    store.deploy_task(new("env.a", "v2", b"two")).await.unwrap();
+    store
+        .deploy_task(new("env.a", "v2", b"two"), Vec::new(), common::never())
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     store
-        .deploy_task(new("other.b_%", "v1", b"three"))
+        .deploy_task(
+            new("other.b_%", "v1", b"three"),
+            Vec::new(),
+            common::never(),
+        )
         .await
         .unwrap();
     let query =
@@ -648,26 +597,6 @@ async fn task_versions_are_immutable_and_listed(store: Store) {
         listed(store.list_task_versions(&entrypoints).await.unwrap()).0,
         ["env.a:v1", "other.b_%:v1"]
     );
-}
-
-macro_rules! store_suite {
-    ($backend:ident, $with:ident, [$($test:ident),* $(,)?]) => {
-        mod $backend {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$with(super::$test).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! both_backends {
-    ($($test:ident),* $(,)?) => {
-        store_suite!(sqlite, with_sqlite, [$($test),*]);
-        store_suite!(postgres, with_postgres, [$($test),*]);
-    };
 }
 
 both_backends!(

@@ -78,6 +78,9 @@ impl Fixture {
                 org: Org::parse("").unwrap(),
                 created_by: "tester".into(),
                 run_spec: Vec::new(),
+                labels: Vec::new(),
+                trigger: None,
+                fire: None,
                 root: NewAction {
                     name: "a0".parse().unwrap(),
                     parent: None,
@@ -208,8 +211,16 @@ fn environment_of(pid: u32) -> Vec<(String, String)> {
 struct FixedAttemptEnv(Vec<(String, String)>);
 
 impl AttemptEnv for FixedAttemptEnv {
-    fn env(&self, _action: &ActionId, _attempt: u32) -> Vec<(String, String)> {
-        self.0.clone()
+    fn prepare<'a>(
+        &'a self,
+        _action: &'a ActionRecord,
+        _attempt: u32,
+    ) -> BoxFuture<'a, Result<AttemptExtras, ErrorInfo>> {
+        let extras = AttemptExtras {
+            env: self.0.clone(),
+            secret_files: Vec::new(),
+        };
+        Box::pin(async move { Ok(extras) })
     }
 }
 

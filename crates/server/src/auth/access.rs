@@ -4,7 +4,7 @@
 //! | grant | may |
 //! |---|---|
 //! | `admin` key | everything |
-//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, get and list deployed tasks, the console, `whoami` |
+//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, get and list deployed tasks, triggers, projects and secrets (never a secret's value), the console, `whoami` |
 //! | a running attempt | what `read-only` may, plus what a task calls while it runs: enqueue, watch and abort its children and traces, upload inputs and files; changes only to its own run (`crate::caller::may_change`) |
 
 use aerie_core::Role;
@@ -55,6 +55,14 @@ const READS: &[&str] = &[
     "/flyteidl2.task.TaskService/GetTaskDetails",
     "/flyteidl2.task.TaskService/ListTasks",
     "/flyteidl2.task.TaskService/ListVersions",
+    "/flyteidl2.trigger.TriggerService/GetTriggerDetails",
+    "/flyteidl2.trigger.TriggerService/ListTriggers",
+    "/flyteidl2.trigger.TriggerService/GetTriggerRevisionDetails",
+    "/flyteidl2.trigger.TriggerService/GetTriggerRevisionHistory",
+    "/flyteidl2.secret.SecretService/GetSecret",
+    "/flyteidl2.secret.SecretService/ListSecrets",
+    "/flyteidl2.project.ProjectService/GetProject",
+    "/flyteidl2.project.ProjectService/ListProjects",
 ];
 
 /// Services a running task calls, whole.

@@ -219,8 +219,9 @@ pub struct AttemptCredentials {
     pub storage_endpoint: String,
 }
 
-impl aerie_engine::AttemptEnv for AttemptCredentials {
-    fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)> {
+impl AttemptCredentials {
+    /// The variables `attempt` of `action` calls back with.
+    pub fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)> {
         let storage = self
             .storage
             .issue(&Scope::Run(action.run.clone()), ATTEMPT_TOKEN_TTL);

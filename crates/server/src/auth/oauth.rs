@@ -76,15 +76,18 @@ impl IdentityService for AuthHandlers {
         ctx: RequestContext,
         _request: ServiceRequest<'_, UserInfoRequest>,
     ) -> ServiceResult<UserInfoResponse> {
-        // With auth off there is no checked caller: the anonymous name stands in.
-        let (subject, name) = match ctx.extensions().get::<Identity>() {
-            Some(identity) => (identity.subject.clone(), identity.name.clone()),
-            None => (String::new(), caller(&ctx)),
-        };
+        // The subject is the name runs record as their creator, so `--only-mine` (a
+        // `created_by` filter on the subject) finds the caller's runs. With auth off there is no
+        // checked caller: everyone is the local user.
+        let name = caller(&ctx);
+        let username = ctx
+            .extensions()
+            .get::<Identity>()
+            .map_or_else(|| name.clone(), |identity| identity.subject.clone());
         Ok(connectrpc::Response::new(UserInfoResponse {
-            subject,
-            preferred_username: name.clone(),
+            subject: name.clone(),
             name,
+            preferred_username: username,
             ..Default::default()
         }))
     }

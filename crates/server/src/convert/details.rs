@@ -6,7 +6,9 @@ use aerie_blob::ActionLayout;
 use aerie_core::{ActionKind, ActionState, AttemptState, ErrorKind, Timestamp};
 use aerie_store::{ActionRecord, RunRecord};
 use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
-use aerie_wire::flyteidl2::common::{EnrichedIdentity, User, UserIdentifier, UserSpec};
+use aerie_wire::flyteidl2::common::{
+    EnrichedIdentity, TriggerIdentifier, TriggerName, User, UserIdentifier, UserSpec,
+};
 use aerie_wire::flyteidl2::task::TaskIdentifier;
 use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
@@ -132,9 +134,26 @@ fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
     }
 }
 
-/// The root action's metadata names who created the run.
-fn executed_by(metadata: &mut ActionMetadata, run: &RunRecord) {
+/// The root action's metadata names who created the run, and the trigger it came from.
+fn run_metadata(metadata: &mut ActionMetadata, run: &RunRecord) {
     metadata.executed_by = identity(&run.created_by).into();
+    if let Some(trigger) = &run.trigger {
+        metadata.trigger_name = trigger.name.clone();
+        metadata.trigger_id = TriggerIdentifier {
+            name: TriggerName {
+                org: run.org.as_str().to_owned(),
+                project: run.id.project.to_string(),
+                domain: run.id.domain.to_string(),
+                name: trigger.name.clone(),
+                task_name: trigger.task_name.clone(),
+                ..Default::default()
+            }
+            .into(),
+            revision: u64::try_from(trigger.revision).unwrap_or(0),
+            ..Default::default()
+        }
+        .into();
+    }
 }
 
 fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
@@ -221,7 +240,7 @@ fn run_spec(run: &RunRecord) -> RunSpec {
 /// A run as lists show it: its root action and labels.
 pub fn run(run: &RunRecord, root: &ActionRecord) -> Run {
     let mut root_action = action(root, &root.state);
-    executed_by(root_action.metadata.get_or_insert_default(), run);
+    run_metadata(root_action.metadata.get_or_insert_default(), run);
     Run {
         action: root_action.into(),
         labels: run_spec(run).labels.values.clone(),
@@ -238,7 +257,7 @@ pub fn run_details(
     spec: Option<action_details::Spec>,
 ) -> RunDetails {
     let mut root_details = action_details(root, state, spec);
-    executed_by(root_details.metadata.get_or_insert_default(), run);
+    run_metadata(root_details.metadata.get_or_insert_default(), run);
     RunDetails {
         run_spec: run_spec(run).into(),
         action: root_details.into(),

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use aerie_core::{ActionKind, ActionPhase, Timestamp};
-use aerie_store::{Filter, FilterField, FilterOp, FilterValue, ListQuery, SortKey};
+use aerie_store::{Filter, FilterField, FilterOp, FilterValue, LabelFilter, ListQuery, SortKey};
 use aerie_wire::flyteidl2::common::ListRequest;
 use aerie_wire::flyteidl2::common::filter::Function;
 use aerie_wire::flyteidl2::common::sort::Direction;
@@ -71,6 +71,34 @@ fn filter_value(field: FilterField, raw: &str) -> ApiResult<FilterValue> {
     }
 }
 
+/// A filter on the label `key`: EQUAL to one value (`--with-label k=v`), or EXISTS
+/// (`--with-label-key k`).
+fn label_filter(key: &str, function: Function, values: &[String]) -> ApiResult<LabelFilter> {
+    if key.is_empty() {
+        return Err(ApiError::InvalidArgument(
+            "a label filter needs a key after \"labels.\"".into(),
+        ));
+    }
+    let value = match (function, values) {
+        (Function::EQUAL, [value]) => Some(value.clone()),
+        (Function::EXISTS, []) => None,
+        (Function::EQUAL, _) => {
+            return Err(ApiError::InvalidArgument(format!(
+                "the filter on label {key:?} needs exactly one value"
+            )));
+        }
+        (other, _) => {
+            return Err(ApiError::InvalidArgument(format!(
+                "labels filter by EQUAL or EXISTS only, not {other:?}"
+            )));
+        }
+    };
+    Ok(LabelFilter {
+        key: key.to_owned(),
+        value,
+    })
+}
+
 /// The sort key a request names; empty means creation time.
 fn sort_key(key: &str) -> ApiResult<SortKey> {
     Ok(match key {
@@ -98,6 +126,7 @@ pub enum DefaultOrder {
 /// The store query for `request`; unset sorting means creation time in `default_order`.
 pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResult<ListQuery> {
     let mut filters = Vec::with_capacity(request.filters.len());
+    let mut labels = Vec::new();
     for filter in &request.filters {
         let function = filter.function.as_known().ok_or_else(|| {
             ApiError::InvalidArgument(format!(
@@ -105,23 +134,27 @@ pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResu
                 filter.function.to_i32()
             ))
         })?;
-        let field = filter
-            .field
-            .strip_prefix("labels.")
-            .map_or(filter.field.as_str(), |_| "");
-        if field.is_empty() {
-            // Label filters cannot be evaluated in SQL yet; refuse rather than ignore.
-            return Err(ApiError::Unimplemented(format!(
-                "filtering on {:?} is not supported",
-                filter.field
-            )));
+        if let Some(key) = filter.field.strip_prefix("labels.") {
+            labels.push(label_filter(key, function, &filter.values)?);
+            continue;
         }
-        let field = filter_field(field)?;
+        let field = filter_field(&filter.field)?;
+        let values = match (field, function) {
+            // The SDK sends `--in-phase recovered` (10) as the characters "1", "0".
+            (FilterField::Phase, Function::EQUAL)
+                if filter.values.len() > 1
+                    && filter.values.iter().all(|value| {
+                        value.len() == 1 && value.bytes().all(|b| b.is_ascii_digit())
+                    }) =>
+            {
+                vec![filter.values.concat()]
+            }
+            _ => filter.values.clone(),
+        };
         filters.push(Filter {
             field,
             op: filter_op(function)?,
-            values: filter
-                .values
+            values: values
                 .iter()
                 .map(|raw| filter_value(field, raw))
                 .collect::<ApiResult<_>>()?,
@@ -143,6 +176,7 @@ pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResu
     };
     Ok(ListQuery {
         filters,
+        labels,
         sort: sort_key,
         descending,
         limit: request.limit,
@@ -202,7 +236,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_and_label_filters_are_refused() {
+    fn unknown_fields_are_refused_and_labels_filter_by_key_or_value() {
+        use aerie_wire::flyteidl2::common::filter::Function;
         let mut request = ListRequest::default();
         request.filters.push(WireFilter {
             field: "secret_column".into(),
@@ -210,9 +245,35 @@ mod tests {
         });
         assert!(list_query(&request, DefaultOrder::NewestFirst).is_err());
         request.filters[0].field = "labels.team".into();
-        assert!(matches!(
-            list_query(&request, DefaultOrder::NewestFirst),
-            Err(ApiError::Unimplemented(_))
-        ));
+        request.filters[0].values = vec!["ml".into()];
+        let query = list_query(&request, DefaultOrder::NewestFirst).unwrap();
+        assert_eq!(
+            query.labels,
+            [LabelFilter {
+                key: "team".into(),
+                value: Some("ml".into())
+            }]
+        );
+        request.filters[0].function = Function::EXISTS.into();
+        request.filters[0].values.clear();
+        let query = list_query(&request, DefaultOrder::NewestFirst).unwrap();
+        assert_eq!(query.labels[0].value, None);
+        request.filters[0].function = Function::CONTAINS.into();
+        assert!(list_query(&request, DefaultOrder::NewestFirst).is_err());
+    }
+
+    #[test]
+    fn a_two_digit_phase_split_into_characters_is_put_back_together() {
+        let mut request = ListRequest::default();
+        request.filters.push(WireFilter {
+            field: "phase".into(),
+            values: vec!["1".into(), "0".into()],
+            ..Default::default()
+        });
+        let query = list_query(&request, DefaultOrder::NewestFirst).unwrap();
+        assert_eq!(
+            query.filters[0].values,
+            [FilterValue::Phase(ActionPhase::Recovered)]
+        );
     }
 }

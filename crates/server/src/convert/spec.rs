@@ -3,7 +3,10 @@
 //! stored wire spec again for the full details a client asks for. Nothing else reads spec
 //! bytes; the engine, recovery and every other handler use the [`ActionSpec`] on the record.
 
-use aerie_core::{ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, TaskRef};
+use aerie_core::{
+    ActionKind, ActionSpec, Backoff, CacheSettings, Launch, RetryPolicy, SecretMount,
+    SecretRequest, TaskRef,
+};
 use aerie_wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_wire::flyteidl2::core::{KeyValuePair, RetryStrategy, TaskTemplate};
 use aerie_wire::flyteidl2::task::TaskSpec;
@@ -40,6 +43,36 @@ pub fn task(spec: &TaskSpec) -> ActionSpec {
             ignored_inputs: metadata.cache_ignore_input_vars.clone(),
         }),
         trace_outputs_uri: None,
+        secrets: template
+            .security_context
+            .secrets
+            .iter()
+            .map(secret_request)
+            .collect(),
+    }
+}
+
+/// A secret the task template asks for: as the environment variable the SDK named, or (a
+/// `FILE` mount without one) as a file.
+fn secret_request(secret: &aerie_wire::flyteidl2::core::Secret) -> SecretRequest {
+    use aerie_wire::flyteidl2::core::secret::MountType;
+    let as_file = secret.mount_requirement.as_known() == Some(MountType::FILE);
+    let mount = if secret.env_var.is_empty() && as_file {
+        SecretMount::File
+    } else if secret.env_var.is_empty() {
+        // The SDK always names the variable; a spec from elsewhere gets the SDK's default.
+        let name = match secret.group.as_str() {
+            "" => secret.key.clone(),
+            group => format!("{group}_{}", secret.key),
+        };
+        SecretMount::EnvVar(name.replace('-', "_").to_uppercase())
+    } else {
+        SecretMount::EnvVar(secret.env_var.clone())
+    };
+    SecretRequest {
+        key: secret.key.clone(),
+        group: secret.group.clone(),
+        mount,
     }
 }
 

@@ -5,19 +5,19 @@ use crate::convert::details;
 use crate::convert::ids::{self, required_action_id, required_run_id};
 use crate::convert::list::{DefaultOrder, list_query};
 use crate::convert::spec;
-use crate::data::{action_data, store_inputs};
+use crate::data::action_data;
 use crate::error::{ApiError, ApiResult};
-use crate::rpc::task_service;
+use crate::launch::{self, RunInputs, RunStart};
+use crate::rpc::{task_service, trigger_service};
 use crate::state::AppState;
 use crate::watch;
-use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, RunName, Timestamp};
-use aerie_store::{ActionRecord, Change, FilterValue, NewAction, NewRun};
+use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, Timestamp};
+use aerie_store::{ActionRecord, Change, FilterValue};
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
     create_run_request, list_runs_request, watch_runs_request,
 };
 use aerie_wire::flyteidl2::workflow::*;
-use buffa::Message;
 use connectrpc::{
     ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
@@ -25,9 +25,6 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
-
-/// Length of the random part of a server-chosen run name.
-const RUN_NAME_RANDOM_LEN: usize = 19;
 
 /// The RunService handlers.
 #[derive(Clone)]
@@ -37,18 +34,6 @@ pub struct RunHandlers {
 
 fn ok<T>(body: T) -> ServiceResult<T> {
     Ok(Response::new(body))
-}
-
-fn new_run_name() -> RunName {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    let random: String = (0..RUN_NAME_RANDOM_LEN)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("r{random}")
-        .parse()
-        .expect("generated run names are valid")
 }
 
 impl RunHandlers {
@@ -67,82 +52,61 @@ impl RunHandlers {
                 let run = RunId {
                     project: project_name,
                     domain,
-                    name: new_run_name(),
+                    name: launch::new_run_name(),
                 };
                 (run, Org::parse(&project.organization)?)
             }
             None => return Err(ApiError::missing("run_id or project_id")),
         };
-        let task_spec = match request.task {
-            Some(create_run_request::Task::TaskSpec(spec)) => *spec,
-            Some(create_run_request::Task::TaskId(task_id)) => {
-                task_service::deployed_spec(&self.app, Some(&task_id)).await?
+        let (task_spec, trigger, stored_inputs, stored_run_spec) = match request.task {
+            Some(create_run_request::Task::TaskSpec(spec)) => (*spec, None, None, None),
+            Some(create_run_request::Task::TaskId(task_id)) => (
+                task_service::deployed_spec(&self.app, Some(&task_id)).await?,
+                None,
+                None,
+                None,
+            ),
+            Some(create_run_request::Task::TriggerName(name)) => {
+                let fired = trigger_service::fire_on_demand(&self.app, &name, &run_id).await?;
+                (
+                    fired.task_spec,
+                    Some(fired.trigger),
+                    Some(fired.inputs),
+                    Some(fired.run_spec),
+                )
             }
-            Some(_) => {
-                return Err(ApiError::Unimplemented(
-                    "only task_spec runs are supported".into(),
-                ));
-            }
-            None => return Err(ApiError::missing("task_spec")),
+            None => return Err(ApiError::missing("task_spec, task_id or trigger_name")),
         };
-        task_spec
-            .task_template
-            .as_option()
-            .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
-        let input_uri = self.input_uri(&run_id, request.input_wrapper).await?;
-        let run_spec = request.run_spec.into_option().unwrap_or_default();
-        let run_base = self.app.blobs.run_base(&run_id);
-        let now = Timestamp::now();
-        let new = NewRun {
-            id: run_id.clone(),
-            org,
-            created_by: caller(ctx),
-            run_spec: run_spec.encode_to_vec(),
-            root: NewAction {
-                name: ActionName::root(),
-                parent: None,
-                spec: spec::task(&task_spec),
-                wire_spec: task_spec.encode_to_vec(),
-                input_uri,
-                run_output_base: run_base,
-                group: String::new(),
-                state: ActionState::queued(now),
+        let inputs = match request.input_wrapper {
+            Some(create_run_request::InputWrapper::OffloadedInputData(offloaded)) => {
+                RunInputs::Offloaded(offloaded.uri.clone())
+            }
+            Some(create_run_request::InputWrapper::Inputs(inputs)) => RunInputs::Inline(*inputs),
+            None => stored_inputs.unwrap_or(RunInputs::Inline(Inputs::default())),
+        };
+        let run_spec = request
+            .run_spec
+            .into_option()
+            .or(stored_run_spec)
+            .unwrap_or_default();
+        let created = launch::start_run(
+            &self.app,
+            RunStart {
+                id: run_id,
+                org,
+                created_by: caller(ctx),
+                task_spec,
+                inputs,
+                run_spec,
+                trigger,
+                fire: None,
             },
-        };
-        let created = self.app.engine.create_run(new).await?;
-        tracing::info!(run = %run_id, "run created");
+        )
+        .await?;
         Ok(CreateRunResponse {
             run: details::run(&created.run, &created.root).into(),
             ..Default::default()
         })
-    }
-
-    /// Where the root's inputs live: the offloaded URI (which must be aerie's), or inline
-    /// inputs written now.
-    async fn input_uri(
-        &self,
-        run: &RunId,
-        wrapper: Option<create_run_request::InputWrapper>,
-    ) -> ApiResult<String> {
-        match wrapper {
-            Some(create_run_request::InputWrapper::OffloadedInputData(offloaded)) => {
-                self.app.blobs.key_of(&offloaded.uri)?;
-                Ok(offloaded.uri.clone())
-            }
-            Some(create_run_request::InputWrapper::Inputs(inputs)) => {
-                self.store_inline_inputs(run, &inputs).await
-            }
-            None => self.store_inline_inputs(run, &Inputs::default()).await,
-        }
-    }
-
-    async fn store_inline_inputs(&self, run: &RunId, inputs: &Inputs) -> ApiResult<String> {
-        let blobs = &self.app.blobs;
-        let (uri, _digest) = store_inputs(&self.app, inputs.encode_to_vec(), |digest| {
-            Ok(blobs.inputs_uri(&run.project, &run.domain, digest))
-        })
-        .await?;
-        Ok(uri)
     }
 
     async fn run_details_inner(&self, run_id: &RunId) -> ApiResult<RunDetails> {

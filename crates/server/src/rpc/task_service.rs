@@ -2,12 +2,15 @@
 //! stored once, exactly as deployed, and never changes: the same spec again is accepted, a
 //! different one is `already_exists`. Lookups ignore the org, since a task calls back under its
 //! own. Runs of a deployed task (`CreateRun` by `task_id`) read the spec through
-//! [`deployed_spec`].
+//! [`deployed_spec`]. The triggers deployed with a version are stored in the same transaction.
 
 use crate::caller::caller;
 use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
 use crate::error::{ApiError, ApiResult};
+use crate::launch::known_project;
+use crate::rpc::trigger_service;
+use crate::schedule::next_fire;
 use crate::state::AppState;
 use aerie_store::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
 use aerie_wire::flyteidl2::common::{Filter, ListRequest, Sort};
@@ -77,14 +80,26 @@ fn not_found(id: &TaskVersionId) -> ApiError {
 /// The spec of the deployed version `wire` names, exactly as deployed; `not_found` naming it
 /// if there is none.
 pub async fn deployed_spec(app: &AppState, wire: Option<&TaskIdentifier>) -> ApiResult<TaskSpec> {
-    let id = version_id(wire, "task_id")?;
+    stored_spec(app, &version_id(wire, "task_id")?).await
+}
+
+/// The spec of the deployed version `id`, exactly as deployed; `not_found` naming it if there
+/// is none.
+pub async fn stored_spec(app: &AppState, id: &TaskVersionId) -> ApiResult<TaskSpec> {
     let record = app
         .store
-        .task_version(&id)
+        .task_version(id)
         .await?
-        .ok_or_else(|| not_found(&id))?;
+        .ok_or_else(|| not_found(id))?;
+    decoded_spec(&record)
+}
+
+fn decoded_spec(record: &TaskVersionRecord) -> ApiResult<TaskSpec> {
     TaskSpec::decode_from_slice(&record.spec).map_err(|err| {
-        ApiError::Internal(format!("the stored spec of {id} does not decode: {err}"))
+        ApiError::Internal(format!(
+            "the stored spec of {} does not decode: {err}",
+            record.id
+        ))
     })
 }
 
@@ -187,19 +202,15 @@ impl TaskHandlers {
                 "spec.task_template.id names another task than task_id ({id})"
             )));
         }
-        if !request.triggers.is_empty() {
-            return Err(ApiError::Unimplemented(format!(
-                "{id} comes with {} trigger(s); aerie does not run triggers yet, so deploy it \
-                 without them",
-                request.triggers.len()
-            )));
-        }
+        known_project(&self.app, &id.project).await?;
+        let by = caller(ctx);
+        let triggers = trigger_service::deployed_with_task(&id, &request.triggers, &by)?;
         let bytes = spec_message.encode_to_vec();
         let new = NewTaskVersion {
             id: id.clone(),
             spec_digest: hex::encode(Sha256::digest(&bytes)),
             spec: bytes,
-            deployed_by: caller(ctx),
+            deployed_by: by,
             short_name: spec_message.short_name.clone(),
             environment_name: spec_message
                 .environment
@@ -211,9 +222,17 @@ impl TaskHandlers {
                 .as_option()
                 .is_some_and(|metadata| metadata.is_entrypoint),
         };
-        match self.app.store.deploy_task(new).await? {
+        let (deployed, triggers) = self
+            .app
+            .store
+            .deploy_task(new, triggers, next_fire())
+            .await?;
+        match deployed {
             Deployed::Stored(_) => tracing::info!(task = %id, "task deployed"),
             Deployed::AlreadyStored(_) => tracing::debug!(task = %id, "task redeployed unchanged"),
+        }
+        if !triggers.is_empty() {
+            self.app.scheduler_wake.notify_one();
         }
         Ok(DeployTaskResponse::default())
     }
@@ -229,9 +248,7 @@ impl TaskHandlers {
             .task_version(&id)
             .await?
             .ok_or_else(|| not_found(&id))?;
-        let spec = TaskSpec::decode_from_slice(&record.spec).map_err(|err| {
-            ApiError::Internal(format!("the stored spec of {id} does not decode: {err}"))
-        })?;
+        let spec = decoded_spec(&record)?;
         let org = request
             .task_id
             .as_option()

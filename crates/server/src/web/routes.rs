@@ -7,7 +7,8 @@ use crate::MAX_REQUEST_BYTES;
 use crate::auth::{self, Auth};
 use crate::error::connect_error_response;
 use crate::rpc::{
-    actions_service, cluster, data_proxy, queue_service, run_service, state_service, task_service,
+    actions_service, cluster, data_proxy, project_service, queue_service, run_service,
+    secret_service, state_service, task_service, trigger_service,
 };
 use crate::state::AppState;
 use crate::web::{blobs, bucket, console, limits};
@@ -15,7 +16,10 @@ use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceExt;
+use aerie_wire::flyteidl2::project::ProjectServiceExt;
+use aerie_wire::flyteidl2::secret::SecretServiceExt;
 use aerie_wire::flyteidl2::task::TaskServiceExt;
+use aerie_wire::flyteidl2::trigger::TriggerServiceExt;
 use aerie_wire::flyteidl2::workflow::{QueueServiceExt, RunServiceExt, StateServiceExt};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
@@ -48,6 +52,9 @@ fn services(app: &AppState) -> ConnectRpcService {
     let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
     let router = Arc::new(actions_service::ActionsHandlers { app: app.clone() }).register(router);
     let router = Arc::new(task_service::TaskHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(trigger_service::TriggerHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(secret_service::SecretHandlers { app: app.clone() }).register(router);
+    let router = Arc::new(project_service::ProjectHandlers { app: app.clone() }).register(router);
     ConnectRpcService::new(router).with_limits(
         Limits::default()
             .with_max_request_body_size(MAX_REQUEST_BYTES)

@@ -1,0 +1,133 @@
+//! What every way of starting a run shares (`CreateRun` with a spec, a deployed task or a
+//! trigger, and the trigger scheduler): the project must exist, the inputs are stored, the
+//! run's labels are kept for list filters, and the run and its queued root action are
+//! written in one transaction.
+
+use crate::convert::spec;
+use crate::data::store_inputs;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use aerie_core::{ActionName, ActionState, Org, Project, RunId, RunName, Timestamp};
+use aerie_store::{FireClaim, NewAction, NewRun, ProjectRecord, RunTrigger, RunWithRoot};
+use aerie_wire::flyteidl2::task::{Inputs, RunSpec, TaskSpec};
+use buffa::Message;
+
+/// Length of the random part of a server-chosen run name.
+const RUN_NAME_RANDOM_LEN: usize = 19;
+
+/// A fresh server-chosen run name: `r` and 19 random lowercase letters and digits.
+pub fn new_run_name() -> RunName {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let random: String = (0..RUN_NAME_RANDOM_LEN)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("r{random}")
+        .parse()
+        .expect("generated run names are valid")
+}
+
+/// The inputs a run starts with.
+pub enum RunInputs {
+    /// Already stored (by `UploadInputs`): the URI, which must be aerie's.
+    Offloaded(String),
+    /// Sent with the request; stored now.
+    Inline(Inputs),
+}
+
+/// A run to start.
+pub struct RunStart {
+    pub id: RunId,
+    pub org: Org,
+    pub created_by: String,
+    pub task_spec: TaskSpec,
+    pub inputs: RunInputs,
+    pub run_spec: RunSpec,
+    pub trigger: Option<RunTrigger>,
+    /// A scheduled fire, claimed with the run.
+    pub fire: Option<FireClaim>,
+}
+
+/// Refuses work in a project aerie does not know, unless it was started to create them.
+pub async fn known_project(app: &AppState, project: &Project) -> ApiResult<()> {
+    if app.store.project(project).await?.is_some() {
+        return Ok(());
+    }
+    if app.create_projects {
+        let created = app
+            .store
+            .create_project(ProjectRecord {
+                id: project.clone(),
+                name: project.to_string(),
+                description: String::new(),
+                labels: Vec::new(),
+                state: 0,
+                created_at: Timestamp::now(),
+                updated_at: Timestamp::now(),
+            })
+            .await;
+        return match created {
+            Ok(_) | Err(aerie_store::StoreError::AlreadyExists(_)) => Ok(()),
+            Err(err) => Err(err.into()),
+        };
+    }
+    Err(ApiError::NotFound(format!(
+        "project {project} does not exist; create it with `flyte create project --id {project} \
+         --name {project}` (or start aerie with --create-projects)"
+    )))
+}
+
+/// Stores the run and its queued root action and wakes the engine.
+pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot> {
+    known_project(app, &start.id.project).await?;
+    start
+        .task_spec
+        .task_template
+        .as_option()
+        .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
+    let input_uri = match start.inputs {
+        RunInputs::Offloaded(uri) => {
+            app.blobs.key_of(&uri)?;
+            uri
+        }
+        RunInputs::Inline(inputs) => {
+            let blobs = &app.blobs;
+            let run = &start.id;
+            store_inputs(app, inputs.encode_to_vec(), |digest| {
+                Ok(blobs.inputs_uri(&run.project, &run.domain, digest))
+            })
+            .await?
+            .0
+        }
+    };
+    let labels = start
+        .run_spec
+        .labels
+        .values
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let new = NewRun {
+        id: start.id.clone(),
+        org: start.org,
+        created_by: start.created_by,
+        run_spec: start.run_spec.encode_to_vec(),
+        labels,
+        trigger: start.trigger,
+        fire: start.fire,
+        root: NewAction {
+            name: ActionName::root(),
+            parent: None,
+            spec: spec::task(&start.task_spec),
+            wire_spec: start.task_spec.encode_to_vec(),
+            input_uri,
+            run_output_base: app.blobs.run_base(&start.id),
+            group: String::new(),
+            state: ActionState::queued(Timestamp::now()),
+        },
+    };
+    let created = app.engine.create_run(new).await?;
+    tracing::info!(run = %start.id, "run created");
+    Ok(created)
+}

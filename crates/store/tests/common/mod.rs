@@ -1,0 +1,110 @@
+//! What every store test file shares: a fresh store on each backend, and the macro that runs a
+//! test on both. PostgreSQL comes from `AERIE_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each test makes its own schema and drops it
+//! afterwards, so tests run in parallel.
+#![allow(dead_code)]
+
+use aerie_core::{ActionSpec, ActionState, RunId, Timestamp};
+use aerie_store::{Backend, NewAction, NextFire, Store};
+use std::future::Future;
+use std::sync::Arc;
+
+pub fn postgres_url() -> String {
+    std::env::var("AERIE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub async fn with_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Backend::Sqlite {
+        path: dir.path().join("aerie.db"),
+    })
+    .await
+    .unwrap();
+    test(store.clone()).await;
+    store.close().await;
+}
+
+pub async fn with_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let schema = format!(
+        "aerie_test_{}_{}",
+        std::process::id(),
+        Timestamp::now().as_micros()
+    );
+    let backend = Backend::Postgres {
+        url: postgres_url(),
+        schema: Some(schema.clone()),
+    };
+    let store = Store::open(&backend).await.unwrap();
+    test(store.clone()).await;
+    store.close().await;
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&postgres_url()).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .unwrap();
+}
+
+pub fn run_id(name: &str) -> RunId {
+    RunId {
+        project: "flytesnacks".parse().unwrap(),
+        domain: "development".parse().unwrap(),
+        name: name.parse().unwrap(),
+    }
+}
+
+pub fn task_spec() -> ActionSpec {
+    let mut spec = ActionSpec::trace("hello.say", "");
+    spec.kind = aerie_core::ActionKind::Task;
+    spec.task.version = "v1".into();
+    spec.retry.retries = 2;
+    spec
+}
+
+pub fn new_action(name: &str, parent: Option<&str>) -> NewAction {
+    NewAction {
+        name: name.parse().unwrap(),
+        parent: parent.map(|p| p.parse().unwrap()),
+        spec: task_spec(),
+        wire_spec: vec![1, 2, 3],
+        input_uri: "file:///in".into(),
+        run_output_base: "file:///out".into(),
+        group: String::new(),
+        state: ActionState::queued(Timestamp::now()),
+    }
+}
+
+/// A schedule that never fires.
+pub fn never() -> NextFire {
+    Arc::new(|_: &[u8], _: Timestamp| None)
+}
+
+macro_rules! store_suite {
+    ($backend:ident, $with:ident, [$($test:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$with(super::$test).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both_backends {
+    ($($test:ident),* $(,)?) => {
+        store_suite!(sqlite, with_sqlite, [$($test),*]);
+        store_suite!(postgres, with_postgres, [$($test),*]);
+    };
+}
