@@ -67,7 +67,7 @@ fn wire_name(id: &TriggerId) -> TriggerName {
 }
 
 fn not_found(id: &TriggerId) -> ApiError {
-    ApiError::NotFound(format!("{id} does not exist"))
+    ApiError::NotFound(format!("{id} not found"))
 }
 
 fn corrupt(id: &TriggerId, what: &str, err: buffa::DecodeError) -> ApiError {
