@@ -13,7 +13,7 @@
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
 //! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
 //!   the one place records become wire `ActionDetails`.
-//! - `launch`: starting a run, whatever asked for it; `schedule` and `scheduler`: when
+//! - `launch`: starting a run, whatever asked for it; `deployed`: reading deployed task versions; `schedule` and `scheduler`: when
 //!   triggers fire, and firing them; `secrets`: sealing secret values and handing them to
 //!   tasks; `attempt_env`: what each attempt gets besides its spec.
 //! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
@@ -27,6 +27,7 @@ pub mod auth;
 mod caller;
 mod convert;
 mod data;
+mod deployed;
 mod error;
 mod launch;
 mod maintenance;

@@ -1,17 +1,16 @@
 //! One module per Connect service aerie serves: `run_service` (runs, actions, watches),
-//! `data_proxy` (uploads, inputs, data, reports, logs), `queue_service`, `state_service` and
-//! `actions_service` (thin adapters for running parents over `children`), `task_service`
-//! (deployed tasks), `trigger_service`, `secret_service`, `project_service`, and `cluster`.
+//! `data_proxy` (uploads, inputs, data, reports, logs), `child_services` (QueueService,
+//! StateService and ActionsService, what running parents call, over `children`),
+//! `task_service` (deployed tasks), `trigger_service`, `secret_service`, `project_service`,
+//! and `cluster`.
 //! The auth services live in `crate::auth::oauth`.
 
-pub mod actions_service;
+pub mod child_services;
 pub mod children;
 pub mod cluster;
 pub mod data_proxy;
 pub mod project_service;
-pub mod queue_service;
 pub mod run_service;
 pub mod secret_service;
-pub mod state_service;
 pub mod task_service;
 pub mod trigger_service;

@@ -6,9 +6,10 @@ use crate::convert::ids::{self, required_action_id, required_run_id};
 use crate::convert::list::{DefaultOrder, list_query};
 use crate::convert::spec;
 use crate::data::action_data;
+use crate::deployed;
 use crate::error::{ApiError, ApiResult};
 use crate::launch::{self, RunInputs, RunStart};
-use crate::rpc::{task_service, trigger_service};
+use crate::rpc::trigger_service;
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, Timestamp};
@@ -61,7 +62,7 @@ impl RunHandlers {
         let (task_spec, trigger, stored_inputs, stored_run_spec) = match request.task {
             Some(create_run_request::Task::TaskSpec(spec)) => (*spec, None, None, None),
             Some(create_run_request::Task::TaskId(task_id)) => (
-                task_service::deployed_spec(&self.app, Some(&task_id)).await?,
+                deployed::deployed_spec(&self.app, Some(&task_id)).await?,
                 None,
                 None,
                 None,

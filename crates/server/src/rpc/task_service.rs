@@ -1,12 +1,12 @@
 //! `flyteidl2.task.TaskService`: deployed tasks (docs/deploy-contract.md §1). A version is
 //! stored once, exactly as deployed, and never changes: the same spec again is accepted, a
 //! different one is `already_exists`. Lookups ignore the org, since a task calls back under its
-//! own. Runs of a deployed task (`CreateRun` by `task_id`) read the spec through
-//! [`deployed_spec`]. The triggers deployed with a version are stored in the same transaction.
+//! own. The triggers deployed with a version are stored in the same transaction.
 
 use crate::caller::caller;
 use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
+use crate::deployed::{decoded_spec, not_found, version_id};
 use crate::error::{ApiError, ApiResult};
 use crate::launch::known_project;
 use crate::rpc::trigger_service;
@@ -31,27 +31,6 @@ pub struct TaskHandlers {
     pub app: AppState,
 }
 
-/// The stored id a wire task id names; every part but the org is required.
-fn version_id(wire: Option<&TaskIdentifier>, field: &str) -> ApiResult<TaskVersionId> {
-    let wire = wire.ok_or_else(|| ApiError::missing(field))?;
-    for (part, value) in [
-        ("project", &wire.project),
-        ("domain", &wire.domain),
-        ("name", &wire.name),
-        ("version", &wire.version),
-    ] {
-        if value.is_empty() {
-            return Err(ApiError::missing(&format!("{field}.{part}")));
-        }
-    }
-    Ok(TaskVersionId {
-        project: wire.project.parse()?,
-        domain: wire.domain.parse()?,
-        name: wire.name.clone(),
-        version: wire.version.clone(),
-    })
-}
-
 fn wire_id(id: &TaskVersionId, org: &str) -> TaskIdentifier {
     TaskIdentifier {
         org: org.to_owned(),
@@ -71,36 +50,6 @@ fn metadata(record: &TaskVersionRecord) -> TaskMetadata {
         environment_name: record.environment_name.clone(),
         ..Default::default()
     }
-}
-
-fn not_found(id: &TaskVersionId) -> ApiError {
-    ApiError::NotFound(format!("{id} is not deployed"))
-}
-
-/// The spec of the deployed version `wire` names, exactly as deployed; `not_found` naming it
-/// if there is none.
-pub async fn deployed_spec(app: &AppState, wire: Option<&TaskIdentifier>) -> ApiResult<TaskSpec> {
-    stored_spec(app, &version_id(wire, "task_id")?).await
-}
-
-/// The spec of the deployed version `id`, exactly as deployed; `not_found` naming it if there
-/// is none.
-pub async fn stored_spec(app: &AppState, id: &TaskVersionId) -> ApiResult<TaskSpec> {
-    let record = app
-        .store
-        .task_version(id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    decoded_spec(&record)
-}
-
-fn decoded_spec(record: &TaskVersionRecord) -> ApiResult<TaskSpec> {
-    TaskSpec::decode_from_slice(&record.spec).map_err(|err| {
-        ApiError::Internal(format!(
-            "the stored spec of {} does not decode: {err}",
-            record.id
-        ))
-    })
 }
 
 /// The listing a `ListTasks` request asks for.

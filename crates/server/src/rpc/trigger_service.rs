@@ -7,9 +7,9 @@
 use crate::caller::caller;
 use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
+use crate::deployed;
 use crate::error::{ApiError, ApiResult};
 use crate::launch::{RunInputs, known_project};
-use crate::rpc::task_service;
 use crate::schedule::{next_fire, schedule_of};
 use crate::state::AppState;
 use aerie_core::{RunId, Timestamp};
@@ -228,7 +228,7 @@ pub async fn fired(
         name: record.id.task_name.clone(),
         version: record.task_version.clone(),
     };
-    let task_spec = task_service::stored_spec(app, &version).await?;
+    let task_spec = deployed::stored_spec(app, &version).await?;
     let spec = spec(record)?;
     let inputs = match spec.input_wrapper {
         Some(trigger_spec::InputWrapper::OffloadedInputData(data)) => {
@@ -338,7 +338,7 @@ impl TriggerHandlers {
             name: id.task_name.clone(),
             version: spec.task_version.clone(),
         };
-        task_service::stored_spec(&self.app, &version).await?;
+        deployed::stored_spec(&self.app, &version).await?;
         let automation_spec = request
             .automation_spec
             .as_option()

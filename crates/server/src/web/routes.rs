@@ -7,8 +7,8 @@ use crate::MAX_REQUEST_BYTES;
 use crate::auth::{self, Auth};
 use crate::error::connect_error_response;
 use crate::rpc::{
-    actions_service, cluster, data_proxy, project_service, queue_service, run_service,
-    secret_service, state_service, task_service, trigger_service,
+    child_services, cluster, data_proxy, project_service, run_service, secret_service,
+    task_service, trigger_service,
 };
 use crate::state::AppState;
 use crate::web::{blobs, bucket, console, limits};
@@ -48,9 +48,12 @@ fn services(app: &AppState) -> ConnectRpcService {
     );
     let router = Arc::new(run_service::RunHandlers { app: app.clone() }).register(router);
     let router = Arc::new(data_proxy::DataProxyHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(queue_service::QueueHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(state_service::StateHandlers { app: app.clone() }).register(router);
-    let router = Arc::new(actions_service::ActionsHandlers { app: app.clone() }).register(router);
+    let parents = Arc::new(child_services::ChildHandlers { app: app.clone() });
+    let router =
+        <child_services::ChildHandlers as QueueServiceExt>::register(parents.clone(), router);
+    let router =
+        <child_services::ChildHandlers as StateServiceExt>::register(parents.clone(), router);
+    let router = <child_services::ChildHandlers as ActionsServiceExt>::register(parents, router);
     let router = Arc::new(task_service::TaskHandlers { app: app.clone() }).register(router);
     let router = Arc::new(trigger_service::TriggerHandlers { app: app.clone() }).register(router);
     let router = Arc::new(secret_service::SecretHandlers { app: app.clone() }).register(router);
