@@ -106,3 +106,30 @@ def test_an_unknown_task_or_version_is_not_found_by_name(sdk, versions):
         assert name in message and version in message, message
     with pytest.raises(Exception, match="not found|NOT_FOUND|No versions"):
         flyte.remote.Task.get("deployed.nothing", auto_version="latest").fetch()
+
+
+def test_a_task_calls_a_deployed_task_over_the_actions_service_too(sdk, versions):
+    run = flyte.with_runcontext(env_vars={"_U_USE_ACTIONS": "1"}).run(deployed.call_deployed, x=6)
+    details = wait_terminal(run, timeout=240)
+    assert details.phase.value == "succeeded", details.error_message
+    assert run.outputs()[0] == 13
+
+
+def test_list_versions_gives_a_tasks_versions_newest_first(sdk, versions):
+    request = task_service_pb2.ListVersionsRequest()
+    request.task_name.project, request.task_name.domain, request.task_name.name = PROJECT, DOMAIN, TASK
+    reply = decode_unary(
+        connect_unary(sdk, "flyteidl2.task.TaskService/ListVersions", request.SerializeToString()),
+        task_service_pb2.ListVersionsResponse,
+    )
+    listed = [version.version for version in reply.versions]
+    assert listed.index(versions[1]) < listed.index(versions[0]), listed
+
+
+def test_a_deploy_to_an_unknown_project_is_not_found_with_a_hint(sdk, versions):
+    reply = get_details(sdk, TASK, versions[0])
+    details = decode_unary(reply, task_service_pb2.GetTaskDetailsResponse).details
+    request = task_service_pb2.DeployTaskRequest(task_id=details.task_id, spec=details.spec)
+    request.task_id.project = "nowhere"
+    refused = connect_unary(sdk, "flyteidl2.task.TaskService/DeployTask", request.SerializeToString())
+    assert refused.code == "not_found" and "flyte create project" in refused.json()["message"], refused.explain()

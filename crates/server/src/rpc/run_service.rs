@@ -1,4 +1,5 @@
-//! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions.
+//! `flyteidl2.workflow.RunService`: create, read, list, watch and abort runs and actions (the
+//! long-lived watch streams are in `run_watches`).
 
 use crate::caller::{AbortSource, abort_info, caller};
 use crate::convert::details;
@@ -9,11 +10,11 @@ use crate::data::action_data;
 use crate::deployed;
 use crate::error::{ApiError, ApiResult};
 use crate::launch::{self, RunInputs, RunStart};
-use crate::rpc::trigger_service;
+use crate::rpc::{run_watches, trigger_service};
 use crate::state::AppState;
 use crate::watch;
-use aerie_core::{ActionName, ActionPhase, ActionState, Org, Project, RunId, Timestamp};
-use aerie_store::{ActionRecord, Change, FilterValue};
+use aerie_core::{ActionPhase, Org, Project, RunId};
+use aerie_store::FilterValue;
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
     create_run_request, list_runs_request, watch_runs_request,
@@ -23,9 +24,6 @@ use connectrpc::{
     ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
 use futures::StreamExt;
-use std::collections::HashMap;
-use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 
 /// The RunService handlers.
 #[derive(Clone)]
@@ -171,69 +169,6 @@ impl RunHandlers {
             token: page.next_token.unwrap_or_default(),
             ..Default::default()
         })
-    }
-
-    fn watch_actions_stream(
-        &self,
-        run_id: RunId,
-    ) -> impl futures::Stream<Item = ApiResult<WatchActionsResponse>> + Send + 'static {
-        let app = self.app.clone();
-        async_stream::try_stream! {
-            let changes = app.store.hub().subscribe_run(&run_id);
-            // Changes after `start_seq` are followed below; a listed row that already reflects
-            // one is newer than it, so that change is skipped.
-            let start_seq = app.store.last_seq(&run_id).await?;
-            let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
-            let mut query = aerie_store::ListQuery { descending: false, limit: aerie_store::query::MAX_PAGE_SIZE, ..Default::default() };
-            loop {
-                let page = app.store.list_actions(&run_id, &query).await?;
-                let enriched = page.items.iter().map(|record| enriched(record, &record.state)).collect();
-                for record in page.items {
-                    records.insert(record.id.name.clone(), record);
-                }
-                yield WatchActionsResponse { enriched_actions: enriched, ..Default::default() };
-                match page.next_token {
-                    Some(token) => query.token = token,
-                    None => break,
-                }
-            }
-            let mut phases: HashMap<ActionName, ActionPhase> =
-                records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
-            let mut unfinished = phases.values().filter(|phase| !phase.is_terminal()).count();
-            if unfinished == 0 {
-                return;
-            }
-            let followed = watch::follow_run(app.clone(), run_id.clone(), changes, start_seq);
-            futures::pin_mut!(followed);
-            while let Some(change) = followed.next().await {
-                let change = change?;
-                let event = &change.event;
-                let Some(record) = change.newer_record(&app, &run_id, records.get(&event.action)).await? else {
-                    continue;
-                };
-                let was_open = phases
-                    .insert(event.action.clone(), event.state.phase)
-                    .is_some_and(|phase| !phase.is_terminal());
-                let now_open = !event.state.phase.is_terminal();
-                unfinished = unfinished + usize::from(now_open) - usize::from(was_open);
-                yield WatchActionsResponse {
-                    enriched_actions: vec![enriched(&record, &event.state)],
-                    ..Default::default()
-                };
-                records.insert(event.action.clone(), ActionRecord { seq: event.seq, ..record });
-                if unfinished == 0 {
-                    break;
-                }
-            }
-        }
-    }
-}
-
-fn enriched(record: &ActionRecord, state: &ActionState) -> EnrichedAction {
-    EnrichedAction {
-        action: details::action(record, state).into(),
-        meets_filter: true,
-        ..Default::default()
     }
 }
 
@@ -413,66 +348,7 @@ impl RunService for RunHandlers {
                 .into());
             }
         };
-        let app = self.app.clone();
-        let runs = async_stream::try_stream! {
-            let mut changes = app.store.hub().subscribe_project(&project);
-            let mut since: Option<Timestamp> = None;
-            'relist: loop {
-                // The first page, and after falling behind the live changes, what changed since.
-                let mut query = aerie_store::ListQuery::default();
-                if let Some(since) = since {
-                    query.filters.push(aerie_store::Filter {
-                        field: aerie_store::FilterField::UpdatedAt,
-                        op: aerie_store::FilterOp::GreaterThanOrEqual,
-                        values: vec![FilterValue::Time(since)],
-                    });
-                }
-                let checked_at = Timestamp::now();
-                let page = app.store.list_runs(&project, domain.as_ref(), &query).await?;
-                if since.is_none() || !page.items.is_empty() {
-                    yield WatchRunsResponse {
-                        runs: page.items.iter().map(|item| details::run(&item.run, &item.root)).collect(),
-                        ..Default::default()
-                    };
-                }
-                since = Some(checked_at);
-                loop {
-                    let first = tokio::select! {
-                        () = app.shutdown.cancelled() => break 'relist,
-                        received = changes.recv() => received,
-                    };
-                    let mut batch: Vec<Arc<Change>> = Vec::new();
-                    match first {
-                        Ok(change) => batch.push(change),
-                        Err(RecvError::Lagged(_)) => continue 'relist,
-                        Err(RecvError::Closed) => break 'relist,
-                    }
-                    // Whatever else is already here goes out in the same message, latest per run.
-                    while let Ok(change) = changes.try_recv() {
-                        batch.push(change);
-                    }
-                    let mut latest: HashMap<RunId, Arc<Change>> = HashMap::new();
-                    for change in batch {
-                        let in_scope = domain.as_ref().is_none_or(|domain| change.record.id.run.domain == *domain);
-                        if in_scope {
-                            latest.insert(change.record.id.run.clone(), change);
-                        }
-                    }
-                    if latest.is_empty() {
-                        continue;
-                    }
-                    since = Some(Timestamp::now());
-                    yield WatchRunsResponse {
-                        runs: latest
-                            .values()
-                            .filter_map(|change| change.run.as_ref().map(|run| details::run(run, &change.record)))
-                            .collect(),
-                        ..Default::default()
-                    };
-                }
-            }
-        };
-        ok(stream(runs))
+        ok(stream(run_watches::runs(self.app.clone(), project, domain)))
     }
 
     async fn list_actions(
@@ -494,7 +370,7 @@ impl RunService for RunHandlers {
             .get_run(&run_id)
             .await
             .map_err(ApiError::from)?;
-        ok(stream(self.watch_actions_stream(run_id)))
+        ok(stream(run_watches::actions(self.app.clone(), run_id)))
     }
 
     async fn watch_cluster_events(

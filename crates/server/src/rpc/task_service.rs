@@ -214,6 +214,62 @@ impl TaskHandlers {
         })
     }
 
+    /// The versions of one task, newest first unless the request sorts otherwise.
+    async fn list_versions_inner(
+        &self,
+        request: ListVersionsRequest,
+    ) -> ApiResult<ListVersionsResponse> {
+        let task = request
+            .task_name
+            .as_option()
+            .ok_or_else(|| ApiError::missing("task_name"))?;
+        for (part, value) in [
+            ("project", &task.project),
+            ("domain", &task.domain),
+            ("name", &task.name),
+        ] {
+            if value.is_empty() {
+                return Err(ApiError::missing(&format!("task_name.{part}")));
+            }
+        }
+        let list = request.request.as_option().cloned().unwrap_or_default();
+        let query = TaskQuery {
+            project: task.project.parse()?,
+            domain: task.domain.parse()?,
+            name_equals: Some(task.name.clone()),
+            name_contains: None,
+            entrypoint_only: false,
+            newest_first: list
+                .sort_by
+                .as_option()
+                .map_or(Ok(true), |sort| newest_first(Some(sort)))?,
+            offset: page_offset(&list)?,
+            limit: match list.limit {
+                0 => DEFAULT_PAGE,
+                limit => limit.min(MAX_PAGE),
+            },
+        };
+        let (versions, more) = self.app.store.list_task_versions(&query).await?;
+        let token = if more {
+            (query.offset + versions.len() as u64).to_string()
+        } else {
+            String::new()
+        };
+        Ok(ListVersionsResponse {
+            versions: versions
+                .iter()
+                .map(|record| list_versions_response::VersionResponse {
+                    version: record.id.version.clone(),
+                    deployed_at: timestamp(record.deployed_at).into(),
+                    deployed_by: identity(&record.deployed_by).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            token,
+            ..Default::default()
+        })
+    }
+
     async fn list_tasks_inner(&self, request: ListTasksRequest) -> ApiResult<ListTasksResponse> {
         let query = task_query(&request)?;
         let org = match &request.scope_by {
@@ -277,12 +333,9 @@ impl TaskService for TaskHandlers {
     async fn list_versions(
         &self,
         _ctx: RequestContext,
-        _request: ServiceRequest<'_, ListVersionsRequest>,
+        request: ServiceRequest<'_, ListVersionsRequest>,
     ) -> ServiceResult<ListVersionsResponse> {
-        Err(ApiError::Unimplemented(
-            "ListVersions is not served; ListTasks with a name filter lists a task's versions"
-                .into(),
-        )
-        .into())
+        let reply = self.list_versions_inner(request.to_owned_message()).await?;
+        Ok(Response::new(reply))
     }
 }

@@ -1,0 +1,144 @@
+//! The RunService's long-lived streams over the event log: `WatchActions` (a run's actions) and
+//! `WatchRuns` (a project's runs). Nothing is lost: a stream that falls behind re-reads.
+
+use crate::convert::details;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use crate::watch;
+use aerie_core::{ActionName, ActionPhase, ActionState, Domain, Project, RunId, Timestamp};
+use aerie_store::{ActionRecord, Change, FilterValue};
+use aerie_wire::flyteidl2::workflow::{EnrichedAction, WatchActionsResponse, WatchRunsResponse};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+/// `WatchActions`: every action of the run, then each change, until every action is done.
+pub fn actions(
+    app: AppState,
+    run_id: RunId,
+) -> impl futures::Stream<Item = ApiResult<WatchActionsResponse>> + Send + 'static {
+    async_stream::try_stream! {
+        let changes = app.store.hub().subscribe_run(&run_id);
+        // Changes after `start_seq` are followed below; a listed row that already reflects
+        // one is newer than it, so that change is skipped.
+        let start_seq = app.store.last_seq(&run_id).await?;
+        let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
+        let mut query = aerie_store::ListQuery { descending: false, limit: aerie_store::query::MAX_PAGE_SIZE, ..Default::default() };
+        loop {
+            let page = app.store.list_actions(&run_id, &query).await?;
+            let enriched = page.items.iter().map(|record| enriched(record, &record.state)).collect();
+            for record in page.items {
+                records.insert(record.id.name.clone(), record);
+            }
+            yield WatchActionsResponse { enriched_actions: enriched, ..Default::default() };
+            match page.next_token {
+                Some(token) => query.token = token,
+                None => break,
+            }
+        }
+        let mut phases: HashMap<ActionName, ActionPhase> =
+            records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
+        let mut unfinished = phases.values().filter(|phase| !phase.is_terminal()).count();
+        if unfinished == 0 {
+            return;
+        }
+        let followed = watch::follow_run(app.clone(), run_id.clone(), changes, start_seq);
+        futures::pin_mut!(followed);
+        while let Some(change) = followed.next().await {
+            let change = change?;
+            let event = &change.event;
+            let Some(record) = change.newer_record(&app, &run_id, records.get(&event.action)).await? else {
+                continue;
+            };
+            let was_open = phases
+                .insert(event.action.clone(), event.state.phase)
+                .is_some_and(|phase| !phase.is_terminal());
+            let now_open = !event.state.phase.is_terminal();
+            unfinished = unfinished + usize::from(now_open) - usize::from(was_open);
+            yield WatchActionsResponse {
+                enriched_actions: vec![enriched(&record, &event.state)],
+                ..Default::default()
+            };
+            records.insert(event.action.clone(), ActionRecord { seq: event.seq, ..record });
+            if unfinished == 0 {
+                break;
+            }
+        }
+    }
+}
+
+fn enriched(record: &ActionRecord, state: &ActionState) -> EnrichedAction {
+    EnrichedAction {
+        action: details::action(record, state).into(),
+        meets_filter: true,
+        ..Default::default()
+    }
+}
+
+/// `WatchRuns`: the runs of `project` (and `domain`), then every change to one, relisting what
+/// changed when the stream fell behind the live changes.
+pub fn runs(
+    app: AppState,
+    project: Project,
+    domain: Option<Domain>,
+) -> impl futures::Stream<Item = ApiResult<WatchRunsResponse>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut changes = app.store.hub().subscribe_project(&project);
+        let mut since: Option<Timestamp> = None;
+        'relist: loop {
+            // The first page, and after falling behind the live changes, what changed since.
+            let mut query = aerie_store::ListQuery::default();
+            if let Some(since) = since {
+                query.filters.push(aerie_store::Filter {
+                    field: aerie_store::FilterField::UpdatedAt,
+                    op: aerie_store::FilterOp::GreaterThanOrEqual,
+                    values: vec![FilterValue::Time(since)],
+                });
+            }
+            let checked_at = Timestamp::now();
+            let page = app.store.list_runs(&project, domain.as_ref(), &query).await?;
+            if since.is_none() || !page.items.is_empty() {
+                yield WatchRunsResponse {
+                    runs: page.items.iter().map(|item| details::run(&item.run, &item.root)).collect(),
+                    ..Default::default()
+                };
+            }
+            since = Some(checked_at);
+            loop {
+                let first = tokio::select! {
+                    () = app.shutdown.cancelled() => break 'relist,
+                    received = changes.recv() => received,
+                };
+                let mut batch: Vec<Arc<Change>> = Vec::new();
+                match first {
+                    Ok(change) => batch.push(change),
+                    Err(RecvError::Lagged(_)) => continue 'relist,
+                    Err(RecvError::Closed) => break 'relist,
+                }
+                // Whatever else is already here goes out in the same message, latest per run.
+                while let Ok(change) = changes.try_recv() {
+                    batch.push(change);
+                }
+                let mut latest: HashMap<RunId, Arc<Change>> = HashMap::new();
+                for change in batch {
+                    let in_scope = domain.as_ref().is_none_or(|domain| change.record.id.run.domain == *domain);
+                    if in_scope {
+                        latest.insert(change.record.id.run.clone(), change);
+                    }
+                }
+                if latest.is_empty() {
+                    continue;
+                }
+                since = Some(Timestamp::now());
+                yield WatchRunsResponse {
+                    runs: latest
+                        .values()
+                        .filter_map(|change| change.run.as_ref().map(|run| details::run(run, &change.record)))
+                        .collect(),
+                    ..Default::default()
+                };
+            }
+        }
+    }
+}
