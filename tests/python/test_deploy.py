@@ -133,3 +133,17 @@ def test_a_deploy_to_an_unknown_project_is_not_found_with_a_hint(sdk, versions):
     request.task_id.project = "nowhere"
     refused = connect_unary(sdk, "flyteidl2.task.TaskService/DeployTask", request.SerializeToString())
     assert refused.code == "not_found" and "flyte create project" in refused.json()["message"], refused.explain()
+
+
+def test_malformed_deploys_are_invalid_arguments_that_say_what_is_wrong(sdk, versions):
+    details = decode_unary(get_details(sdk, TASK, versions[0]), task_service_pb2.GetTaskDetailsResponse).details
+    no_spec = task_service_pb2.DeployTaskRequest(task_id=details.task_id)
+    other_name = task_service_pb2.DeployTaskRequest(task_id=details.task_id, spec=details.spec)
+    other_name.task_id.name = "deployed.elsewhere"
+    nameless_trigger = task_service_pb2.DeployTaskRequest(task_id=details.task_id, spec=details.spec)
+    nameless_trigger.triggers.add()
+    for request, says in [(no_spec, "spec"), (other_name, "another task"), (nameless_trigger, "triggers.name")]:
+        reply = connect_unary(sdk, "flyteidl2.task.TaskService/DeployTask", request.SerializeToString())
+        assert reply.code == "invalid_argument" and says in reply.json()["message"], reply.explain()
+    garbage = connect_unary(sdk, "flyteidl2.task.TaskService/DeployTask", b"\xff\xfe not a message")
+    assert garbage.code == "invalid_argument", garbage.explain()
