@@ -199,6 +199,15 @@ def list_runs(secure: SecureAerie, authorization: str | None) -> tuple[int, dict
     return status, json.loads(reply or b"{}")
 
 
+def connect_as(secure: SecureAerie, key: ApiKey | None, rpc: str, body: dict) -> tuple[int, dict]:
+    """A Connect JSON call as `key` (HTTP Basic with its client id and secret), or with none."""
+    headers = {"content-type": "application/json", "connect-protocol-version": "1"}
+    if key:
+        headers["authorization"] = "Basic " + base64.b64encode(f"{key.client_id}:{key.secret}".encode()).decode()
+    status, reply = https(secure, "POST", f"/{rpc}", json.dumps(body).encode(), headers)
+    return status, json.loads(reply or b"{}")
+
+
 def token_for(secure: SecureAerie, key: ApiKey) -> tuple[int, dict]:
     basic = base64.b64encode(f"{key.client_id}:{key.secret}".encode()).decode()
     form = urllib.parse.urlencode({"grant_type": "client_credentials"}).encode()
@@ -231,6 +240,38 @@ def test_a_read_only_key_reads_but_cannot_start_or_abort_runs(secure):
     assert status == 1 and refused["code"] == "permission_denied", refused
     status, refused = sdk_as(secure, secure.reader, "abort", started["run"])
     assert status == 1 and refused["code"] == "permission_denied", refused
+
+
+SCOPE = {"projectId": {"name": PROJECT, "domain": DOMAIN}}
+
+
+def test_the_deploy_services_check_credentials_and_roles_like_the_rest(secure):
+    reads = [
+        ("flyteidl2.task.TaskService/ListTasks", SCOPE),
+        ("flyteidl2.trigger.TriggerService/ListTriggers", SCOPE),
+        ("flyteidl2.secret.SecretService/ListSecrets", {}),
+        ("flyteidl2.project.ProjectService/ListProjects", {}),
+    ]
+    writes = [
+        ("flyteidl2.secret.SecretService/CreateSecret", {"id": {"name": "by-reader"}, "secretSpec": {"stringValue": "v"}}),
+        ("flyteidl2.secret.SecretService/DeleteSecret", {"id": {"name": "by-reader"}}),
+        ("flyteidl2.project.ProjectService/CreateProject", {"project": {"id": "by-reader", "name": "x"}}),
+        ("flyteidl2.trigger.TriggerService/UpdateTriggers", {"names": [{"name": "t", "taskName": "a.b"}], "active": False}),
+        ("flyteidl2.task.TaskService/DeployTask", {"taskId": {"name": "a.b", "version": "v"}}),
+    ]
+    for rpc, body in reads + writes:
+        status, reply = connect_as(secure, None, rpc, body)
+        assert (status, reply.get("code")) == (401, "unauthenticated"), (rpc, reply)
+    for rpc, body in reads:
+        status, reply = connect_as(secure, secure.reader, rpc, body)
+        assert status == 200, (rpc, reply)
+    for rpc, body in writes:
+        status, reply = connect_as(secure, secure.reader, rpc, body)
+        assert (status, reply.get("code")) == (403, "permission_denied"), (rpc, reply)
+    status, reply = connect_as(secure, secure.admin, *writes[0])
+    assert status == 200, reply
+    status, listed = connect_as(secure, secure.reader, *reads[2])
+    assert status == 200 and "by-reader" in json.dumps(listed) and '"v"' not in json.dumps(listed), listed
 
 
 def test_missing_wrong_revoked_and_expired_credentials_are_unauthenticated(secure):
@@ -306,7 +347,7 @@ def test_tasks_get_none_of_aeries_environment_but_what_is_allow_listed(secure):
 def test_the_data_directory_database_and_keys_are_private_to_aeries_user(secure):
     data = secure.server.data_dir
     assert data.stat().st_mode & 0o777 == 0o700
-    for name in ("aerie.db", "signing.key", "token.key"):
+    for name in ("aerie.db", "signing.key", "token.key", "storage.key", "secrets.key"):
         assert (data / name).stat().st_mode & 0o777 == 0o600, name
     for directory in ("blobs", "logs", "work"):
         assert (data / directory).stat().st_mode & 0o077 == 0, directory
