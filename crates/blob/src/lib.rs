@@ -24,6 +24,6 @@ pub use layout::{ActionLayout, AttemptLayout};
 pub use logs::{LogLine, LogStore, LogWriter, Originator};
 pub use multipart::MultipartError;
 pub use objects::{ObjectMeta, WriteError};
-pub use signing::{SignatureError, SignedGrant, UrlSigner, load_or_create_key};
+pub use signing::{SignatureError, SignedGrant, UrlSigner, create_key_file, load_or_create_key};
 pub use store::{BUCKET, BlobError, Blobs, check_key};
 pub use upload::{Published, Upload, UploadError};

@@ -21,30 +21,38 @@ pub enum SignatureError {
 }
 
 /// The secret key stored at `path` (readable by its owner only), made at random on first use.
+/// A key that is too short or unreadable is replaced: what it signed simply stops verifying.
 pub fn load_or_create_key(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
     match std::fs::read(path) {
         Ok(key) if key.len() >= 32 => {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
             Ok(key)
         }
         Ok(_) | Err(_) => {
-            let key: [u8; 32] = rand::random();
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
             let _ = std::fs::remove_file(path);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)?;
-            file.write_all(&key)?;
-            file.sync_all()?;
-            Ok(key.to_vec())
+            create_key_file(path)
         }
     }
+}
+
+/// Writes 32 random bytes to the new file `path` (mode 0600, synced) and returns them; an
+/// existing file is an error, never overwritten.
+pub fn create_key_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key: [u8; 32] = rand::random();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    Ok(key.to_vec())
 }
 
 /// What a signed URL allows.

@@ -32,6 +32,18 @@ pub struct ErrorInfo {
     pub recoverable: bool,
 }
 
+impl ErrorInfo {
+    /// A failure of aerie's own (not the task's) that a retry will not mend.
+    pub fn system(code: &str, message: String) -> Self {
+        Self {
+            message,
+            kind: ErrorKind::System,
+            code: code.to_owned(),
+            recoverable: false,
+        }
+    }
+}
+
 /// Why and by whom an action was aborted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbortInfo {

@@ -16,7 +16,7 @@ use crate::launch::{self, LaunchInputs, LaunchPlan};
 use crate::outcome::{self, ProcessExit};
 use crate::process::{self, AttemptKey, AttemptProcesses, ProcessGroup};
 use aerie_blob::{ActionLayout, Blobs, LogStore, layout};
-use aerie_core::{ActionId, ErrorInfo, ErrorKind, Launch, Verdict};
+use aerie_core::{ActionId, ErrorInfo, Launch, Verdict};
 use aerie_store::{ActionRecord, Store};
 use aerie_wire::flyteidl2::task::RunSpec;
 use buffa::Message;
@@ -129,22 +129,13 @@ pub struct LocalExecutor {
     pub config: LocalConfig,
 }
 
-fn system_error(code: &str, message: String) -> ErrorInfo {
-    ErrorInfo {
-        message,
-        kind: ErrorKind::System,
-        code: code.into(),
-        recoverable: false,
-    }
-}
-
 /// The SYSTEM error for an I/O failure while preparing an attempt to `doing`; a full disk says
 /// so. `err` names no path, so neither does the message.
 fn io_error(code: &str, doing: &str, err: &io::Error) -> ErrorInfo {
     if err.raw_os_error() == Some(libc::ENOSPC) {
-        system_error("DiskFull", format!("disk full: cannot {doing}"))
+        ErrorInfo::system("DiskFull", format!("disk full: cannot {doing}"))
     } else {
-        system_error(code, format!("cannot {doing}: {err}"))
+        ErrorInfo::system(code, format!("cannot {doing}: {err}"))
     }
 }
 
@@ -178,9 +169,9 @@ impl LocalExecutor {
             .store
             .get_run(&action.id.run)
             .await
-            .map_err(|err| system_error("StoreError", err.to_string()))?;
+            .map_err(|err| ErrorInfo::system("StoreError", err.to_string()))?;
         let run_spec = RunSpec::decode_from_slice(&run.run_spec).map_err(|err| {
-            system_error(
+            ErrorInfo::system(
                 "BadRunSpec",
                 format!("the stored run spec cannot be decoded: {err}"),
             )
@@ -221,7 +212,7 @@ impl LocalExecutor {
             attempt_env: &attempt_env,
         };
         let plan = launch::plan(launch, &inputs)
-            .map_err(|err| system_error("LaunchFailed", err.to_string()))?;
+            .map_err(|err| ErrorInfo::system("LaunchFailed", err.to_string()))?;
         Ok((plan, extras.secret_files))
     }
 
@@ -257,7 +248,9 @@ impl LocalExecutor {
                     ""
                 };
                 let message = format!("cannot start {}: {err}{hint}", plan.program.display());
-                return Err(refuse_start(log, &plan, system_error("LaunchFailed", message)).await);
+                return Err(
+                    refuse_start(log, &plan, ErrorInfo::system("LaunchFailed", message)).await,
+                );
             }
         };
         let Some(group) = child.id().and_then(ProcessGroup::led_by) else {
@@ -265,7 +258,7 @@ impl LocalExecutor {
             let _ = child.start_kill();
             let _ = remove_work_dir(&plan.work_dir);
             log.close();
-            return Err(system_error(
+            return Err(ErrorInfo::system(
                 "LaunchFailed",
                 "the task process exited before aerie could record it".into(),
             ));
@@ -307,7 +300,7 @@ impl LocalExecutor {
             }
             match blobs.get(&error_uri).await {
                 Ok(document) => outcome::judge(document.as_deref(), exit),
-                Err(err) => Verdict::Failed(system_error(
+                Err(err) => Verdict::Failed(ErrorInfo::system(
                     "StorageError",
                     format!("cannot read the attempt's error document: {err}"),
                 )),

@@ -2,6 +2,7 @@
 //! spec exactly as deployed, for `GetTaskDetails`, runs of a deployed task (`CreateRun` by
 //! `task_id`) and triggers.
 
+use crate::convert::ids::require_parts;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use aerie_store::{TaskVersionId, TaskVersionRecord};
@@ -11,16 +12,15 @@ use buffa::Message;
 /// The stored id a wire task id names; every part but the org is required.
 pub fn version_id(wire: Option<&TaskIdentifier>, field: &str) -> ApiResult<TaskVersionId> {
     let wire = wire.ok_or_else(|| ApiError::missing(field))?;
-    for (part, value) in [
-        ("project", &wire.project),
-        ("domain", &wire.domain),
-        ("name", &wire.name),
-        ("version", &wire.version),
-    ] {
-        if value.is_empty() {
-            return Err(ApiError::missing(&format!("{field}.{part}")));
-        }
-    }
+    require_parts(
+        field,
+        &[
+            ("project", &wire.project),
+            ("domain", &wire.domain),
+            ("name", &wire.name),
+            ("version", &wire.version),
+        ],
+    )?;
     Ok(TaskVersionId {
         project: wire.project.parse()?,
         domain: wire.domain.parse()?,

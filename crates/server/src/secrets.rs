@@ -9,7 +9,7 @@
 //! [`SecretBox::for_attempt`] resolves what a task asks for (most specific scope first) into
 //! environment variables and files, or the SYSTEM error that names a missing secret.
 
-use aerie_core::{ActionId, ErrorInfo, ErrorKind, SecretMount, SecretRequest};
+use aerie_core::{ActionId, ErrorInfo, SecretMount, SecretRequest};
 use aerie_store::{SecretId, SecretRecord, Store};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ impl SecretBox {
         let key = match std::fs::read(path) {
             Ok(key) => key,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                create_key_file(path).map_err(|err| problem(err.to_string()))?
+                aerie_blob::create_key_file(path).map_err(|err| problem(err.to_string()))?
             }
             Err(err) => return Err(problem(err.to_string())),
         };
@@ -120,9 +120,9 @@ impl SecretBox {
             let record = store
                 .resolve_secret(project, domain, &request.key)
                 .await
-                .map_err(|err| system_error("SecretStore", err.to_string()))?
+                .map_err(|err| ErrorInfo::system("SecretStore", err.to_string()))?
                 .ok_or_else(|| {
-                    system_error(
+                    ErrorInfo::system(
                         "SecretNotFound",
                         format!(
                             "secret {:?} does not exist for project {project} domain {domain} \
@@ -134,11 +134,11 @@ impl SecretBox {
                 })?;
             let value = self
                 .open(&record)
-                .map_err(|err| system_error("SecretUnreadable", err.to_string()))?;
+                .map_err(|err| ErrorInfo::system("SecretUnreadable", err.to_string()))?;
             match &request.mount {
                 SecretMount::EnvVar(name) => {
                     let text = String::from_utf8(value).map_err(|_| {
-                        system_error(
+                        ErrorInfo::system(
                             "SecretNotText",
                             format!(
                                 "secret {:?} is binary and cannot be an environment variable; \
@@ -174,39 +174,12 @@ pub struct SecretsForAttempt {
 fn file_name(part: &str) -> Result<String, ErrorInfo> {
     let name = part.to_lowercase();
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-        return Err(system_error(
+        return Err(ErrorInfo::system(
             "SecretName",
             format!("{part:?} cannot name a secret file"),
         ));
     }
     Ok(name)
-}
-
-fn system_error(code: &str, message: String) -> ErrorInfo {
-    ErrorInfo {
-        message,
-        kind: ErrorKind::System,
-        code: code.into(),
-        recoverable: false,
-    }
-}
-
-/// A new random key in `path`, readable by its owner only; never replaces a file.
-fn create_key_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let key: [u8; KEY_LEN] = rand::random();
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(&key)?;
-    file.sync_all()?;
-    Ok(key.to_vec())
 }
 
 #[cfg(test)]

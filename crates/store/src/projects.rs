@@ -5,6 +5,7 @@
 use crate::Store;
 use crate::control::ControlWrite;
 use crate::error::{DbContext, StoreError};
+use crate::rows::fetch_page;
 use aerie_core::{Project, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -131,30 +132,17 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<ProjectRecord>, bool), StoreError> {
-        let filter = if state.is_some() {
-            "WHERE state = $1"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM projects {filter} ORDER BY created_at, id \
-             LIMIT {} OFFSET {offset}",
-            u64::from(limit) + 1
-        );
-        let mut select = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if let Some(state) = state {
-            select = select.bind(i64::from(state));
-        }
-        let rows = select
-            .fetch_all(&self.reads)
-            .await
-            .during("listing projects")?;
-        let more = rows.len() > limit as usize;
-        let projects = rows
-            .iter()
-            .take(limit as usize)
-            .map(project_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((projects, more))
+        // A number, so it goes into the statement as such.
+        let filter = state.map_or_else(String::new, |state| format!("WHERE state = {state}"));
+        let sql = format!("SELECT {COLUMNS} FROM projects {filter} ORDER BY created_at, id");
+        fetch_page(
+            &self.reads,
+            sql,
+            &[],
+            (offset, limit),
+            "listing projects",
+            project_from_row,
+        )
+        .await
     }
 }

@@ -18,6 +18,31 @@ pub(crate) const RUN_COLUMNS: &str = "r.project AS r_project, r.domain AS r_doma
     r.trigger_name AS r_trigger_name, r.trigger_revision AS r_trigger_revision, \
     r.scheduled_at AS r_scheduled_at";
 
+/// One page of `sql` (a SELECT with its ORDER BY and no LIMIT) with `binds` as `$1`, `$2`, ...:
+/// up to `limit` rows after `offset`, decoded, and whether more follow.
+pub(crate) async fn fetch_page<T>(
+    reads: &sqlx::AnyPool,
+    sql: String,
+    binds: &[String],
+    (offset, limit): (u64, u32),
+    op: &'static str,
+    decode: fn(&AnyRow) -> Result<T, StoreError>,
+) -> Result<(Vec<T>, bool), StoreError> {
+    let sql = format!("{sql} LIMIT {} OFFSET {offset}", u64::from(limit) + 1);
+    let mut select = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for bind in binds {
+        select = select.bind(bind.as_str());
+    }
+    let rows = select.fetch_all(reads).await.during(op)?;
+    let more = rows.len() > limit as usize;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(decode)
+        .collect::<Result<_, _>>()?;
+    Ok((items, more))
+}
+
 fn text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
     row.try_get::<String, _>(column).during("reading a row")
 }

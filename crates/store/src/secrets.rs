@@ -6,6 +6,7 @@
 use crate::Store;
 use crate::control::ControlWrite;
 use crate::error::{DbContext, StoreError};
+use crate::rows::fetch_page;
 use aerie_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -189,30 +190,23 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<SecretRecord>, bool), StoreError> {
         let every_scope = project.is_empty() && domain.is_empty();
-        let filter = if every_scope {
-            ""
+        let (filter, binds) = if every_scope {
+            ("", Vec::new())
         } else {
-            "WHERE project = $1 AND domain = $2"
+            (
+                "WHERE project = $1 AND domain = $2",
+                vec![project.to_owned(), domain.to_owned()],
+            )
         };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM secrets {filter} \
-             ORDER BY project, domain, name LIMIT {} OFFSET {offset}",
-            u64::from(limit) + 1
-        );
-        let mut select = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if !every_scope {
-            select = select.bind(project).bind(domain);
-        }
-        let rows = select
-            .fetch_all(&self.reads)
-            .await
-            .during("listing secrets")?;
-        let more = rows.len() > limit as usize;
-        let secrets = rows
-            .iter()
-            .take(limit as usize)
-            .map(secret_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((secrets, more))
+        let sql = format!("SELECT {COLUMNS} FROM secrets {filter} ORDER BY project, domain, name");
+        fetch_page(
+            &self.reads,
+            sql,
+            &binds,
+            (offset, limit),
+            "listing secrets",
+            secret_from_row,
+        )
+        .await
     }
 }

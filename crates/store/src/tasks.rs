@@ -7,6 +7,7 @@
 use crate::Store;
 use crate::control::ControlWrite;
 use crate::error::{DbContext, StoreError};
+use crate::rows::fetch_page;
 use crate::triggers::{NewTrigger, NextFire, TriggerRecord};
 use aerie_core::{Domain, Project, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -228,26 +229,17 @@ impl Store {
         }
         let direction = if query.newest_first { "DESC" } else { "ASC" };
         sql.push_str(&format!(
-            " ORDER BY deployed_at {direction}, name {direction}, version {direction} \
-             LIMIT {} OFFSET {}",
-            u64::from(query.limit) + 1,
-            query.offset
+            " ORDER BY deployed_at {direction}, name {direction}, version {direction}"
         ));
-        let mut select = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for bind in &binds {
-            select = select.bind(bind.as_str());
-        }
-        let rows = select
-            .fetch_all(&self.reads)
-            .await
-            .during("listing task versions")?;
-        let more = rows.len() > query.limit as usize;
-        let versions = rows
-            .iter()
-            .take(query.limit as usize)
-            .map(version_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((versions, more))
+        fetch_page(
+            &self.reads,
+            sql,
+            &binds,
+            (query.offset, query.limit),
+            "listing task versions",
+            version_from_row,
+        )
+        .await
     }
 }
 

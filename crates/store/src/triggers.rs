@@ -11,6 +11,7 @@ use crate::Store;
 use crate::control::ControlWrite;
 use crate::error::{DbContext, StoreError};
 use crate::records::{FireClaim, RunTrigger};
+use crate::rows::fetch_page;
 use aerie_core::{Domain, Project, RunId, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -446,26 +447,16 @@ impl Store {
             binds.push(version.clone());
             sql.push_str(&format!(" AND task_version = ${}", binds.len()));
         }
-        sql.push_str(&format!(
-            " ORDER BY task_name, name LIMIT {} OFFSET {}",
-            u64::from(query.limit) + 1,
-            query.offset
-        ));
-        let mut select = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for bind in &binds {
-            select = select.bind(bind.as_str());
-        }
-        let rows = select
-            .fetch_all(&self.reads)
-            .await
-            .during("listing triggers")?;
-        let more = rows.len() > query.limit as usize;
-        let triggers = rows
-            .iter()
-            .take(query.limit as usize)
-            .map(trigger_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((triggers, more))
+        sql.push_str(" ORDER BY task_name, name");
+        fetch_page(
+            &self.reads,
+            sql,
+            &binds,
+            (query.offset, query.limit),
+            "listing triggers",
+            trigger_from_row,
+        )
+        .await
     }
 
     /// Up to `limit` triggers due at `now`, earliest first, and the earliest fire after those

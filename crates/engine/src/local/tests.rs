@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::executor::AttemptControl;
-use aerie_core::{ActionKind, ActionSpec, ActionState, Org, RunId, Timestamp};
+use aerie_core::{ActionKind, ActionSpec, ActionState, ErrorKind, Org, RunId, Timestamp};
 use aerie_store::{Backend, NewAction, NewRun};
 use std::collections::BTreeSet;
 use std::ffi::OsString;

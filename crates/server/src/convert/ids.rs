@@ -9,18 +9,24 @@ fn required<'a, T>(field: Option<&'a T>, name: &str) -> ApiResult<&'a T> {
     field.ok_or_else(|| ApiError::missing(name))
 }
 
+/// Refuses a request whose `field` leaves one of `parts` empty, naming it `field.part`.
+pub fn require_parts(field: &str, parts: &[(&str, &str)]) -> ApiResult<()> {
+    match parts.iter().find(|(_, value)| value.is_empty()) {
+        Some((part, _)) => Err(ApiError::missing(&format!("{field}.{part}"))),
+        None => Ok(()),
+    }
+}
+
 /// A run id from the wire; `field` names it in errors.
 pub fn run_id(wire: &RunIdentifier, field: &str) -> ApiResult<RunId> {
-    let named = |what: &str, raw: &str| -> ApiResult<()> {
-        if raw.is_empty() {
-            Err(ApiError::missing(&format!("{field}.{what}")))
-        } else {
-            Ok(())
-        }
-    };
-    named("project", &wire.project)?;
-    named("domain", &wire.domain)?;
-    named("name", &wire.name)?;
+    require_parts(
+        field,
+        &[
+            ("project", &wire.project),
+            ("domain", &wire.domain),
+            ("name", &wire.name),
+        ],
+    )?;
     Org::parse(&wire.org)?;
     Ok(RunId {
         project: wire.project.parse()?,

@@ -114,6 +114,46 @@ fn sort_key(key: &str) -> ApiResult<SortKey> {
     })
 }
 
+/// Items one page of an offset-paged listing (tasks, triggers, secrets, projects) holds when
+/// the request asks for none.
+const DEFAULT_PAGE: u32 = 100;
+/// Most items one page of an offset-paged listing holds.
+const MAX_PAGE: u32 = 1000;
+
+/// One page of a listing paged by offset: where it starts (the token aerie gave, empty for the
+/// first page) and how many items it holds (0 asks for 100; at most 1000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageWindow {
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl PageWindow {
+    /// The window a request's `token` and `limit` ask for.
+    pub fn of(token: &str, limit: u32) -> ApiResult<Self> {
+        let offset = match token {
+            "" => 0,
+            token => token.parse().map_err(|_| {
+                ApiError::InvalidArgument(format!("page token {token:?} is not one aerie gave"))
+            })?,
+        };
+        let limit = match limit {
+            0 => DEFAULT_PAGE,
+            limit => limit.min(MAX_PAGE),
+        };
+        Ok(Self { offset, limit })
+    }
+
+    /// The token of the page after this one, which held `count` items; empty when no `more`.
+    pub fn next_token(self, count: usize, more: bool) -> String {
+        if more {
+            (self.offset + count as u64).to_string()
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Which way a list runs when the request names no sort.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultOrder {

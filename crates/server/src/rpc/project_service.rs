@@ -2,6 +2,7 @@
 //! exists from the start; every project has the domains development, staging and production.
 //! Runs, deploys and triggers need a known project (`crate::launch::known_project`).
 
+use crate::convert::list::PageWindow;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use aerie_core::{Project as ProjectId, Timestamp};
@@ -14,10 +15,6 @@ use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
 
 /// The domains of every project.
 pub const DOMAINS: [&str; 3] = ["development", "staging", "production"];
-/// Projects one listing page returns unless the request asks for fewer.
-const DEFAULT_PAGE: u32 = 100;
-/// Most projects one page returns.
-const MAX_PAGE: u32 = 1000;
 /// Longest project name or description kept.
 const MAX_TEXT: usize = 4096;
 
@@ -188,27 +185,14 @@ impl ProjectService for ProjectHandlers {
     ) -> ServiceResult<ListProjectsResponse> {
         let request = request.to_owned_message();
         let state = state_filter(&request.filters)?;
-        let offset: u64 = match request.token.as_str() {
-            "" => 0,
-            token => token.parse().map_err(|_| {
-                ApiError::InvalidArgument(format!("page token {token:?} is not one aerie gave"))
-            })?,
-        };
-        let limit = match request.limit {
-            0 => DEFAULT_PAGE,
-            limit => limit.min(MAX_PAGE),
-        };
+        let window = PageWindow::of(&request.token, request.limit)?;
         let (records, more) = self
             .app
             .store
-            .list_projects(state, offset, limit)
+            .list_projects(state, window.offset, window.limit)
             .await
             .map_err(ApiError::from)?;
-        let token = if more {
-            (offset + records.len() as u64).to_string()
-        } else {
-            String::new()
-        };
+        let token = window.next_token(records.len(), more);
         Ok(Response::new(ListProjectsResponse {
             projects: Projects {
                 projects: records

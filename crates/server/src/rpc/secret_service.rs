@@ -4,6 +4,7 @@
 //! nothing here logs a value. The org is not part of a secret's identity (aerie serves one).
 
 use crate::convert::details::timestamp;
+use crate::convert::list::PageWindow;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use aerie_store::{NewSecret, SecretId, SecretRecord, SecretWrite};
@@ -17,10 +18,6 @@ use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 /// Longest secret name.
 const MAX_NAME_LEN: usize = 253;
-/// Secrets one listing page returns unless the request asks for fewer.
-const DEFAULT_PAGE: u32 = 100;
-/// Most secrets one page returns.
-const MAX_PAGE: u32 = 1000;
 
 /// The SecretService handlers.
 #[derive(Clone)]
@@ -215,27 +212,19 @@ impl SecretService for SecretHandlers {
         request: ServiceRequest<'_, ListSecretsRequest>,
     ) -> ServiceResult<ListSecretsResponse> {
         let request = request.to_owned_message();
-        let offset: u64 = match request.token.as_str() {
-            "" => 0,
-            token => token.parse().map_err(|_| {
-                ApiError::InvalidArgument(format!("page token {token:?} is not one aerie gave"))
-            })?,
-        };
-        let limit = match u32::try_from(request.limit) {
-            Ok(0) | Err(_) => DEFAULT_PAGE,
-            Ok(limit) => limit.min(MAX_PAGE),
-        };
+        let window = PageWindow::of(&request.token, u32::try_from(request.limit).unwrap_or(0))?;
         let (records, more) = self
             .app
             .store
-            .list_secrets(&request.project, &request.domain, offset, limit)
+            .list_secrets(
+                &request.project,
+                &request.domain,
+                window.offset,
+                window.limit,
+            )
             .await
             .map_err(ApiError::from)?;
-        let token = if more {
-            (offset + records.len() as u64).to_string()
-        } else {
-            String::new()
-        };
+        let token = window.next_token(records.len(), more);
         Ok(Response::new(ListSecretsResponse {
             secrets: records
                 .iter()

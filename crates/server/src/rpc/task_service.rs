@@ -6,6 +6,7 @@
 use crate::caller::caller;
 use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
+use crate::convert::list::PageWindow;
 use crate::deployed::{decoded_spec, not_found, version_id};
 use crate::error::{ApiError, ApiResult};
 use crate::launch::known_project;
@@ -13,17 +14,12 @@ use crate::rpc::trigger_service;
 use crate::schedule::next_fire;
 use crate::state::AppState;
 use aerie_store::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
-use aerie_wire::flyteidl2::common::{Filter, ListRequest, Sort};
+use aerie_wire::flyteidl2::common::{Filter, Sort};
 use aerie_wire::flyteidl2::task::__buffa::oneof::list_tasks_request;
 use aerie_wire::flyteidl2::task::*;
 use buffa::Message;
 use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
 use sha2::{Digest, Sha256};
-
-/// Versions one listing page returns unless the request asks for fewer.
-const DEFAULT_PAGE: u32 = 100;
-/// Most versions one page returns.
-const MAX_PAGE: u32 = 1000;
 
 /// The TaskService handlers.
 #[derive(Clone)]
@@ -60,6 +56,7 @@ fn task_query(request: &ListTasksRequest) -> ApiResult<TaskQuery> {
     };
     let domain = domain.ok_or_else(|| ApiError::missing("project_id.domain"))?;
     let list = request.request.as_option().cloned().unwrap_or_default();
+    let window = PageWindow::of(&list.token, list.limit)?;
     let mut query = TaskQuery {
         project,
         domain,
@@ -74,11 +71,8 @@ fn task_query(request: &ListTasksRequest) -> ApiResult<TaskQuery> {
             )
         }),
         newest_first: newest_first(list.sort_by.as_option())?,
-        offset: page_offset(&list)?,
-        limit: match list.limit {
-            0 => DEFAULT_PAGE,
-            limit => limit.min(MAX_PAGE),
-        },
+        offset: window.offset,
+        limit: window.limit,
     };
     for filter in &list.filters {
         apply_filter(&mut query, filter)?;
@@ -97,15 +91,6 @@ fn newest_first(sort: Option<&Sort>) -> ApiResult<bool> {
         )));
     }
     Ok(sort.direction.to_i32() == 0)
-}
-
-fn page_offset(list: &ListRequest) -> ApiResult<u64> {
-    if list.token.is_empty() {
-        return Ok(0);
-    }
-    list.token.parse().map_err(|_| {
-        ApiError::InvalidArgument(format!("page token {:?} is not one aerie gave", list.token))
-    })
 }
 
 /// Applies a `name` filter (EQUAL, or CONTAINS as `by_task_env` sends it); anything else is
@@ -223,16 +208,16 @@ impl TaskHandlers {
             .task_name
             .as_option()
             .ok_or_else(|| ApiError::missing("task_name"))?;
-        for (part, value) in [
-            ("project", &task.project),
-            ("domain", &task.domain),
-            ("name", &task.name),
-        ] {
-            if value.is_empty() {
-                return Err(ApiError::missing(&format!("task_name.{part}")));
-            }
-        }
+        ids::require_parts(
+            "task_name",
+            &[
+                ("project", &task.project),
+                ("domain", &task.domain),
+                ("name", &task.name),
+            ],
+        )?;
         let list = request.request.as_option().cloned().unwrap_or_default();
+        let window = PageWindow::of(&list.token, list.limit)?;
         let query = TaskQuery {
             project: task.project.parse()?,
             domain: task.domain.parse()?,
@@ -243,18 +228,11 @@ impl TaskHandlers {
                 .sort_by
                 .as_option()
                 .map_or(Ok(true), |sort| newest_first(Some(sort)))?,
-            offset: page_offset(&list)?,
-            limit: match list.limit {
-                0 => DEFAULT_PAGE,
-                limit => limit.min(MAX_PAGE),
-            },
+            offset: window.offset,
+            limit: window.limit,
         };
         let (versions, more) = self.app.store.list_task_versions(&query).await?;
-        let token = if more {
-            (query.offset + versions.len() as u64).to_string()
-        } else {
-            String::new()
-        };
+        let token = window.next_token(versions.len(), more);
         Ok(ListVersionsResponse {
             versions: versions
                 .iter()
@@ -277,11 +255,11 @@ impl TaskHandlers {
             _ => String::new(),
         };
         let (versions, more) = self.app.store.list_task_versions(&query).await?;
-        let token = if more {
-            (query.offset + versions.len() as u64).to_string()
-        } else {
-            String::new()
+        let window = PageWindow {
+            offset: query.offset,
+            limit: query.limit,
         };
+        let token = window.next_token(versions.len(), more);
         Ok(ListTasksResponse {
             tasks: versions
                 .iter()

@@ -7,6 +7,7 @@
 use crate::caller::caller;
 use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
+use crate::convert::list::PageWindow;
 use crate::deployed;
 use crate::error::{ApiError, ApiResult};
 use crate::launch::{RunInputs, known_project};
@@ -22,10 +23,6 @@ use aerie_wire::flyteidl2::trigger::*;
 use buffa::Message;
 use connectrpc::{RequestContext, Response, ServiceRequest, ServiceResult};
 
-/// Triggers one listing page returns unless the request asks for fewer.
-const DEFAULT_PAGE: u32 = 100;
-/// Most triggers one page returns.
-const MAX_PAGE: u32 = 1000;
 /// Longest trigger description kept.
 const MAX_DESCRIPTION: usize = 4096;
 
@@ -38,16 +35,15 @@ pub struct TriggerHandlers {
 /// The stored id a wire trigger name names; every part but the org is required.
 pub fn trigger_id(wire: Option<&TriggerName>, field: &str) -> ApiResult<TriggerId> {
     let wire = wire.ok_or_else(|| ApiError::missing(field))?;
-    for (part, value) in [
-        ("project", &wire.project),
-        ("domain", &wire.domain),
-        ("task_name", &wire.task_name),
-        ("name", &wire.name),
-    ] {
-        if value.is_empty() {
-            return Err(ApiError::missing(&format!("{field}.{part}")));
-        }
-    }
+    ids::require_parts(
+        field,
+        &[
+            ("project", &wire.project),
+            ("domain", &wire.domain),
+            ("task_name", &wire.task_name),
+            ("name", &wire.name),
+        ],
+    )?;
     Ok(TriggerId {
         project: wire.project.parse()?,
         domain: wire.domain.parse()?,
@@ -264,18 +260,10 @@ pub async fn fire_on_demand(app: &AppState, name: &TriggerName, run: &RunId) -> 
     fired(app, &record, None).await
 }
 
-fn page_offset(token: &str) -> ApiResult<u64> {
-    if token.is_empty() {
-        return Ok(0);
-    }
-    token.parse().map_err(|_| {
-        ApiError::InvalidArgument(format!("page token {token:?} is not one aerie gave"))
-    })
-}
-
 /// The listing a `ListTriggers` request asks for.
 fn trigger_query(request: &ListTriggersRequest) -> ApiResult<TriggerQuery> {
     let list = request.request.as_option().cloned().unwrap_or_default();
+    let window = PageWindow::of(&list.token, list.limit)?;
     let parse = |project: &str, domain: &str| -> ApiResult<_> {
         if project.is_empty() || domain.is_empty() {
             return Err(ApiError::missing(
@@ -308,11 +296,8 @@ fn trigger_query(request: &ListTriggersRequest) -> ApiResult<TriggerQuery> {
         domain,
         task_name,
         task_version,
-        offset: page_offset(&list.token)?,
-        limit: match list.limit {
-            0 => DEFAULT_PAGE,
-            limit => limit.min(MAX_PAGE),
-        },
+        offset: window.offset,
+        limit: window.limit,
     })
 }
 
@@ -384,11 +369,11 @@ impl TriggerHandlers {
     ) -> ApiResult<ListTriggersResponse> {
         let query = trigger_query(&request)?;
         let (records, more) = self.app.store.list_triggers(&query).await?;
-        let token = if more {
-            (query.offset + records.len() as u64).to_string()
-        } else {
-            String::new()
+        let window = PageWindow {
+            offset: query.offset,
+            limit: query.limit,
         };
+        let token = window.next_token(records.len(), more);
         Ok(ListTriggersResponse {
             triggers: records.iter().map(summary).collect::<ApiResult<_>>()?,
             token,
