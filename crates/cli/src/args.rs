@@ -52,7 +52,7 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the aerie server.
     Serve(ServeArgs),
-    /// List runs or actions, or show one.
+    /// List runs, actions, deployed tasks or triggers, or show one.
     #[command(subcommand)]
     Get(GetCommand),
     /// Follow an action live until it ends; exit 0 if it succeeded, 1 if not.
@@ -147,6 +147,79 @@ pub enum GetCommand {
     Run(GetRunArgs),
     /// List the actions of run RUN, or show action ACTION of it.
     Action(GetActionArgs),
+    /// List deployed task versions, newest first (of task NAME only when given), or show one.
+    // `--version` here names a task version; `aerie --version` still prints aerie's.
+    #[command(disable_version_flag = true)]
+    Task(GetTaskArgs),
+    /// List the triggers of the project and domain (of task TASK only when given), or show
+    /// trigger NAME of TASK.
+    Trigger(GetTriggerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetTaskArgs {
+    /// The task whose versions to list, e.g. `env.main`; without it, every task's versions.
+    pub name: Option<String>,
+
+    /// Show this version of task NAME.
+    #[arg(
+        long,
+        value_name = "VERSION",
+        requires = "name",
+        conflicts_with = "latest"
+    )]
+    pub version: Option<String>,
+
+    /// Show the version of task NAME deployed last.
+    #[arg(long, requires = "name")]
+    pub latest: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl GetTaskArgs {
+    /// What to show: every version (of one task or all), or one version in full.
+    pub fn selection(&self) -> TaskSelection<'_> {
+        match (&self.name, &self.version) {
+            (None, _) => TaskSelection::Every,
+            (Some(name), Some(version)) => TaskSelection::One {
+                name,
+                version: Some(version),
+            },
+            (Some(name), None) if self.latest => TaskSelection::One {
+                name,
+                version: None,
+            },
+            (Some(name), None) => TaskSelection::VersionsOf { name },
+        }
+    }
+}
+
+/// Which task versions `aerie get task` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSelection<'a> {
+    /// A table of every version of every task.
+    Every,
+    /// A table of the versions of one task.
+    VersionsOf { name: &'a str },
+    /// One version in full; the latest when `version` is `None`.
+    One {
+        name: &'a str,
+        version: Option<&'a str>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GetTriggerArgs {
+    /// The task whose triggers to list or show; without it, every trigger is listed.
+    pub task: Option<String>,
+
+    /// The trigger of TASK to show, e.g. `nightly`.
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +405,52 @@ mod tests {
         );
         assert_eq!(args.attempt, Some(2));
         assert!(args.follow);
+    }
+
+    fn task_args(args: &[&str]) -> GetTaskArgs {
+        let cli = parse(args).unwrap();
+        let Command::Get(GetCommand::Task(task)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        task
+    }
+
+    #[test]
+    fn get_task_lists_everything_one_tasks_versions_or_shows_one_version() {
+        assert_eq!(
+            task_args(&["get", "task"]).selection(),
+            TaskSelection::Every
+        );
+        assert_eq!(
+            task_args(&["get", "task", "env.t"]).selection(),
+            TaskSelection::VersionsOf { name: "env.t" }
+        );
+        assert_eq!(
+            task_args(&["get", "task", "env.t", "--version", "v2"]).selection(),
+            TaskSelection::One {
+                name: "env.t",
+                version: Some("v2")
+            }
+        );
+        assert_eq!(
+            task_args(&["get", "task", "env.t", "--latest"]).selection(),
+            TaskSelection::One {
+                name: "env.t",
+                version: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_task_version_needs_a_task_name_and_excludes_latest() {
+        for args in [
+            &["get", "task", "--version", "v1"][..],
+            &["get", "task", "--latest"],
+            &["get", "task", "env.t", "--version", "v1", "--latest"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Everything here formats into a writer and returns its I/O error, so a closed pipe
 //! (`aerie get run | head`) ends the command quietly instead of panicking like `println!`.
 
+use aerie_client::wire::flyteidl2::workflow::ActionMetadata;
 use aerie_client::wire::flyteidl2::workflow::error_info::Kind;
 use aerie_client::{ActionDetails, ActionSummary, Timestamp};
 use std::io::{self, Write};
@@ -112,6 +113,9 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
         row("parent", parent.clone());
     }
     row("task", task_label(details));
+    if let Some(trigger) = trigger_label(details.metadata()) {
+        row("trigger", trigger);
+    }
     row("phase", phase_label(details));
     row("attempts", details.attempts().to_string());
     row("started", start_label(details));
@@ -129,6 +133,22 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
         row("aborted", abort_summary(&abort.reason));
     }
     table.write_to(out)
+}
+
+/// The trigger that started the run (root actions only), e.g. `nightly (task env.t, revision
+/// 2)`; `None` for a run started directly.
+pub fn trigger_label(metadata: &ActionMetadata) -> Option<String> {
+    if metadata.trigger_name.is_empty() {
+        return None;
+    }
+    let name = &metadata.trigger_name;
+    Some(match metadata.trigger_id.as_option() {
+        Some(id) if !id.name.task_name.is_empty() => format!(
+            "{name} (task {}, revision {})",
+            id.name.task_name, id.revision
+        ),
+        _ => name.clone(),
+    })
 }
 
 /// `ValueError: x must be positive (user error)`.
@@ -191,6 +211,35 @@ mod tests {
         assert_eq!(
             format_time(Timestamp::from_micros(1_764_216_326_000_000)),
             "2025-11-27T04:05:26Z"
+        );
+    }
+
+    #[test]
+    fn a_triggered_run_names_its_trigger_task_and_revision() {
+        use aerie_client::wire::flyteidl2::common::{TriggerIdentifier, TriggerName};
+        assert_eq!(trigger_label(&ActionMetadata::default()), None);
+        let by_name_only = ActionMetadata {
+            trigger_name: "nightly".into(),
+            ..Default::default()
+        };
+        assert_eq!(trigger_label(&by_name_only).as_deref(), Some("nightly"));
+        let with_id = ActionMetadata {
+            trigger_id: TriggerIdentifier {
+                name: TriggerName {
+                    task_name: "env.t".into(),
+                    name: "nightly".into(),
+                    ..Default::default()
+                }
+                .into(),
+                revision: 2,
+                ..Default::default()
+            }
+            .into(),
+            ..by_name_only
+        };
+        assert_eq!(
+            trigger_label(&with_id).as_deref(),
+            Some("nightly (task env.t, revision 2)")
         );
     }
 

@@ -325,6 +325,97 @@ impl Deref for Action {
     }
 }
 
+/// Blocking [`crate::Task`]. A task version makes no further calls, so this only fetches.
+#[derive(Debug, Clone)]
+pub struct Task {
+    inner: crate::Task,
+}
+
+impl Task {
+    /// See [`crate::Task::get`].
+    pub fn get(client: &Client, name: &str, version: Option<&str>) -> Result<Self> {
+        let inner = client.block_on(crate::Task::get(client, name, version))?;
+        Ok(Self { inner })
+    }
+
+    /// See [`crate::Task::list`].
+    pub fn list(client: &Client, name: Option<&str>) -> Result<Vec<Self>> {
+        let tasks = client.block_on(crate::Task::list(client, name))?;
+        Ok(tasks.into_iter().map(|inner| Self { inner }).collect())
+    }
+
+    /// See [`crate::Task::versions`].
+    pub fn versions(client: &Client, name: &str) -> Result<Vec<Self>> {
+        let tasks = client.block_on(crate::Task::versions(client, name))?;
+        Ok(tasks.into_iter().map(|inner| Self { inner }).collect())
+    }
+
+    /// The async task.
+    pub fn into_inner(self) -> crate::Task {
+        self.inner
+    }
+}
+
+impl Deref for Task {
+    type Target = crate::Task;
+
+    fn deref(&self) -> &crate::Task {
+        &self.inner
+    }
+}
+
+/// Blocking [`crate::Trigger`].
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    inner: crate::Trigger,
+    client: Client,
+}
+
+impl Trigger {
+    /// See [`crate::Trigger::get`].
+    pub fn get(client: &Client, task_name: &str, name: &str) -> Result<Self> {
+        let inner = client.block_on(crate::Trigger::get(client, task_name, name))?;
+        Ok(Self {
+            inner,
+            client: client.clone(),
+        })
+    }
+
+    /// See [`crate::Trigger::list`].
+    pub fn list(client: &Client, task_name: Option<&str>) -> Result<Vec<Self>> {
+        let triggers = client.block_on(crate::Trigger::list(client, task_name))?;
+        Ok(triggers
+            .into_iter()
+            .map(|inner| Self {
+                inner,
+                client: client.clone(),
+            })
+            .collect())
+    }
+
+    /// See [`crate::Trigger::details`].
+    pub fn details(&self) -> Result<Self> {
+        let inner = self.client.block_on(self.inner.details(&self.client))?;
+        Ok(Self {
+            inner,
+            client: self.client.clone(),
+        })
+    }
+
+    /// The async trigger.
+    pub fn into_inner(self) -> crate::Trigger {
+        self.inner
+    }
+}
+
+impl Deref for Trigger {
+    type Target = crate::Trigger;
+
+    fn deref(&self) -> &crate::Trigger {
+        &self.inner
+    }
+}
+
 /// Blocking [`crate::Logs`]: an iterator of lines.
 pub struct Logs {
     attempt: u32,

@@ -8,6 +8,8 @@ use crate::endpoint::parse_endpoint;
 use crate::error::Result;
 use aerie_core::{ActionId, ActionName, Domain, Project, RunId, RunName};
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceClient;
+use aerie_wire::flyteidl2::task::TaskServiceClient;
+use aerie_wire::flyteidl2::trigger::TriggerServiceClient;
 use aerie_wire::flyteidl2::workflow::RunServiceClient;
 use connectrpc::client::{ClientConfig, HttpClient};
 use http::Uri;
@@ -23,6 +25,8 @@ pub const DEFAULT_DOMAIN: &str = "development";
 pub struct Client {
     pub(crate) runs: RunServiceClient<HttpClient>,
     pub(crate) data: DataProxyServiceClient<HttpClient>,
+    pub(crate) tasks: TaskServiceClient<HttpClient>,
+    pub(crate) triggers: TriggerServiceClient<HttpClient>,
     endpoint: Uri,
     project: Project,
     domain: Domain,
@@ -40,7 +44,9 @@ impl Client {
         let config = ClientConfig::new(endpoint.clone());
         Ok(Self {
             runs: RunServiceClient::new(transport.clone(), config.clone()),
-            data: DataProxyServiceClient::new(transport, config),
+            data: DataProxyServiceClient::new(transport.clone(), config.clone()),
+            tasks: TaskServiceClient::new(transport.clone(), config.clone()),
+            triggers: TriggerServiceClient::new(transport, config),
             endpoint,
             project: DEFAULT_PROJECT.parse()?,
             domain: DEFAULT_DOMAIN.parse()?,

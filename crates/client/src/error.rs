@@ -25,6 +25,12 @@ pub enum Error {
         code: ErrorCode,
         message: String,
     },
+    /// No version of the task is deployed (the server listed none), so there is no latest.
+    #[error("no version of task {task} is deployed")]
+    TaskNotDeployed {
+        /// `project/domain/name` of the task.
+        task: String,
+    },
     /// The endpoint string is not something the client can dial.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
     InvalidEndpoint { endpoint: String, reason: String },
@@ -60,9 +66,10 @@ impl Error {
         }
     }
 
-    /// Whether the server said the run, action or attempt does not exist (yet).
+    /// Whether the server said the run, action, attempt, task or trigger does not exist (yet),
+    /// or a task has no deployed version.
     pub fn is_not_found(&self) -> bool {
-        self.code() == Some(ErrorCode::NotFound)
+        self.code() == Some(ErrorCode::NotFound) || matches!(self, Self::TaskNotDeployed { .. })
     }
 
     /// Wraps a failed call `op` on `target` (a run or action, displayed). The message gains the

@@ -1,5 +1,6 @@
 //! The Rust client of aerie: runs, actions, action details, inputs, outputs and logs of a Flyte 2
-//! control plane, over the Connect protocol the official Python SDK speaks.
+//! control plane, and the tasks and triggers deployed to it, over the Connect protocol the
+//! official Python SDK speaks.
 //!
 //! ```no_run
 //! use aerie_client::{ActionDetails, ActionSummary, Client};
@@ -22,6 +23,7 @@
 //! - [`watch`]: the reconnecting WatchActionDetails stream and its retry rules.
 //! - [`data`]: [`ActionInputs`] and [`ActionOutputs`]; [`literal`]: how a literal is shown.
 //! - [`logs`]: [`Logs`], the lines of one attempt.
+//! - [`task`], [`trigger`]: [`Task`] (deployed task versions) and [`Trigger`] (their schedules).
 //! - [`error`]: [`Error`], the one error type, with the Connect code and what was being done.
 //! - `rpc` and `convert` (private): every Connect call, and wire ↔ core conversions.
 
@@ -39,6 +41,8 @@ pub mod logs;
 mod rpc;
 pub mod run;
 pub mod summary;
+pub mod task;
+pub mod trigger;
 pub mod watch;
 
 pub use action::Action;
@@ -50,6 +54,8 @@ pub use error::{Error, Result};
 pub use logs::{Follow, LogLine, Logs};
 pub use run::Run;
 pub use summary::ActionSummary;
+pub use task::Task;
+pub use trigger::Trigger;
 
 pub use aerie_core::{
     ActionId, ActionName, ActionPhase, Domain, Project, RunId, RunName, Timestamp,

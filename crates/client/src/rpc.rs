@@ -6,12 +6,22 @@
 //! typed are built in [`crate::convert`].
 
 use crate::client::Client;
-use crate::convert::{project_to_wire, run_id_to_wire};
+use crate::convert::{project_to_wire, run_id_to_wire, task_name_to_wire};
 use crate::error::{Error, Result};
 use aerie_core::RunId;
-use aerie_wire::flyteidl2::common::{ActionIdentifier, ListRequest};
+use aerie_wire::flyteidl2::common::filter::Function;
+use aerie_wire::flyteidl2::common::sort::Direction;
+use aerie_wire::flyteidl2::common::{ActionIdentifier, Filter, ListRequest, Sort, TriggerName};
 use aerie_wire::flyteidl2::dataproxy::{
     GetActionDataRequest, GetActionDataResponse, TailLogsRequest, TailLogsResponseView,
+};
+use aerie_wire::flyteidl2::task::__buffa::oneof::list_tasks_request;
+use aerie_wire::flyteidl2::task::{
+    GetTaskDetailsRequest, ListTasksRequest, Task, TaskDetails, TaskIdentifier,
+};
+use aerie_wire::flyteidl2::trigger::__buffa::oneof::list_triggers_request;
+use aerie_wire::flyteidl2::trigger::{
+    GetTriggerDetailsRequest, ListTriggersRequest, Trigger, TriggerDetails,
 };
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::list_runs_request::ScopeBy;
 use aerie_wire::flyteidl2::workflow::{
@@ -45,11 +55,61 @@ pub(crate) fn describe(action: &ActionIdentifier) -> String {
     )
 }
 
+/// `project/domain/name/version` of a wire task id, for error messages.
+fn describe_task(task: &TaskIdentifier) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        task.project, task.domain, task.name, task.version
+    )
+}
+
+/// `project/domain/task/trigger` of a wire trigger name, for error messages.
+fn describe_trigger(trigger: &TriggerName) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        trigger.project, trigger.domain, trigger.task_name, trigger.name
+    )
+}
+
 fn list_request(token: String) -> ListRequest {
     ListRequest {
         limit: PAGE_SIZE,
         token,
         ..Default::default()
+    }
+}
+
+/// Which task versions one ListTasks call asks for, newest deploy first.
+pub(crate) struct TaskListing<'a> {
+    /// Only the versions of this task; every task when `None`.
+    pub name_opt: Option<&'a str>,
+    /// At most this many per page.
+    pub limit: u32,
+}
+
+impl TaskListing<'_> {
+    fn request(&self, token: String) -> ListRequest {
+        ListRequest {
+            limit: self.limit,
+            token,
+            sort_by: Sort {
+                key: "created_at".into(),
+                direction: Direction::DESCENDING.into(),
+                ..Default::default()
+            }
+            .into(),
+            filters: self
+                .name_opt
+                .map(|name| Filter {
+                    function: Function::EQUAL.into(),
+                    field: "name".into(),
+                    values: vec![name.to_owned()],
+                    ..Default::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        }
     }
 }
 
@@ -221,6 +281,117 @@ impl Client {
             .await
             .map_err(Error::rpc("tail logs of action", describe(action)))
     }
+
+    /// TaskService/GetTaskDetails: one deployed version, spec included.
+    pub(crate) async fn get_task_details(&self, task: &TaskIdentifier) -> Result<TaskDetails> {
+        let request = GetTaskDetailsRequest {
+            task_id: task.clone().into(),
+            ..Default::default()
+        };
+        let response = self
+            .tasks
+            .get_task_details(request)
+            .await
+            .map_err(Error::rpc("get task", describe_task(task)))?
+            .into_owned();
+        response
+            .details
+            .into_option()
+            .ok_or_else(|| Error::malformed("GetTaskDetails response", "no details"))
+    }
+
+    /// TaskService/ListTasks in the default project and domain, one page, newest first.
+    pub(crate) async fn list_tasks_page(
+        &self,
+        listing: &TaskListing<'_>,
+        token: String,
+    ) -> Result<Page<Task>> {
+        let request = ListTasksRequest {
+            request: listing.request(token).into(),
+            scope_by: Some(list_tasks_request::ScopeBy::ProjectId(Box::new(
+                project_to_wire(self.project(), self.domain()),
+            ))),
+            ..Default::default()
+        };
+        let scope = format!("{}/{}", self.project(), self.domain());
+        let target = match listing.name_opt {
+            Some(name) => format!("{scope}/{name}"),
+            None => scope,
+        };
+        let response = self
+            .tasks
+            .list_tasks(request)
+            .await
+            .map_err(Error::rpc("list tasks of", target))?
+            .into_owned();
+        Ok(Page {
+            items: response.tasks,
+            token: response.token,
+        })
+    }
+
+    /// TriggerService/GetTriggerDetails: the current revision of one trigger.
+    pub(crate) async fn get_trigger_details(
+        &self,
+        trigger: &TriggerName,
+    ) -> Result<TriggerDetails> {
+        let request = GetTriggerDetailsRequest {
+            name: trigger.clone().into(),
+            ..Default::default()
+        };
+        let response = self
+            .triggers
+            .get_trigger_details(request)
+            .await
+            .map_err(Error::rpc("get trigger", describe_trigger(trigger)))?
+            .into_owned();
+        response
+            .trigger
+            .into_option()
+            .ok_or_else(|| Error::malformed("GetTriggerDetails response", "no trigger"))
+    }
+
+    /// TriggerService/ListTriggers of task `task_name_opt` in the default project and domain
+    /// (of every task there when `None`), one page.
+    pub(crate) async fn list_triggers_page(
+        &self,
+        task_name_opt: Option<&str>,
+        token: String,
+    ) -> Result<Page<Trigger>> {
+        let scope = format!("{}/{}", self.project(), self.domain());
+        let (scope_by, target) = match task_name_opt {
+            Some(task_name) => (
+                list_triggers_request::ScopeBy::TaskName(Box::new(task_name_to_wire(
+                    self.project(),
+                    self.domain(),
+                    task_name,
+                ))),
+                format!("{scope}/{task_name}"),
+            ),
+            None => (
+                list_triggers_request::ScopeBy::ProjectId(Box::new(project_to_wire(
+                    self.project(),
+                    self.domain(),
+                ))),
+                scope,
+            ),
+        };
+        let request = ListTriggersRequest {
+            request: list_request(token).into(),
+            scope_by: Some(scope_by),
+            ..Default::default()
+        };
+        let response = self
+            .triggers
+            .list_triggers(request)
+            .await
+            .map_err(Error::rpc("list triggers of", target))?
+            .into_owned();
+        Ok(Page {
+            items: response.triggers,
+            token: response.token,
+        })
+    }
 }
 
 /// Calls `fetch_page` with the token of each next page until the server returns an empty one,
@@ -276,6 +447,33 @@ mod tests {
         .unwrap();
         assert_eq!(items, [1, 2, 3]);
         assert_eq!(asked, ["", "t1"]);
+    }
+
+    #[test]
+    fn a_task_listing_asks_for_the_newest_deploy_first_and_filters_by_exact_name() {
+        let listing = TaskListing {
+            name_opt: Some("env.t"),
+            limit: 1,
+        };
+        let request = listing.request("t1".into());
+        assert_eq!((request.limit, request.token.as_str()), (1, "t1"));
+        assert_eq!(request.sort_by.key, "created_at");
+        assert_eq!(
+            request.sort_by.direction.as_known(),
+            Some(Direction::DESCENDING)
+        );
+        assert_eq!(request.filters.len(), 1);
+        let filter = &request.filters[0];
+        assert_eq!(filter.function.as_known(), Some(Function::EQUAL));
+        assert_eq!(
+            (filter.field.as_str(), filter.values.as_slice()),
+            ("name", &["env.t".to_owned()][..])
+        );
+        let every_task = TaskListing {
+            name_opt: None,
+            limit: PAGE_SIZE,
+        };
+        assert!(every_task.request(String::new()).filters.is_empty());
     }
 
     #[tokio::test]

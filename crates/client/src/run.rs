@@ -102,6 +102,12 @@ impl Run {
         self.wire.labels.get(key).map(String::as_str)
     }
 
+    /// The name of the trigger that started the run (the root action's
+    /// `metadata.trigger_name`); `None` for a run started directly.
+    pub fn trigger(&self) -> Option<&str> {
+        Some(self.wire.action.metadata.trigger_name.as_str()).filter(|name| !name.is_empty())
+    }
+
     /// The wire message.
     pub fn wire(&self) -> &WireRun {
         &self.wire
@@ -210,6 +216,18 @@ mod tests {
         assert!(run.done());
         assert_eq!(run.label("team"), Some("ml"));
         assert_eq!(run.labels().collect::<Vec<_>>(), [("team", "ml")]);
+        assert_eq!(run.trigger(), None);
+    }
+
+    #[test]
+    fn a_run_names_the_trigger_that_started_it() {
+        let mut wire = wire_run(WirePhase::ACTION_PHASE_QUEUED);
+        wire.action.get_or_insert_default().metadata = ActionMetadata {
+            trigger_name: "nightly".into(),
+            ..Default::default()
+        }
+        .into();
+        assert_eq!(Run::from_wire(wire).unwrap().trigger(), Some("nightly"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `aerie get run [NAME]` and `aerie get action RUN [ACTION]`.
+//! `aerie get run [NAME]` and `aerie get action RUN [ACTION]`; `get task` and `get trigger` are
+//! in [`super::deployed`].
 
-use super::write_json;
+use super::{deployed, write_json};
 use crate::args::{GetActionArgs, GetCommand, GetRunArgs, OutputFormat};
 use crate::output::{Table, format_duration, phase_label, start_label, task_label, write_details};
 use aerie_client::{Action, ActionDetails, ActionSummary, Client, Run};
@@ -10,6 +11,8 @@ pub async fn run(client: &Client, command: GetCommand) -> anyhow::Result<()> {
     match command {
         GetCommand::Run(args) => get_run(client, args).await,
         GetCommand::Action(args) => get_action(client, args).await,
+        GetCommand::Task(args) => deployed::get_task(client, args).await,
+        GetCommand::Trigger(args) => deployed::get_trigger(client, args).await,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod abort;
 mod apikey;
+mod deployed;
 mod get;
 mod io;
 mod logs;

@@ -151,6 +151,22 @@ impl Aerie {
         runs.create_run(request).await.map(drop)
     }
 
+    /// Runs `aerie ARGS… --endpoint <this server>` (no `AERIE_ENDPOINT` from outside) and
+    /// returns what it printed and how it exited.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let run = Command::new(env!("CARGO_BIN_EXE_aerie"))
+            .args(args)
+            .args(["--endpoint", &self.endpoint])
+            .env_remove("AERIE_ENDPOINT")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        tokio::time::timeout(PATIENCE, run)
+            .await
+            .unwrap_or_else(|_| panic!("aerie {args:?} finishes in time"))
+            .expect("the aerie binary runs")
+    }
+
     /// Waits until the action reaches a terminal phase and returns its details.
     pub async fn wait_done(&self, action: &ActionId) -> ActionDetails {
         let client = self.client();

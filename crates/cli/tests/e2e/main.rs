@@ -13,6 +13,8 @@ mod bad_input;
 mod children;
 /// The read-only web console.
 mod console;
+/// Deployed tasks and triggers as `aerie get task` and `aerie get trigger` show them.
+mod deployed;
 /// Durability: replies only after durable writes; a full disk fails cleanly.
 mod durability;
 /// Phases, attempts, verdicts and logs of leaf tasks.
