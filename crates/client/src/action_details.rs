@@ -7,7 +7,7 @@
 //! action is not terminal.
 
 use crate::client::Client;
-use crate::convert::{action_id_from_wire, action_id_to_wire};
+use crate::convert::action_id_from_wire;
 use crate::data::{ActionInputs, ActionOutputs};
 use crate::error::{Error, Result};
 use crate::json;
@@ -83,7 +83,7 @@ impl ActionDetails {
     /// Fetches the action `action_id` (RunService/GetActionDetails).
     pub async fn get_details(client: &Client, action_id: &ActionId) -> Result<Self> {
         let wire = client
-            .get_action_details(&action_id_to_wire(action_id))
+            .get_action_details(&aerie_convert::wire_action_id(action_id, ""))
             .await?;
         Self::from_wire(wire)
     }
@@ -93,7 +93,7 @@ impl ActionDetails {
     /// `internal`, dropped connections) reconnect with backoff; a stream the server closes before
     /// the action is done is re-opened. See [`crate::watch`] for the exact rules.
     pub fn watch(client: &Client, action_id: &ActionId) -> BoxStream<'static, Result<Self>> {
-        watch_action(client.clone(), action_id_to_wire(action_id))
+        watch_action(client.clone(), aerie_convert::wire_action_id(action_id, ""))
     }
 
     /// Like [`watch`](Self::watch), and keeps `self` up to date with every update. With

@@ -2,7 +2,7 @@
 //!
 //! A [`Client`] is cheap to clone (the HTTP connection pool is shared) and makes no call when it
 //! is created: like `flyte.init`, [`Client::connect`] only checks the endpoint, and the first
-//! request dials. The RPCs themselves live in [`crate::rpc`].
+//! request dials. The RPCs themselves live in the private `rpc` module.
 
 use crate::endpoint::parse_endpoint;
 use crate::error::Result;

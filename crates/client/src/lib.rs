@@ -25,7 +25,8 @@
 //! - [`logs`]: [`Logs`], the lines of one attempt.
 //! - [`task`], [`trigger`]: [`Task`] (deployed task versions) and [`Trigger`] (their schedules).
 //! - [`error`]: [`Error`], the one error type, with the Connect code and what was being done.
-//! - `rpc` and `convert` (private): every Connect call, and wire ↔ core conversions.
+//! - `rpc` and `convert` (private): every Connect call, and checking the ids the server sends
+//!   (the conversions themselves are `aerie-convert`'s, shared with the server).
 
 pub mod action;
 pub mod action_details;

@@ -12,7 +12,6 @@
 
 use crate::action_details::ActionDetails;
 use crate::client::Client;
-use crate::convert::action_id_to_wire;
 use crate::error::{Error, Result};
 use crate::rpc::{TailStream, describe};
 use crate::summary::ActionSummary;
@@ -57,7 +56,7 @@ impl Logs {
         attempt: Option<u32>,
         follow: Follow,
     ) -> Result<Self> {
-        let wire_id = action_id_to_wire(action);
+        let wire_id = aerie_convert::wire_action_id(action, "");
         let attempt = match attempt {
             Some(attempt) => attempt,
             None => latest_attempt_number(&ActionDetails::from_wire(

@@ -6,7 +6,6 @@
 //! typed are built in [`crate::convert`].
 
 use crate::client::Client;
-use crate::convert::{project_to_wire, run_id_to_wire, task_name_to_wire};
 use crate::error::{Error, Result};
 use aerie_core::RunId;
 use aerie_wire::flyteidl2::common::filter::Function;
@@ -117,7 +116,7 @@ impl Client {
     /// RunService/GetRunDetails: the run spec and the full details of its root action.
     pub(crate) async fn get_run_details(&self, run: &RunId) -> Result<RunDetails> {
         let request = GetRunDetailsRequest {
-            run_id: run_id_to_wire(run).into(),
+            run_id: aerie_convert::wire_run_id(run, "").into(),
             ..Default::default()
         };
         let response = self
@@ -172,9 +171,10 @@ impl Client {
     pub(crate) async fn list_runs_page(&self, token: String) -> Result<Page<Run>> {
         let request = ListRunsRequest {
             request: list_request(token).into(),
-            scope_by: Some(ScopeBy::ProjectId(Box::new(project_to_wire(
+            scope_by: Some(ScopeBy::ProjectId(Box::new(aerie_convert::wire_project(
                 self.project(),
                 self.domain(),
+                "",
             )))),
             ..Default::default()
         };
@@ -201,7 +201,7 @@ impl Client {
     ) -> Result<Page<Action>> {
         let request = ListActionsRequest {
             request: list_request(token).into(),
-            run_id: run_id_to_wire(run).into(),
+            run_id: aerie_convert::wire_run_id(run, "").into(),
             ..Default::default()
         };
         let response = self
@@ -219,7 +219,7 @@ impl Client {
     /// RunService/AbortRun.
     pub(crate) async fn abort_run(&self, run: &RunId, reason: Option<&str>) -> Result<()> {
         let request = AbortRunRequest {
-            run_id: run_id_to_wire(run).into(),
+            run_id: aerie_convert::wire_run_id(run, "").into(),
             reason: reason.map(str::to_owned),
             ..Default::default()
         };
@@ -309,7 +309,7 @@ impl Client {
         let request = ListTasksRequest {
             request: listing.request(token).into(),
             scope_by: Some(list_tasks_request::ScopeBy::ProjectId(Box::new(
-                project_to_wire(self.project(), self.domain()),
+                aerie_convert::wire_project(self.project(), self.domain(), ""),
             ))),
             ..Default::default()
         };
@@ -359,23 +359,21 @@ impl Client {
         token: String,
     ) -> Result<Page<Trigger>> {
         let scope = format!("{}/{}", self.project(), self.domain());
-        let (scope_by, target) = match task_name_opt {
-            Some(task_name) => (
-                list_triggers_request::ScopeBy::TaskName(Box::new(task_name_to_wire(
-                    self.project(),
-                    self.domain(),
-                    task_name,
-                ))),
-                format!("{scope}/{task_name}"),
-            ),
-            None => (
-                list_triggers_request::ScopeBy::ProjectId(Box::new(project_to_wire(
-                    self.project(),
-                    self.domain(),
-                ))),
-                scope,
-            ),
-        };
+        let (scope_by, target) =
+            match task_name_opt {
+                Some(task_name) => (
+                    list_triggers_request::ScopeBy::TaskName(Box::new(
+                        aerie_convert::wire_task_name(self.project(), self.domain(), task_name, ""),
+                    )),
+                    format!("{scope}/{task_name}"),
+                ),
+                None => (
+                    list_triggers_request::ScopeBy::ProjectId(Box::new(
+                        aerie_convert::wire_project(self.project(), self.domain(), ""),
+                    )),
+                    scope,
+                ),
+            };
         let request = ListTriggersRequest {
             request: list_request(token).into(),
             scope_by: Some(scope_by),

@@ -183,7 +183,6 @@ impl ActionSummary for Run {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::action_id_to_wire;
     use aerie_core::ActionPhase;
     use aerie_wire::flyteidl2::common::ActionPhase as WirePhase;
 
@@ -191,7 +190,7 @@ mod tests {
         let root = ActionId::parse_uri("flyte://v1/p/d/r1").unwrap();
         WireRun {
             action: WireAction {
-                id: action_id_to_wire(&root).into(),
+                id: aerie_convert::wire_action_id(&root, "").into(),
                 status: ActionStatus {
                     phase: phase.into(),
                     attempts: 1,

@@ -5,7 +5,6 @@
 //! id, metadata and status. [`ActionSummary`] derives everything else from those three, once;
 //! bring it into scope (`use aerie_client::ActionSummary`) to call `phase()`, `done()` and the rest.
 
-use crate::convert::timestamp_from_wire;
 use crate::error::{Error, Result};
 use aerie_core::{ActionId, ActionPhase, Timestamp};
 use aerie_wire::flyteidl2::common::ActionPhase as WireActionPhase;
@@ -79,12 +78,15 @@ pub trait ActionSummary {
         self.status()
             .start_time
             .as_option()
-            .map(timestamp_from_wire)
+            .map(aerie_convert::timestamp)
     }
 
     /// When the action finished (`status.end_time`); `None` while it runs.
     fn end_time(&self) -> Option<Timestamp> {
-        self.status().end_time.as_option().map(timestamp_from_wire)
+        self.status()
+            .end_time
+            .as_option()
+            .map(aerie_convert::timestamp)
     }
 
     /// How long the action ran: end − start once it finished, now − start before.

@@ -6,7 +6,6 @@
 //! message comes in two shapes, kept as received in [`TaskMessage`].
 
 use crate::client::Client;
-use crate::convert::{identity_name, task_id_to_wire, timestamp_from_wire};
 use crate::error::{Error, Result};
 use crate::rpc::{TaskListing, collect_pages};
 use aerie_core::Timestamp;
@@ -63,7 +62,9 @@ impl Task {
     /// [`Error::TaskNotDeployed`] (and [`Error::is_not_found`]).
     pub async fn get(client: &Client, name: &str, version: Option<&str>) -> Result<Self> {
         let task_id = match version {
-            Some(version) => task_id_to_wire(client.project(), client.domain(), name, version),
+            Some(version) => {
+                aerie_convert::wire_task_id(client.project(), client.domain(), name, version, "")
+            }
             None => latest_version_id(client, name).await?,
         };
         Self::from_details(client.get_task_details(&task_id).await?)
@@ -124,12 +125,12 @@ impl Task {
         self.metadata()
             .deployed_at
             .as_option()
-            .map(timestamp_from_wire)
+            .map(aerie_convert::timestamp)
     }
 
     /// Who deployed the version: a user's handle (or subject), or an application's subject.
     pub fn deployed_by(&self) -> Option<&str> {
-        identity_name(&self.metadata().deployed_by)
+        aerie_convert::identity_name(&self.metadata().deployed_by)
     }
 
     /// The task's short name, as the SDK shows it (e.g. `main`); empty if the deploy set none.

@@ -7,7 +7,6 @@
 //! in [`TriggerMessage`]. [`describe_automation`] says when a trigger fires, in words.
 
 use crate::client::Client;
-use crate::convert::{timestamp_from_wire, trigger_name_to_wire};
 use crate::error::{Error, Result};
 use crate::rpc::collect_pages;
 use aerie_core::Timestamp;
@@ -66,7 +65,13 @@ impl Trigger {
     /// Fetches trigger `name` of task `task_name` in the client's project and domain
     /// (TriggerService/GetTriggerDetails), in full.
     pub async fn get(client: &Client, task_name: &str, name: &str) -> Result<Self> {
-        let trigger = trigger_name_to_wire(client.project(), client.domain(), task_name, name);
+        let trigger = aerie_convert::wire_trigger_name(
+            client.project(),
+            client.domain(),
+            task_name,
+            name,
+            "",
+        );
         Self::from_details(client.get_trigger_details(&trigger).await?)
     }
 
@@ -162,7 +167,7 @@ impl Trigger {
         self.status()
             .triggered_at
             .as_option()
-            .map(timestamp_from_wire)
+            .map(aerie_convert::timestamp)
     }
 
     /// When it was last changed (deployed, activated or deactivated).
@@ -170,7 +175,7 @@ impl Trigger {
         self.status()
             .updated_at
             .as_option()
-            .map(timestamp_from_wire)
+            .map(aerie_convert::timestamp)
     }
 
     /// The spec: task version, run settings, inputs; `None` for triggers from
@@ -236,7 +241,7 @@ fn describe_rate(rate: &FixedRate) -> String {
     };
     let every = format!("every {} {unit}", rate.value);
     match rate.start_time.as_option() {
-        Some(start) => format!("{every} from {}", timestamp_from_wire(start)),
+        Some(start) => format!("{every} from {}", aerie_convert::timestamp(start)),
         None => every,
     }
 }

@@ -34,7 +34,7 @@ fn attempt(number: u32, logs_available: bool) -> ActionAttempt {
 /// attempt has no logs, the second has.
 fn wire_details(phase: WirePhase) -> WireActionDetails {
     WireActionDetails {
-        id: action_id_to_wire(&action_id()).into(),
+        id: aerie_convert::wire_action_id(&action_id(), "").into(),
         metadata: ActionMetadata {
             parent: "a0".into(),
             spec: Some(MetadataSpec::Task(Box::new(TaskActionMetadata {

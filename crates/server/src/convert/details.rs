@@ -1,14 +1,11 @@
 //! The one place that turns stored records into the wire's `ActionDetails`, `Action`, `Run` and
 //! `RunDetails` (contract §3). A watch sends the state an event carries through the same code.
 
-use crate::convert::ids::wire_action_id;
 use aerie_blob::ActionLayout;
+use aerie_convert::{wire_identity, wire_timestamp};
 use aerie_core::{ActionKind, ActionState, AttemptState, ErrorKind, Timestamp};
 use aerie_store::{ActionRecord, RunRecord};
-use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
-use aerie_wire::flyteidl2::common::{
-    EnrichedIdentity, TriggerIdentifier, TriggerName, User, UserIdentifier, UserSpec,
-};
+use aerie_wire::flyteidl2::common::TriggerIdentifier;
 use aerie_wire::flyteidl2::task::TaskIdentifier;
 use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
@@ -20,19 +17,10 @@ use aerie_wire::flyteidl2::workflow::{
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
 
-pub(crate) fn timestamp(instant: Timestamp) -> WireTimestamp {
-    let (seconds, nanos) = instant.to_seconds_and_nanos();
-    WireTimestamp {
-        seconds,
-        nanos,
-        ..Default::default()
-    }
-}
-
 fn optional_timestamp<P: buffa::ProtoBox<WireTimestamp>>(
     instant: Option<Timestamp>,
 ) -> buffa::MessageField<WireTimestamp, P> {
-    instant.map(timestamp).into()
+    instant.map(wire_timestamp).into()
 }
 
 fn metadata(record: &ActionRecord) -> ActionMetadata {
@@ -85,7 +73,7 @@ fn status(state: &ActionState) -> ActionStatus {
         .map(|end| u64::try_from(end.since(state.created_at).as_millis()).unwrap_or(u64::MAX));
     ActionStatus {
         phase: state.phase.as_i32().into(),
-        start_time: timestamp(state.created_at).into(),
+        start_time: wire_timestamp(state.created_at).into(),
         end_time: optional_timestamp(state.ended_at),
         attempts: u32::try_from(state.attempts.len()).unwrap_or(u32::MAX),
         duration_ms,
@@ -106,48 +94,27 @@ fn error_info(error: &aerie_core::ErrorInfo) -> ErrorInfo {
     }
 }
 
-/// A caller as the wire names one: a user whose subject and handle are the recorded name.
-pub(crate) fn identity(name: &str) -> EnrichedIdentity {
-    EnrichedIdentity {
-        principal: Some(Principal::User(Box::new(User {
-            id: UserIdentifier {
-                subject: name.to_owned(),
-                ..Default::default()
-            }
-            .into(),
-            spec: UserSpec {
-                user_handle: name.to_owned(),
-                ..Default::default()
-            }
-            .into(),
-            ..Default::default()
-        }))),
-        ..Default::default()
-    }
-}
-
 fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
     AbortInfo {
         reason: abort.reason.clone(),
-        aborted_by: identity(&abort.aborted_by).into(),
+        aborted_by: wire_identity(&abort.aborted_by).into(),
         ..Default::default()
     }
 }
 
 /// The root action's metadata names who created the run, and the trigger it came from.
 fn run_metadata(metadata: &mut ActionMetadata, run: &RunRecord) {
-    metadata.executed_by = identity(&run.created_by).into();
+    metadata.executed_by = wire_identity(&run.created_by).into();
     if let Some(trigger) = &run.trigger {
         metadata.trigger_name = trigger.name.clone();
         metadata.trigger_id = TriggerIdentifier {
-            name: TriggerName {
-                org: run.org.as_str().to_owned(),
-                project: run.id.project.to_string(),
-                domain: run.id.domain.to_string(),
-                name: trigger.name.clone(),
-                task_name: trigger.task_name.clone(),
-                ..Default::default()
-            }
+            name: aerie_convert::wire_trigger_name(
+                &run.id.project,
+                &run.id.domain,
+                &trigger.task_name,
+                &trigger.name,
+                run.org.as_str(),
+            )
             .into(),
             revision: u64::try_from(trigger.revision).unwrap_or(0),
             ..Default::default()
@@ -168,7 +135,7 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
     };
     ActionAttempt {
         phase: attempt.phase.as_i32().into(),
-        start_time: timestamp(attempt.started_at).into(),
+        start_time: wire_timestamp(attempt.started_at).into(),
         end_time: optional_timestamp(attempt.ended_at),
         error_info: attempt.error.as_ref().map(error_info).into(),
         attempt: attempt.number,
@@ -179,7 +146,7 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
             .iter()
             .map(|transition| PhaseTransition {
                 phase: transition.phase.as_i32().into(),
-                start_time: timestamp(transition.started_at).into(),
+                start_time: wire_timestamp(transition.started_at).into(),
                 end_time: optional_timestamp(transition.ended_at),
                 ..Default::default()
             })
@@ -206,7 +173,7 @@ pub fn action_details(
             .map(|error| action_details::Result::ErrorInfo(Box::new(error_info(error))))
     };
     ActionDetails {
-        id: wire_action_id(&record.id, &record.org).into(),
+        id: aerie_convert::wire_action_id(&record.id, record.org.as_str()).into(),
         metadata: metadata(record).into(),
         status: status(state).into(),
         attempts: state
@@ -223,7 +190,7 @@ pub fn action_details(
 /// The summary of `record` that lists and `CreateRun` return.
 pub fn action(record: &ActionRecord, state: &ActionState) -> Action {
     Action {
-        id: wire_action_id(&record.id, &record.org).into(),
+        id: aerie_convert::wire_action_id(&record.id, record.org.as_str()).into(),
         metadata: metadata(record).into(),
         status: status(state).into(),
         ..Default::default()

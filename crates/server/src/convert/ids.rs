@@ -1,5 +1,6 @@
-//! Identifiers between the wire and the domain: wire ids are parsed once here, naming the
-//! offending field; domain ids are written back with the run's canonical org.
+//! Identifiers of requests: each is parsed once here (with `aerie_convert`, which the client
+//! shares), naming the offending field; the wire ids the server sends are built by
+//! `aerie_convert` with the run's canonical org.
 
 use crate::error::{ApiError, ApiResult};
 use aerie_core::{ActionId, Domain, Org, Project, RunId};
@@ -28,11 +29,7 @@ pub fn run_id(wire: &RunIdentifier, field: &str) -> ApiResult<RunId> {
         ],
     )?;
     Org::parse(&wire.org)?;
-    Ok(RunId {
-        project: wire.project.parse()?,
-        domain: wire.domain.parse()?,
-        name: wire.name.parse()?,
-    })
+    Ok(aerie_convert::run_id(wire)?)
 }
 
 /// A run id from a required message field.
@@ -71,26 +68,6 @@ pub fn project_scope(wire: &ProjectIdentifier) -> ApiResult<(Project, Option<Dom
     Ok((wire.name.parse()?, domain))
 }
 
-/// The wire form of a run id.
-pub fn wire_run_id(run: &RunId, org: &Org) -> RunIdentifier {
-    RunIdentifier {
-        org: org.as_str().into(),
-        project: run.project.to_string(),
-        domain: run.domain.to_string(),
-        name: run.name.to_string(),
-        ..Default::default()
-    }
-}
-
-/// The wire form of an action id.
-pub fn wire_action_id(action: &ActionId, org: &Org) -> ActionIdentifier {
-    ActionIdentifier {
-        run: wire_run_id(&action.run, org).into(),
-        name: action.name.to_string(),
-        ..Default::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,8 +97,15 @@ mod tests {
     fn ids_round_trip_with_the_canonical_org() {
         let action = ActionId::parse_uri("flyte://v1/p/d/r1/n1").unwrap();
         let org = Org::parse("acme").unwrap();
-        let back = required_action_id(Some(&wire_action_id(&action, &org)), "action_id").unwrap();
+        let back = required_action_id(
+            Some(&aerie_convert::wire_action_id(&action, org.as_str())),
+            "action_id",
+        )
+        .unwrap();
         assert_eq!(back, action);
-        assert_eq!(wire_action_id(&action, &org).run.org, "acme");
+        assert_eq!(
+            aerie_convert::wire_action_id(&action, org.as_str()).run.org,
+            "acme"
+        );
     }
 }

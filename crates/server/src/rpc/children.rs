@@ -3,7 +3,7 @@
 //! traces, watches its direct children (snapshot, sentinel, then every change), and aborts
 //! children it stopped waiting for.
 
-use crate::convert::ids::{required_action_id, wire_action_id};
+use crate::convert::ids::required_action_id;
 use crate::convert::spec;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -186,7 +186,7 @@ pub fn action_update(record: &ActionRecord, state: &ActionState) -> ActionUpdate
         }
     });
     ActionUpdate {
-        action_id: wire_action_id(&record.id, &record.org).into(),
+        action_id: aerie_convert::wire_action_id(&record.id, record.org.as_str()).into(),
         phase: state.phase.as_i32().into(),
         error: error.into(),
         output_uri,

@@ -7,6 +7,7 @@ use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use aerie_blob::{ActionLayout, LogLine, Originator, SignedGrant};
+use aerie_convert::wire_timestamp;
 use aerie_core::{ActionId, Domain, Project, Timestamp};
 use aerie_wire::flyteidl2::common::ActionAttemptIdentifier;
 use aerie_wire::flyteidl2::common::OffloadedInputData;
@@ -17,7 +18,6 @@ use aerie_wire::flyteidl2::dataproxy::tail_logs_response::Logs;
 use aerie_wire::flyteidl2::dataproxy::*;
 use aerie_wire::flyteidl2::logs::dataplane::{LogLine as WireLogLine, LogLineOriginator};
 use buffa::Message;
-use buffa_types::google::protobuf::Timestamp as WireTimestamp;
 use connectrpc::{
     ConnectError, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
@@ -45,15 +45,6 @@ pub struct DataProxyHandlers {
 
 fn ok<T>(body: T) -> ServiceResult<T> {
     Ok(Response::new(body))
-}
-
-fn wire_timestamp(instant: Timestamp) -> WireTimestamp {
-    let (seconds, nanos) = instant.to_seconds_and_nanos();
-    WireTimestamp {
-        seconds,
-        nanos,
-        ..Default::default()
-    }
 }
 
 /// A file or folder name inside an upload location: one safe path segment.

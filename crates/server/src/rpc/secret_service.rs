@@ -3,10 +3,10 @@
 //! again except into the tasks that ask for it: get and list return metadata only, and
 //! nothing here logs a value. The org is not part of a secret's identity (aerie serves one).
 
-use crate::convert::details::timestamp;
 use crate::convert::list::PageWindow;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use aerie_convert::wire_timestamp;
 use aerie_store::{NewSecret, SecretId, SecretRecord, SecretWrite};
 use aerie_wire::flyteidl2::common::ClusterIdentifier;
 use aerie_wire::flyteidl2::secret::__buffa::oneof::secret_spec;
@@ -87,7 +87,7 @@ fn wire_secret(record: &SecretRecord, org: &str) -> Secret {
         }
         .into(),
         secret_metadata: SecretMetadata {
-            created_time: timestamp(record.created_at).into(),
+            created_time: wire_timestamp(record.created_at).into(),
             secret_status: SecretStatus {
                 overall_status: OverallStatus::FULLY_PRESENT.into(),
                 cluster_status: vec![ClusterSecretStatus {

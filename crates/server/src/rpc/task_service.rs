@@ -4,7 +4,6 @@
 //! own. The triggers deployed with a version are stored in the same transaction.
 
 use crate::caller::caller;
-use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
 use crate::convert::list::PageWindow;
 use crate::deployed::{decoded_spec, not_found, version_id};
@@ -13,6 +12,7 @@ use crate::launch::known_project;
 use crate::rpc::trigger_service;
 use crate::schedule::next_fire;
 use crate::state::AppState;
+use aerie_convert::{wire_identity, wire_timestamp};
 use aerie_store::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
 use aerie_wire::flyteidl2::common::{Filter, Sort};
 use aerie_wire::flyteidl2::task::__buffa::oneof::list_tasks_request;
@@ -28,21 +28,14 @@ pub struct TaskHandlers {
 }
 
 fn wire_id(id: &TaskVersionId, org: &str) -> TaskIdentifier {
-    TaskIdentifier {
-        org: org.to_owned(),
-        project: id.project.to_string(),
-        domain: id.domain.to_string(),
-        name: id.name.clone(),
-        version: id.version.clone(),
-        ..Default::default()
-    }
+    aerie_convert::wire_task_id(&id.project, &id.domain, &id.name, &id.version, org)
 }
 
 fn metadata(record: &TaskVersionRecord) -> TaskMetadata {
     TaskMetadata {
-        deployed_by: identity(&record.deployed_by).into(),
+        deployed_by: wire_identity(&record.deployed_by).into(),
         short_name: record.short_name.clone(),
-        deployed_at: timestamp(record.deployed_at).into(),
+        deployed_at: wire_timestamp(record.deployed_at).into(),
         environment_name: record.environment_name.clone(),
         ..Default::default()
     }
@@ -238,8 +231,8 @@ impl TaskHandlers {
                 .iter()
                 .map(|record| list_versions_response::VersionResponse {
                     version: record.id.version.clone(),
-                    deployed_at: timestamp(record.deployed_at).into(),
-                    deployed_by: identity(&record.deployed_by).into(),
+                    deployed_at: wire_timestamp(record.deployed_at).into(),
+                    deployed_by: wire_identity(&record.deployed_by).into(),
                     ..Default::default()
                 })
                 .collect(),

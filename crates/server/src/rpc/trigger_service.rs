@@ -5,7 +5,6 @@
 //! `CreateRun` by trigger name uses.
 
 use crate::caller::caller;
-use crate::convert::details::{identity, timestamp};
 use crate::convert::ids;
 use crate::convert::list::PageWindow;
 use crate::deployed;
@@ -13,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::launch::{RunInputs, known_project};
 use crate::schedule::{next_fire, schedule_of};
 use crate::state::AppState;
+use aerie_convert::{wire_identity, wire_timestamp};
 use aerie_core::{RunId, Timestamp};
 use aerie_store::{NewTrigger, RunTrigger, TaskVersionId, TriggerId, TriggerQuery, TriggerRecord};
 use aerie_wire::flyteidl2::common::TriggerIdentifier;
@@ -53,13 +53,7 @@ pub fn trigger_id(wire: Option<&TriggerName>, field: &str) -> ApiResult<TriggerI
 }
 
 fn wire_name(id: &TriggerId) -> TriggerName {
-    TriggerName {
-        project: id.project.to_string(),
-        domain: id.domain.to_string(),
-        task_name: id.task_name.clone(),
-        name: id.name.clone(),
-        ..Default::default()
-    }
+    aerie_convert::wire_trigger_name(&id.project, &id.domain, &id.task_name, &id.name, "")
 }
 
 fn not_found(id: &TriggerId) -> ApiError {
@@ -72,18 +66,18 @@ fn corrupt(id: &TriggerId, what: &str, err: buffa::DecodeError) -> ApiError {
 
 fn status(record: &TriggerRecord) -> TriggerStatus {
     TriggerStatus {
-        deployed_at: timestamp(record.deployed_at).into(),
-        updated_at: timestamp(record.updated_at).into(),
-        triggered_at: record.triggered_at.map(timestamp).into(),
-        deleted_at: record.deleted_at.map(timestamp).into(),
+        deployed_at: wire_timestamp(record.deployed_at).into(),
+        updated_at: wire_timestamp(record.updated_at).into(),
+        triggered_at: record.triggered_at.map(wire_timestamp).into(),
+        deleted_at: record.deleted_at.map(wire_timestamp).into(),
         ..Default::default()
     }
 }
 
 fn metadata(record: &TriggerRecord) -> TriggerMetadata {
     TriggerMetadata {
-        deployed_by: identity(&record.deployed_by).into(),
-        updated_by: identity(&record.updated_by).into(),
+        deployed_by: wire_identity(&record.deployed_by).into(),
+        updated_by: wire_identity(&record.updated_by).into(),
         ..Default::default()
     }
 }
