@@ -8,7 +8,9 @@ import json
 import uuid
 
 import flyte
+from conftest import start_aerie, stop_aerie_process
 from flyteidl2.core import tasks_pb2
+from flyteidl2.project import project_service_pb2
 from flyteidl2.task import task_definition_pb2
 from flyteidl2.workflow import run_service_pb2
 from helpers import connect_unary, flyte_cli, wait_terminal
@@ -52,6 +54,22 @@ def test_work_in_an_unknown_project_is_not_found_with_a_hint(sdk):
     assert reply.code == "not_found", reply.explain()
     message = reply.json()["message"]
     assert "nowhere" in message and "flyte create project" in message, message
+
+
+def test_create_projects_makes_an_unknown_project_on_first_use(tmp_path):
+    server = start_aerie(tmp_path, extra_args=("--create-projects",))
+    try:
+        request = run_service_pb2.CreateRunRequest()
+        request.project_id.name, request.project_id.domain = "made-on-use", "development"
+        request.task_spec.CopyFrom(task_definition_pb2.TaskSpec(task_template=tasks_pb2.TaskTemplate(type="python")))
+        reply = connect_unary(server, "flyteidl2.workflow.RunService/CreateRun", request.SerializeToString())
+        assert reply.status == 200, reply.explain()
+        listed = connect_unary(
+            server, "flyteidl2.project.ProjectService/GetProject", project_service_pb2.GetProjectRequest(id="made-on-use").SerializeToString()
+        )
+        assert listed.status == 200, listed.explain()
+    finally:
+        stop_aerie_process(server.proc)
 
 
 def test_whoami_names_the_local_user_and_only_mine_finds_its_runs(sdk, tmp_path):

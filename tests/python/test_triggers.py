@@ -111,6 +111,16 @@ def test_a_deactivated_trigger_never_fires(sdk, version, tmp_path):
     assert runs_of_trigger(sdk, trigger.name) == [], "an inactive trigger fired"
 
 
+def test_a_trigger_made_without_auto_activate_starts_inactive(sdk, version):
+    dormant = flyte.Trigger(
+        f"dormant-{uuid.uuid4().hex[:6]}", flyte.Cron("*/5 * * * *"), inputs={"when": flyte.TriggerTime},
+        auto_activate=False,
+    )
+    created = flyte.remote.Trigger.create(dormant, task_name=TASK, task_version=version)
+    assert not created.is_active
+    assert not flyte.remote.Trigger.get(name=dormant.name, task_name=TASK).is_active
+
+
 DEPLOY_WITH_SOON_TRIGGER = """
 from datetime import datetime, timedelta, timezone
 from workflows import scheduled
