@@ -50,9 +50,10 @@ impl From<EngineError> for ApiError {
     }
 }
 
-impl From<ApiError> for ConnectError {
-    fn from(err: ApiError) -> Self {
-        let code = match &err {
+impl ApiError {
+    /// The Connect code this error is sent with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
             ApiError::Id(_) | ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
@@ -86,7 +87,21 @@ impl From<ApiError> for ConnectError {
                 BlobError::Full { .. } => ErrorCode::ResourceExhausted,
                 BlobError::CreateRoot { .. } | BlobError::Io { .. } => ErrorCode::Unavailable,
             },
-        };
+        }
+    }
+
+    /// Whether the fault may pass (a database or disk failure) rather than being the request's.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code(),
+            ErrorCode::Unavailable | ErrorCode::ResourceExhausted
+        )
+    }
+}
+
+impl From<ApiError> for ConnectError {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
         if matches!(
             code,
             ErrorCode::Unavailable | ErrorCode::DataLoss | ErrorCode::Internal

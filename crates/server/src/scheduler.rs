@@ -4,7 +4,8 @@
 //! (`aerie_store::FireClaim`), so a crash never loses a fire that was taken nor takes one
 //! twice. After downtime, the missed instants of a trigger become one run, for the earliest
 //! of them, and the schedule resumes from now ([`aerie_core::Schedule::after_fire`]). A fire
-//! that cannot start (its task version is gone, say) is logged and skipped.
+//! that cannot start (its task version is gone, say) is logged and skipped; one the database
+//! failed to record stays due and is tried again a few seconds later.
 
 use crate::launch::{self, RunStart};
 use crate::rpc::trigger_service;
@@ -29,10 +30,12 @@ pub async fn run(app: AppState) {
         let now = Timestamp::now();
         let wait = match app.store.due_triggers(now, BATCH).await {
             Ok((due, _)) if !due.is_empty() => {
+                let mut moved_on = true;
                 for record in due {
-                    fire(&app, record, now).await;
+                    moved_on &= fire(&app, record, now).await;
                 }
-                Duration::ZERO
+                // A trigger the store could not move on is still due: look again, not at once.
+                if moved_on { Duration::ZERO } else { RETRY }
             }
             Ok((_, later)) => later.map_or(IDLE, |at| at.since(now).min(IDLE)),
             Err(err) => {
@@ -48,10 +51,11 @@ pub async fn run(app: AppState) {
     }
 }
 
-/// Fires `record` for its due instant.
-async fn fire(app: &AppState, record: TriggerRecord, now: Timestamp) {
+/// Fires `record` for its due instant; false if the store could not record the fire or the
+/// skip (the trigger is then still due).
+async fn fire(app: &AppState, record: TriggerRecord, now: Timestamp) -> bool {
     let Some(fire_at) = record.next_fire_at else {
-        return;
+        return true;
     };
     let id = record.id.clone();
     let next = TriggerAutomationSpec::decode_from_slice(&record.automation)
@@ -87,14 +91,25 @@ async fn fire(app: &AppState, record: TriggerRecord, now: Timestamp) {
     match started {
         Ok(run) => {
             tracing::info!(trigger = %id, run = %run, at = %fire_at.to_rfc3339(), "trigger fired");
+            true
         }
         Err(crate::error::ApiError::Store(StoreError::StaleFire(reason))) => {
             tracing::debug!(trigger = %id, reason, "trigger fire skipped");
+            true
+        }
+        Err(err) if err.is_transient() => {
+            // The database or the disk failed: nothing was written, the fire is still due.
+            tracing::warn!(trigger = %id, error = %err, "a trigger could not fire; retrying");
+            false
         }
         Err(err) => {
             tracing::warn!(trigger = %id, at = %fire_at.to_rfc3339(), error = %err, "a trigger could not fire; skipping to its next time");
-            if let Err(err) = app.store.skip_trigger_fire(id.clone(), claim).await {
-                tracing::warn!(trigger = %id, error = %err, "cannot move the trigger on");
+            match app.store.skip_trigger_fire(id.clone(), claim).await {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::warn!(trigger = %id, error = %err, "cannot move the trigger on");
+                    false
+                }
             }
         }
     }

@@ -34,10 +34,14 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
+    // Tests of one process run in parallel: the counter keeps two that start in the same
+    // microsecond apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let schema = format!(
-        "aerie_test_{}_{}",
+        "aerie_test_{}_{}_{}",
         std::process::id(),
-        Timestamp::now().as_micros()
+        Timestamp::now().as_micros(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let backend = Backend::Postgres {
         url: postgres_url(),
