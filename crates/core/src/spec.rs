@@ -68,12 +68,28 @@ pub enum Launch {
     Refused(String),
 }
 
-/// How long to wait before each retry: `base * factor^(n-1)`, capped.
+/// How long to wait before each user retry: the n-th (0-indexed) waits
+/// `min(base * factor^n, cap)` after the attempt before it ended, as `flyte.Backoff` says.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Backoff {
     pub base: Duration,
     pub factor: f64,
     pub cap: Option<Duration>,
+}
+
+impl Backoff {
+    /// The wait before retry `n` (0-indexed); a delay too large to compute is the cap.
+    pub fn delay(&self, n: u32) -> Duration {
+        let scaled =
+            self.base.as_secs_f64() * self.factor.powi(i32::try_from(n).unwrap_or(i32::MAX));
+        let uncapped = Duration::try_from_secs_f64(scaled).ok();
+        match (uncapped, self.cap) {
+            (Some(delay), Some(cap)) => delay.min(cap),
+            (Some(delay), None) => delay,
+            (None, Some(cap)) => cap,
+            (None, None) => Duration::MAX,
+        }
+    }
 }
 
 /// How often an action is retried and how long it waits in between.
@@ -237,6 +253,28 @@ mod tests {
             restart_retry_decision(RESTART_ALLOWANCE + 1, &retries(0)),
             Retry::GiveUp
         );
+    }
+
+    #[test]
+    fn backoff_grows_by_its_factor_from_the_first_retry_and_stops_at_its_cap() {
+        let backoff = Backoff {
+            base: Duration::from_secs(2),
+            factor: 2.0,
+            cap: Some(Duration::from_secs(10)),
+        };
+        let delays: Vec<u64> = (0..5).map(|n| backoff.delay(n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 10, 10]);
+        assert_eq!(
+            backoff.delay(10_000),
+            Duration::from_secs(10),
+            "overflow is the cap"
+        );
+        let constant = Backoff {
+            base: Duration::from_millis(500),
+            factor: 1.0,
+            cap: None,
+        };
+        assert_eq!(constant.delay(7), Duration::from_millis(500));
     }
 
     #[test]

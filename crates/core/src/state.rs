@@ -74,6 +74,9 @@ pub struct AttemptState {
     /// The attempt's process (and process group) id, once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// A retry waiting out its backoff starts no sooner than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
 }
 
 impl AttemptState {
@@ -91,6 +94,7 @@ impl AttemptState {
             error: None,
             logs_available: false,
             pid: None,
+            not_before: None,
         }
     }
 
@@ -282,12 +286,34 @@ impl ActionState {
         match verdict {
             Verdict::Succeeded => self.succeed(now),
             Verdict::Failed(error) => {
-                self.fail(error.clone(), retry_decision(error, attempts, policy), now)
+                let retry = retry_decision(error, attempts, policy);
+                self.fail(error.clone(), retry, now)?;
+                self.back_off(retry, policy, attempts, now);
+                Ok(())
             }
             Verdict::TimedOut(error) => match retry_decision(error, attempts, policy) {
-                Retry::NewAttempt => self.fail(error.clone(), Retry::NewAttempt, now),
+                Retry::NewAttempt => {
+                    self.fail(error.clone(), Retry::NewAttempt, now)?;
+                    self.back_off(Retry::NewAttempt, policy, attempts, now);
+                    Ok(())
+                }
                 Retry::GiveUp => self.time_out(error.clone(), now),
             },
+        }
+    }
+
+    /// Holds the retry that follows attempt `attempts` for the policy's backoff: retry
+    /// `attempts - 1` (0-indexed) starts that long after `now`.
+    fn back_off(&mut self, retry: Retry, policy: &RetryPolicy, attempts: u32, now: Timestamp) {
+        let Some(backoff) = policy.backoff.filter(|_| retry == Retry::NewAttempt) else {
+            return;
+        };
+        let delay = backoff.delay(attempts.saturating_sub(1));
+        let micros = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
+        if micros > 0 {
+            self.current_attempt_mut().not_before = Some(Timestamp::from_micros(
+                now.as_micros().saturating_add(micros),
+            ));
         }
     }
 
@@ -490,6 +516,37 @@ mod tests {
         state.conclude(&timeout, &policy, at(5)).unwrap();
         assert_eq!(state.phase, TimedOut);
         assert_eq!(state.error.as_ref().unwrap().code, "MAX_RUNTIME_EXCEEDED");
+    }
+
+    #[test]
+    fn a_retry_waits_out_its_backoff_and_the_last_failure_waits_for_nothing() {
+        let policy = RetryPolicy {
+            retries: 2,
+            backoff: Some(crate::spec::Backoff {
+                base: std::time::Duration::from_secs(2),
+                factor: 3.0,
+                cap: Some(std::time::Duration::from_secs(60)),
+            }),
+        };
+        let failed = Verdict::Failed(user_error("flaky"));
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        state.conclude(&failed, &policy, at(3)).unwrap();
+        assert_eq!(
+            state.current_attempt().not_before,
+            Some(at(5)),
+            "base after the first"
+        );
+        state.advance(Running, at(5)).unwrap();
+        state.conclude(&failed, &policy, at(6)).unwrap();
+        assert_eq!(
+            state.current_attempt().not_before,
+            Some(at(12)),
+            "base * factor after the second"
+        );
+        state.advance(Running, at(12)).unwrap();
+        state.conclude(&failed, &policy, at(13)).unwrap();
+        assert_eq!(state.phase, Failed);
     }
 
     #[test]

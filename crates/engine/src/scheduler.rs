@@ -3,10 +3,11 @@
 //! The store is the queue: work survives a crash between "accepted" and "launched". The loop
 //! wakes on new work, on a retry, and when an attempt ends while queued work was left waiting
 //! (for capacity, or beyond one scan's batch); it also re-reads once a second, which picks up
-//! anything a wake-up missed.
+//! anything a wake-up missed. A retry waiting out its backoff (`AttemptState::not_before`,
+//! stored with the action, so the wait survives a restart) is left queued until it is due.
 
 use crate::{ActiveAttempt, Inner, attempt};
-use aerie_core::ActionPhase;
+use aerie_core::{ActionPhase, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,19 +19,28 @@ const RESCAN_INTERVAL: Duration = Duration::from_secs(1);
 const SCAN_BATCH: u32 = 64;
 
 pub(crate) async fn run(inner: Arc<Inner>) {
+    let mut wait = RESCAN_INTERVAL;
     loop {
         tokio::select! {
             () = inner.cancel.cancelled() => return,
             () = inner.wake.notified() => {}
-            () = tokio::time::sleep(RESCAN_INTERVAL) => {}
+            () = tokio::time::sleep(wait) => {}
         }
-        if let Err(err) = launch_queued(&inner).await {
-            tracing::warn!(error = %err, "scanning for queued work failed");
-        }
+        wait = match launch_queued(&inner).await {
+            // A retry waiting out its backoff is looked at again when it is due.
+            Ok(Some(due)) => due.since(Timestamp::now()).min(RESCAN_INTERVAL),
+            Ok(None) => RESCAN_INTERVAL,
+            Err(err) => {
+                tracing::warn!(error = %err, "scanning for queued work failed");
+                RESCAN_INTERVAL
+            }
+        };
     }
 }
 
-async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError> {
+/// Starts what is queued and due, as capacity allows; returns when the earliest retry still
+/// waiting out its backoff is due.
+async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_store::StoreError> {
     let queued = inner
         .store
         .tasks_in_phases(&[ActionPhase::Queued], SCAN_BATCH)
@@ -38,12 +48,23 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError
     if queued.len() >= SCAN_BATCH as usize {
         inner.backlog.store(true, Ordering::Release);
     }
+    let now = Timestamp::now();
+    let mut earliest_waiting: Option<Timestamp> = None;
     for action in queued {
+        if let Some(due) = action
+            .state
+            .current_attempt()
+            .not_before
+            .filter(|due| *due > now)
+        {
+            earliest_waiting = Some(earliest_waiting.map_or(due, |earliest| earliest.min(due)));
+            continue;
+        }
         let exited_tx = {
             let mut active = inner.active.lock().expect("active attempts lock poisoned");
             if active.len() >= inner.config.max_running {
                 inner.backlog.store(true, Ordering::Release);
-                return Ok(());
+                return Ok(earliest_waiting);
             }
             if active.contains_key(&action.id) {
                 continue;
@@ -74,5 +95,5 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<(), aerie_store::StoreError
             }
         });
     }
-    Ok(())
+    Ok(earliest_waiting)
 }

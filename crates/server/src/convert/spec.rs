@@ -134,7 +134,7 @@ fn retry_policy(strategy: &RetryStrategy) -> RetryPolicy {
     let backoff = strategy.backoff.as_option().and_then(|backoff| {
         Some(Backoff {
             base: backoff.base.as_option().and_then(positive_duration)?,
-            factor: backoff.factor.unwrap_or(2.0),
+            factor: backoff.factor.unwrap_or(1.0),
             cap: backoff.cap.as_option().and_then(positive_duration),
         })
     });
