@@ -139,6 +139,13 @@ pub struct ActionSpec {
     pub retry: RetryPolicy,
     /// Longest an attempt may run.
     pub timeout: Option<Duration>,
+    /// Longest an attempt may wait to start (`flyte.Timeout.max_queued_time`).
+    #[serde(default)]
+    pub queued_timeout: Option<Duration>,
+    /// Longest the action may take from its first QUEUED to its end, across every attempt
+    /// (`flyte.Timeout.deadline`).
+    #[serde(default)]
+    pub deadline: Option<Duration>,
     /// How a task's process starts; `None` for traces and conditions.
     pub launch: Option<Launch>,
     /// The code bundle a task runs from, if it names one.
@@ -166,6 +173,8 @@ impl ActionSpec {
             environment: String::new(),
             retry: RetryPolicy::default(),
             timeout: None,
+            queued_timeout: None,
+            deadline: None,
             launch: None,
             code_bundle_uri: None,
             cache: None,
@@ -204,6 +213,58 @@ pub fn timeout_error(limit: Duration) -> ErrorInfo {
         kind: ErrorKind::User,
         code: "MAX_RUNTIME_EXCEEDED".into(),
         recoverable: true,
+    }
+}
+
+/// The error of an action that ran past its `deadline`: final, whatever retries remain.
+pub fn deadline_error(limit: Duration) -> ErrorInfo {
+    ErrorInfo {
+        message: format!("the action did not finish within its deadline of {limit:?}"),
+        kind: ErrorKind::User,
+        code: "DeadlineExceededError".into(),
+        recoverable: false,
+    }
+}
+
+/// The error of an attempt that waited to start longer than `limit`.
+pub fn queued_timeout_error(limit: Duration) -> ErrorInfo {
+    ErrorInfo {
+        message: format!(
+            "the attempt waited longer than its max_queued_time of {limit:?} to start"
+        ),
+        kind: ErrorKind::User,
+        code: "MaxQueuedTimeExceededError".into(),
+        recoverable: false,
+    }
+}
+
+/// When `after` plus `limit` is, saturating.
+pub fn instant_after(after: crate::Timestamp, limit: Duration) -> crate::Timestamp {
+    let micros = i64::try_from(limit.as_micros()).unwrap_or(i64::MAX);
+    crate::Timestamp::from_micros(after.as_micros().saturating_add(micros))
+}
+
+impl ActionSpec {
+    /// Whether the action, created at `created_at`, has run out of time at `now` (its deadline),
+    /// or its current attempt, queued since `queued_since`, waited too long to start; the
+    /// error it ends TIMED_OUT with.
+    pub fn out_of_time(
+        &self,
+        created_at: crate::Timestamp,
+        queued_since: Option<crate::Timestamp>,
+        now: crate::Timestamp,
+    ) -> Option<ErrorInfo> {
+        if let Some(limit) = self.deadline
+            && instant_after(created_at, limit) <= now
+        {
+            return Some(deadline_error(limit));
+        }
+        match (self.queued_timeout, queued_since) {
+            (Some(limit), Some(since)) if instant_after(since, limit) <= now => {
+                Some(queued_timeout_error(limit))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -275,6 +336,24 @@ mod tests {
             cap: None,
         };
         assert_eq!(constant.delay(7), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_deadline_counts_from_creation_and_queued_time_from_the_attempts_queueing() {
+        let at = |seconds: i64| crate::Timestamp::from_micros(seconds * 1_000_000);
+        let mut spec = ActionSpec::trace("t", "");
+        spec.deadline = Some(Duration::from_secs(10));
+        spec.queued_timeout = Some(Duration::from_secs(3));
+        assert_eq!(spec.out_of_time(at(0), Some(at(5)), at(7)), None);
+        let queued = spec.out_of_time(at(0), Some(at(5)), at(8)).unwrap();
+        assert_eq!(queued.code, "MaxQueuedTimeExceededError");
+        assert!(
+            spec.out_of_time(at(0), None, at(9)).is_none(),
+            "a started attempt is not queued"
+        );
+        let deadline = spec.out_of_time(at(0), None, at(10)).unwrap();
+        assert_eq!(deadline.code, "DeadlineExceededError");
+        assert!(!deadline.recoverable, "a deadline is never retried");
     }
 
     #[test]

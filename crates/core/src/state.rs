@@ -309,12 +309,15 @@ impl ActionState {
             return;
         };
         let delay = backoff.delay(attempts.saturating_sub(1));
-        let micros = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
-        if micros > 0 {
-            self.current_attempt_mut().not_before = Some(Timestamp::from_micros(
-                now.as_micros().saturating_add(micros),
-            ));
+        if !delay.is_zero() {
+            self.current_attempt_mut().not_before = Some(crate::spec::instant_after(now, delay));
         }
+    }
+
+    /// When the current attempt started waiting in QUEUED, if it is waiting.
+    pub fn queued_since(&self) -> Option<Timestamp> {
+        let attempt = self.current_attempt();
+        (attempt.phase == ActionPhase::Queued).then_some(attempt.started_at)
     }
 
     /// Ends the action ABORTED with `info`.

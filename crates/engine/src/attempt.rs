@@ -1,12 +1,12 @@
 //! The attempt driver: one attempt from claim to final record, whatever executor runs it.
-//! QUEUED → INITIALIZING (claimed) → RUNNING (started) → verdict, with the task's timeout
-//! enforced here, and a parent that ends leaving nothing running below it.
+//! QUEUED → INITIALIZING (claimed) → RUNNING (started) → verdict, with the task's timeout and
+//! the action's deadline enforced here, and a parent that ends leaving nothing running below it.
 
 use crate::capture::AttemptLog;
 use crate::executor::{AttemptToStart, Started};
 use crate::{Engine, Inner};
 use aerie_blob::LogStore;
-use aerie_core::spec::timeout_error;
+use aerie_core::spec::{deadline_error, instant_after, timeout_error};
 use aerie_core::{AbortInfo, ActionId, ActionPhase, Timestamp, TransitionError, Verdict};
 use aerie_store::{ActionRecord, StoreError};
 use std::sync::Arc;
@@ -94,13 +94,27 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) -> bool {
     record_verdict(inner, running, verdict).await
 }
 
-/// Waits for the attempt's outcome; past the task's timeout, kills it and judges it TIMED_OUT.
+/// Waits for the attempt's outcome; past the task's timeout or the action's deadline, kills it
+/// and judges it TIMED_OUT (a deadline's error allows no retry).
 async fn wait_within_timeout(
     logs: &Arc<LogStore>,
     action: &ActionRecord,
     started: Started,
 ) -> Verdict {
-    let Some(limit) = action.spec.timeout else {
+    let runtime = action
+        .spec
+        .timeout
+        .map(|limit| (limit, timeout_error(limit)));
+    let deadline = action.spec.deadline.map(|limit| {
+        let left = instant_after(action.state.created_at, limit).since(Timestamp::now());
+        (left, deadline_error(limit))
+    });
+    let first = match (runtime, deadline) {
+        (Some(runtime), Some(deadline)) if deadline.0 < runtime.0 => Some(deadline),
+        (Some(runtime), _) => Some(runtime),
+        (None, deadline) => deadline,
+    };
+    let Some((limit, error)) = first else {
         return started.outcome.await;
     };
     let mut outcome = started.outcome;
@@ -109,7 +123,6 @@ async fn wait_within_timeout(
         () = tokio::time::sleep(limit) => {
             started.control.kill();
             outcome.await;
-            let error = timeout_error(limit);
             if started.logs_available {
                 note_in_log(logs, &action.id, action.state.current_attempt().number, &error.message).await;
             }

@@ -4,10 +4,13 @@
 //! wakes on new work, on a retry, and when an attempt ends while queued work was left waiting
 //! (for capacity, or beyond one scan's batch); it also re-reads once a second, which picks up
 //! anything a wake-up missed. A retry waiting out its backoff (`AttemptState::not_before`,
-//! stored with the action, so the wait survives a restart) is left queued until it is due.
+//! stored with the action, so the wait survives a restart) is left queued until it is due; one
+//! that waited past its deadline or max_queued_time ends TIMED_OUT here.
 
 use crate::{ActiveAttempt, Inner, attempt};
-use aerie_core::{ActionPhase, Timestamp};
+use aerie_core::spec::instant_after;
+use aerie_core::{ActionPhase, ErrorInfo, Timestamp};
+use aerie_store::ActionRecord;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -38,8 +41,42 @@ pub(crate) async fn run(inner: Arc<Inner>) {
     }
 }
 
-/// Starts what is queued and due, as capacity allows; returns when the earliest retry still
-/// waiting out its backoff is due.
+/// The instants the queued `action` runs out of time at: its deadline, and its attempt's
+/// max_queued_time.
+fn time_limits(action: &ActionRecord) -> impl Iterator<Item = Timestamp> {
+    let deadline = action
+        .spec
+        .deadline
+        .map(|limit| instant_after(action.state.created_at, limit));
+    let queued = action
+        .spec
+        .queued_timeout
+        .zip(action.state.queued_since())
+        .map(|(limit, since)| instant_after(since, limit));
+    deadline.into_iter().chain(queued)
+}
+
+/// Ends the queued `action` TIMED_OUT with `error`; an action that moved on meanwhile keeps
+/// its new phase.
+async fn time_out_queued(inner: &Arc<Inner>, action: &ActionRecord, error: ErrorInfo) {
+    let id = &action.id;
+    let ended = inner
+        .store
+        .update_action(action, move |state| {
+            state.time_out(error.clone(), Timestamp::now())
+        })
+        .await;
+    match ended {
+        Ok(_) => tracing::info!(run = %id.run, action = %id.name, "queued action ran out of time"),
+        Err(aerie_store::StoreError::Transition { .. }) => {}
+        Err(err) => {
+            tracing::warn!(run = %id.run, action = %id.name, error = %err, "ending a queued action that ran out of time failed")
+        }
+    }
+}
+
+/// Starts what is queued and due, as capacity allows, and ends what waited past its time;
+/// returns when the earliest retry waiting out its backoff, or the earliest time limit, is due.
 async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_store::StoreError> {
     let queued = inner
         .store
@@ -51,13 +88,19 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
     let now = Timestamp::now();
     let mut earliest_waiting: Option<Timestamp> = None;
     for action in queued {
-        if let Some(due) = action
-            .state
-            .current_attempt()
-            .not_before
-            .filter(|due| *due > now)
+        if let Some(error) =
+            action
+                .spec
+                .out_of_time(action.state.created_at, action.state.queued_since(), now)
         {
+            time_out_queued(inner, &action, error).await;
+            continue;
+        }
+        let backoff = action.state.current_attempt().not_before;
+        for due in time_limits(&action).chain(backoff).filter(|due| *due > now) {
             earliest_waiting = Some(earliest_waiting.map_or(due, |earliest| earliest.min(due)));
+        }
+        if backoff.is_some_and(|due| due > now) {
             continue;
         }
         let exited_tx = {

@@ -35,6 +35,16 @@ pub fn task(spec: &TaskSpec) -> ActionSpec {
         environment: spec.environment.name.clone(),
         retry: retry_policy(&metadata.retries),
         timeout: metadata.timeout.as_option().and_then(positive_duration),
+        queued_timeout: metadata
+            .timeouts
+            .queued_timeout
+            .as_option()
+            .and_then(positive_duration),
+        deadline: metadata
+            .timeouts
+            .deadline
+            .as_option()
+            .and_then(positive_duration),
         launch: Some(launch(template)),
         code_bundle_uri: code_bundle_uri(template),
         cache: metadata.discoverable.then(|| CacheSettings {
