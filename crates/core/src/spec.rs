@@ -221,20 +221,21 @@ pub fn deadline_error(limit: Duration) -> ErrorInfo {
     ErrorInfo {
         message: format!("the action did not finish within its deadline of {limit:?}"),
         kind: ErrorKind::User,
-        code: "DeadlineExceededError".into(),
+        code: "DEADLINE_EXCEEDED".into(),
         recoverable: false,
     }
 }
 
-/// The error of an attempt that waited to start longer than `limit`.
+/// The error of an attempt that waited to start longer than `limit`; like a runtime timeout,
+/// it is retried while retries remain.
 pub fn queued_timeout_error(limit: Duration) -> ErrorInfo {
     ErrorInfo {
         message: format!(
             "the attempt waited longer than its max_queued_time of {limit:?} to start"
         ),
         kind: ErrorKind::User,
-        code: "MaxQueuedTimeExceededError".into(),
-        recoverable: false,
+        code: "QUEUED_TIMEOUT_EXCEEDED".into(),
+        recoverable: true,
     }
 }
 
@@ -247,7 +248,7 @@ pub fn instant_after(after: crate::Timestamp, limit: Duration) -> crate::Timesta
 impl ActionSpec {
     /// Whether the action, created at `created_at`, has run out of time at `now` (its deadline),
     /// or its current attempt, queued since `queued_since`, waited too long to start; the
-    /// error it ends TIMED_OUT with.
+    /// error the attempt ends TIMED_OUT with (the codes the SDK maps to its timeout errors).
     pub fn out_of_time(
         &self,
         created_at: crate::Timestamp,
@@ -346,13 +347,13 @@ mod tests {
         spec.queued_timeout = Some(Duration::from_secs(3));
         assert_eq!(spec.out_of_time(at(0), Some(at(5)), at(7)), None);
         let queued = spec.out_of_time(at(0), Some(at(5)), at(8)).unwrap();
-        assert_eq!(queued.code, "MaxQueuedTimeExceededError");
+        assert_eq!(queued.code, "QUEUED_TIMEOUT_EXCEEDED");
         assert!(
             spec.out_of_time(at(0), None, at(9)).is_none(),
             "a started attempt is not queued"
         );
         let deadline = spec.out_of_time(at(0), None, at(10)).unwrap();
-        assert_eq!(deadline.code, "DeadlineExceededError");
+        assert_eq!(deadline.code, "DEADLINE_EXCEEDED");
         assert!(!deadline.recoverable, "a deadline is never retried");
     }
 

@@ -9,7 +9,7 @@
 
 use crate::{ActiveAttempt, Inner, attempt};
 use aerie_core::spec::instant_after;
-use aerie_core::{ActionPhase, ErrorInfo, Timestamp};
+use aerie_core::{ActionPhase, ErrorInfo, Timestamp, Verdict};
 use aerie_store::ActionRecord;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -56,14 +56,16 @@ fn time_limits(action: &ActionRecord) -> impl Iterator<Item = Timestamp> {
     deadline.into_iter().chain(queued)
 }
 
-/// Ends the queued `action` TIMED_OUT with `error`; an action that moved on meanwhile keeps
-/// its new phase.
+/// Ends the queued `action`'s attempt TIMED_OUT with `error`: past the deadline the action
+/// ends; past max_queued_time a retry follows while the policy allows. An action that moved on
+/// meanwhile keeps its new phase.
 async fn time_out_queued(inner: &Arc<Inner>, action: &ActionRecord, error: ErrorInfo) {
     let id = &action.id;
+    let policy = action.spec.retry;
     let ended = inner
         .store
         .update_action(action, move |state| {
-            state.time_out(error.clone(), Timestamp::now())
+            state.conclude(&Verdict::TimedOut(error.clone()), &policy, Timestamp::now())
         })
         .await;
     match ended {

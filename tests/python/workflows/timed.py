@@ -32,6 +32,12 @@ async def must_start_soon() -> str:
     return "started"
 
 
+@env.task(timeout=flyte.Timeout(max_queued_time=timedelta(seconds=2)), retries=1)
+async def must_start_soon_twice() -> str:
+    """Like `must_start_soon`, with one retry for a queue wait that ran too long."""
+    return "started"
+
+
 @env.task
 async def hold(seconds: float) -> str:
     """Occupies a slot for `seconds`."""
