@@ -30,6 +30,6 @@ pub use spec::{
 };
 pub use state::{
     AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry,
-    TransitionError, Verdict,
+    TransitionError, Verdict, WaitReason,
 };
 pub use time::Timestamp;

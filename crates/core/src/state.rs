@@ -77,6 +77,17 @@ pub struct AttemptState {
     /// A retry waiting out its backoff starts no sooner than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<Timestamp>,
+    /// Why the attempt waits in WAITING_FOR_RESOURCES, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<WaitReason>,
+}
+
+/// Why an attempt waits for resources: a short code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitReason {
+    /// e.g. `RunConcurrencyLimit`.
+    pub code: String,
+    pub message: String,
 }
 
 impl AttemptState {
@@ -95,6 +106,7 @@ impl AttemptState {
             logs_available: false,
             pid: None,
             not_before: None,
+            waiting_reason: None,
         }
     }
 
@@ -314,10 +326,26 @@ impl ActionState {
         }
     }
 
-    /// When the current attempt started waiting in QUEUED, if it is waiting.
+    /// When the current attempt started waiting to start (QUEUED, then perhaps
+    /// WAITING_FOR_RESOURCES), if it is still waiting.
     pub fn queued_since(&self) -> Option<Timestamp> {
         let attempt = self.current_attempt();
-        (attempt.phase == ActionPhase::Queued).then_some(attempt.started_at)
+        matches!(
+            attempt.phase,
+            ActionPhase::Queued | ActionPhase::WaitingForResources
+        )
+        .then_some(attempt.started_at)
+    }
+
+    /// Moves the queued current attempt to WAITING_FOR_RESOURCES, saying why.
+    pub fn wait_for_resources(
+        &mut self,
+        reason: WaitReason,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
+        self.advance(ActionPhase::WaitingForResources, now)?;
+        self.current_attempt_mut().waiting_reason = Some(reason);
+        Ok(())
     }
 
     /// Ends the action ABORTED with `info`.

@@ -88,6 +88,8 @@ struct Inner {
     /// start, and those that had unfinished children at the start. Only these are swept for
     /// orphans when they end, which spares every leaf a query.
     parents: Mutex<HashSet<ActionId>>,
+    /// Each run's `max_action_concurrency` once read (`None`: unlimited).
+    run_limits: Mutex<HashMap<RunId, Option<u32>>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -120,6 +122,7 @@ impl Engine {
                 wake: Notify::new(),
                 backlog: AtomicBool::new(false),
                 parents: Mutex::new(HashSet::new()),
+                run_limits: Mutex::new(HashMap::new()),
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),
             }),

@@ -5,12 +5,17 @@
 //! (for capacity, or beyond one scan's batch); it also re-reads once a second, which picks up
 //! anything a wake-up missed. A retry waiting out its backoff (`AttemptState::not_before`,
 //! stored with the action, so the wait survives a restart) is left queued until it is due; one
-//! that waited past its deadline or max_queued_time ends TIMED_OUT here.
+//! that waited past its deadline or max_queued_time ends TIMED_OUT here. An action that may not
+//! start yet (aerie's `--max-running` is reached, or its run's `max_action_concurrency`, which
+//! counts every running action of the run, parents included) waits in WAITING_FOR_RESOURCES
+//! with the reason, and starts in order when a slot frees.
 
 use crate::{ActiveAttempt, Inner, attempt};
 use aerie_core::spec::instant_after;
-use aerie_core::{ActionPhase, ErrorInfo, Timestamp, Verdict};
+use aerie_core::{ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
 use aerie_store::ActionRecord;
+use aerie_wire::flyteidl2::task::RunSpec;
+use buffa::Message;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,6 +25,8 @@ use tokio::sync::watch;
 const RESCAN_INTERVAL: Duration = Duration::from_secs(1);
 /// Most queued actions read per scan.
 const SCAN_BATCH: u32 = 64;
+/// Runs whose concurrency limit is remembered before the memory is cleared.
+const RUN_LIMITS_KEPT: usize = 10_000;
 
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut wait = RESCAN_INTERVAL;
@@ -77,12 +84,64 @@ async fn time_out_queued(inner: &Arc<Inner>, action: &ActionRecord, error: Error
     }
 }
 
+/// The run's `max_action_concurrency` (0 and unset mean none), read once per run.
+async fn run_concurrency_limit(inner: &Arc<Inner>, action: &ActionRecord) -> Option<u32> {
+    let run = &action.id.run;
+    if let Some(limit) = inner
+        .run_limits
+        .lock()
+        .expect("run limits lock poisoned")
+        .get(run)
+    {
+        return *limit;
+    }
+    let limit = match inner.store.get_run(run).await {
+        Ok(record) => RunSpec::decode_from_slice(&record.run_spec)
+            .ok()
+            .map(|spec| spec.max_action_concurrency)
+            .filter(|limit| *limit > 0),
+        Err(err) => {
+            tracing::warn!(run = %run, error = %err, "reading a run's concurrency limit failed");
+            return None;
+        }
+    };
+    let mut limits = inner.run_limits.lock().expect("run limits lock poisoned");
+    if limits.len() >= RUN_LIMITS_KEPT {
+        limits.clear();
+    }
+    limits.insert(run.clone(), limit);
+    limit
+}
+
+/// Moves a queued action that cannot start yet to WAITING_FOR_RESOURCES with `reason` (once;
+/// one already waiting keeps its record).
+async fn wait_for_resources(inner: &Arc<Inner>, action: &ActionRecord, reason: WaitReason) {
+    if action.phase() != ActionPhase::Queued {
+        return;
+    }
+    let moved = inner
+        .store
+        .update_action(action, move |state| {
+            state.wait_for_resources(reason.clone(), Timestamp::now())
+        })
+        .await;
+    if let Err(err) = moved
+        && !matches!(err, aerie_store::StoreError::Transition { .. })
+    {
+        let id = &action.id;
+        tracing::warn!(run = %id.run, action = %id.name, error = %err, "recording that an action waits failed");
+    }
+}
+
 /// Starts what is queued and due, as capacity allows, and ends what waited past its time;
 /// returns when the earliest retry waiting out its backoff, or the earliest time limit, is due.
 async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_store::StoreError> {
     let queued = inner
         .store
-        .tasks_in_phases(&[ActionPhase::Queued], SCAN_BATCH)
+        .tasks_in_phases(
+            &[ActionPhase::Queued, ActionPhase::WaitingForResources],
+            SCAN_BATCH,
+        )
         .await?;
     if queued.len() >= SCAN_BATCH as usize {
         inner.backlog.store(true, Ordering::Release);
@@ -105,24 +164,49 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
         if backoff.is_some_and(|due| due > now) {
             continue;
         }
-        let exited_tx = {
+        let run_limit = run_concurrency_limit(inner, &action).await;
+        let admitted = {
             let mut active = inner.active.lock().expect("active attempts lock poisoned");
-            if active.len() >= inner.config.max_running {
-                inner.backlog.store(true, Ordering::Release);
-                return Ok(earliest_waiting);
-            }
             if active.contains_key(&action.id) {
                 continue;
             }
-            let (exited_tx, exited_rx) = watch::channel(false);
-            active.insert(
-                action.id.clone(),
-                ActiveAttempt {
-                    control: None,
-                    exited: exited_rx,
-                },
-            );
-            exited_tx
+            let in_run = || active.keys().filter(|id| id.run == action.id.run).count();
+            if active.len() >= inner.config.max_running {
+                inner.backlog.store(true, Ordering::Release);
+                Err(WaitReason {
+                    code: "ServerConcurrencyLimit".into(),
+                    message: format!(
+                        "waiting for one of aerie's {} task slots (--max-running)",
+                        inner.config.max_running
+                    ),
+                })
+            } else if let Some(limit) = run_limit.filter(|limit| in_run() >= *limit as usize) {
+                inner.backlog.store(true, Ordering::Release);
+                Err(WaitReason {
+                    code: "RunConcurrencyLimit".into(),
+                    message: format!(
+                        "waiting for a run concurrency slot ({} of max_action_concurrency {limit} in use)",
+                        in_run()
+                    ),
+                })
+            } else {
+                let (exited_tx, exited_rx) = watch::channel(false);
+                active.insert(
+                    action.id.clone(),
+                    ActiveAttempt {
+                        control: None,
+                        exited: exited_rx,
+                    },
+                );
+                Ok(exited_tx)
+            }
+        };
+        let exited_tx = match admitted {
+            Ok(exited_tx) => exited_tx,
+            Err(reason) => {
+                wait_for_resources(inner, &action, reason).await;
+                continue;
+            }
         };
         let inner_for_attempt = Arc::clone(inner);
         inner.tasks.spawn(async move {

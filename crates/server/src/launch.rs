@@ -78,8 +78,22 @@ pub async fn known_project(app: &AppState, project: &Project) -> ApiResult<()> {
     )))
 }
 
+/// Refuses run settings that cannot work: a `max_action_concurrency` of 1 deadlocks any run
+/// whose root starts a child, since the root holds the only slot while it waits.
+pub fn check_run_spec(spec: &RunSpec) -> ApiResult<()> {
+    if spec.max_action_concurrency == 1 {
+        return Err(ApiError::InvalidArgument(
+            "max_action_concurrency 1 would deadlock the run: a parent action holds a slot while \
+             it waits for its children; use 0 (unlimited) or at least 2"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores the run and its queued root action and wakes the engine.
 pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot> {
+    check_run_spec(&start.run_spec)?;
     known_project(app, &start.id.project).await?;
     start
         .task_spec

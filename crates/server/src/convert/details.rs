@@ -11,8 +11,8 @@ use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, Action, ActionAttempt, ActionDetails, ActionMetadata, ActionStatus, ActionType,
-    ErrorInfo, PhaseTransition, Run, RunDetails, TaskActionMetadata, TraceActionMetadata,
-    error_info,
+    ClusterEvent, ErrorInfo, PhaseTransition, Run, RunDetails, TaskActionMetadata,
+    TraceActionMetadata, cluster_event, error_info,
 };
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
@@ -151,8 +151,26 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
                 ..Default::default()
             })
             .collect(),
+        cluster_events: waiting_event(attempt).into_iter().collect(),
         ..Default::default()
     }
+}
+
+/// Why the attempt waited in WAITING_FOR_RESOURCES, as the event the wire has for it.
+fn waiting_event(attempt: &AttemptState) -> Option<ClusterEvent> {
+    let reason = attempt.waiting_reason.as_ref()?;
+    let since = attempt
+        .transitions
+        .iter()
+        .find(|transition| transition.phase == aerie_core::ActionPhase::WaitingForResources)?;
+    Some(ClusterEvent {
+        occurred_at: wire_timestamp(since.started_at).into(),
+        message: reason.message.clone(),
+        r#type: cluster_event::Type::TYPE_NORMAL.into(),
+        reason: reason.code.clone(),
+        source_component: "aerie".into(),
+        ..Default::default()
+    })
 }
 
 /// Full details of `record` as it stands in `state` (its current state, or an event's), with

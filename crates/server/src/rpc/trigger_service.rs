@@ -9,7 +9,7 @@ use crate::convert::ids;
 use crate::convert::list::PageWindow;
 use crate::deployed;
 use crate::error::{ApiError, ApiResult};
-use crate::launch::{RunInputs, known_project};
+use crate::launch::{RunInputs, check_run_spec, known_project};
 use crate::schedule::{next_fire, schedule_of};
 use crate::state::AppState;
 use aerie_convert::{wire_identity, wire_timestamp};
@@ -140,6 +140,9 @@ fn new_trigger(
     by: String,
 ) -> ApiResult<NewTrigger> {
     schedule_of(automation_spec)?;
+    if let Some(run_spec) = spec.run_spec.as_option() {
+        check_run_spec(run_spec)?;
+    }
     if spec.description.len() > MAX_DESCRIPTION {
         return Err(ApiError::InvalidArgument(format!(
             "the description of {id} is {} bytes; at most {MAX_DESCRIPTION} are kept",
