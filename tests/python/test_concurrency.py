@@ -9,8 +9,8 @@ import flyte.remote
 from flyteidl2.core import tasks_pb2
 from flyteidl2.task import task_definition_pb2
 from flyteidl2.workflow import run_service_pb2
-from helpers import DOMAIN, PROJECT, connect_unary, wait_terminal
-from workflows import limited
+from helpers import DOMAIN, PROJECT, connect_unary, wait_terminal, wait_until
+from workflows import basic, limited
 
 WAITING_FOR_RESOURCES = 2
 
@@ -53,3 +53,22 @@ def test_a_limit_of_one_is_refused(sdk):
     request.run_spec.max_action_concurrency = 1
     reply = connect_unary(sdk, "flyteidl2.workflow.RunService/CreateRun", request.SerializeToString())
     assert reply.code == "invalid_argument" and "deadlock" in reply.json()["message"], reply.explain()
+
+
+def test_a_run_held_at_its_limit_does_not_hold_up_other_runs(sdk, tmp_path):
+    crowded = flyte.with_runcontext(max_action_concurrency=2).run(
+        limited.fan_out, n=100, log_path=str(tmp_path / "crowded.log")
+    )
+    try:
+        wait_until(
+            lambda: len(list(flyte.remote.Action.listall(for_run_name=crowded.name))) > 90,
+            timeout=90,
+            what="the crowded run's children to be queued behind its limit",
+        )
+        other = flyte.run(basic.add_and_greet, x=1, name="other")
+        # Held behind the crowded run's waiting children, it would wait for dozens of them.
+        details = wait_terminal(other, timeout=20)
+        assert details.phase.value == "succeeded", details.error_message
+        assert not flyte.remote.Run.get(crowded.name).done(), "the other run ended while the crowded one waits"
+    finally:
+        crowded.abort()

@@ -15,7 +15,7 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
     loop {
         let interrupted = inner
             .store
-            .tasks_in_phases(&[ActionPhase::Initializing, ActionPhase::Running], BATCH)
+            .tasks_in_phases(&[ActionPhase::Initializing, ActionPhase::Running], BATCH, 0)
             .await?;
         if interrupted.is_empty() {
             return Ok(());

@@ -23,8 +23,14 @@ use tokio::sync::watch;
 
 /// How often the store is re-read without a wake-up.
 const RESCAN_INTERVAL: Duration = Duration::from_secs(1);
-/// Most queued actions read per scan.
+/// Most queued actions read per page of a scan.
 const SCAN_BATCH: u32 = 64;
+/// Most pages one scan reads (past pages of actions held by their runs' limits).
+const SCAN_PAGES: u32 = 16;
+/// The wait reason code when aerie's `--max-running` is reached.
+const SERVER_LIMIT: &str = "ServerConcurrencyLimit";
+/// The wait reason code when a run's `max_action_concurrency` is reached.
+const RUN_LIMIT: &str = "RunConcurrencyLimit";
 /// Runs whose concurrency limit is remembered before the memory is cleared.
 const RUN_LIMITS_KEPT: usize = 10_000;
 
@@ -133,96 +139,124 @@ async fn wait_for_resources(inner: &Arc<Inner>, action: &ActionRecord, reason: W
     }
 }
 
-/// Starts what is queued and due, as capacity allows, and ends what waited past its time;
-/// returns when the earliest retry waiting out its backoff, or the earliest time limit, is due.
-async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_store::StoreError> {
-    let queued = inner
-        .store
-        .tasks_in_phases(
-            &[ActionPhase::Queued, ActionPhase::WaitingForResources],
-            SCAN_BATCH,
-        )
-        .await?;
-    if queued.len() >= SCAN_BATCH as usize {
-        inner.backlog.store(true, Ordering::Release);
+/// Where one queued action stands after a look at the capacity.
+enum Admission {
+    /// It has a slot; its attempt starts, and `exited` turns true when it is over.
+    Admitted(watch::Sender<bool>),
+    /// It already runs.
+    Active,
+    /// It must wait, for this reason.
+    Wait(WaitReason),
+}
+
+/// Takes a slot for `action` if aerie's `--max-running` and its run's limit allow.
+fn admit(inner: &Inner, action: &ActionRecord, run_limit: Option<u32>) -> Admission {
+    let mut active = inner.active.lock().expect("active attempts lock poisoned");
+    if active.contains_key(&action.id) {
+        return Admission::Active;
     }
-    let now = Timestamp::now();
-    let mut earliest_waiting: Option<Timestamp> = None;
-    for action in queued {
-        if let Some(error) =
-            action
-                .spec
-                .out_of_time(action.state.created_at, action.state.queued_since(), now)
-        {
-            time_out_queued(inner, &action, error).await;
-            continue;
-        }
-        let backoff = action.state.current_attempt().not_before;
-        for due in time_limits(&action).chain(backoff).filter(|due| *due > now) {
-            earliest_waiting = Some(earliest_waiting.map_or(due, |earliest| earliest.min(due)));
-        }
-        if backoff.is_some_and(|due| due > now) {
-            continue;
-        }
-        let run_limit = run_concurrency_limit(inner, &action).await;
-        let admitted = {
-            let mut active = inner.active.lock().expect("active attempts lock poisoned");
-            if active.contains_key(&action.id) {
-                continue;
-            }
-            let in_run = || active.keys().filter(|id| id.run == action.id.run).count();
-            if active.len() >= inner.config.max_running {
-                inner.backlog.store(true, Ordering::Release);
-                Err(WaitReason {
-                    code: "ServerConcurrencyLimit".into(),
-                    message: format!(
-                        "waiting for one of aerie's {} task slots (--max-running)",
-                        inner.config.max_running
-                    ),
-                })
-            } else if let Some(limit) = run_limit.filter(|limit| in_run() >= *limit as usize) {
-                inner.backlog.store(true, Ordering::Release);
-                Err(WaitReason {
-                    code: "RunConcurrencyLimit".into(),
-                    message: format!(
-                        "waiting for a run concurrency slot ({} of max_action_concurrency {limit} in use)",
-                        in_run()
-                    ),
-                })
-            } else {
-                let (exited_tx, exited_rx) = watch::channel(false);
-                active.insert(
-                    action.id.clone(),
-                    ActiveAttempt {
-                        control: None,
-                        exited: exited_rx,
-                    },
-                );
-                Ok(exited_tx)
-            }
-        };
-        let exited_tx = match admitted {
-            Ok(exited_tx) => exited_tx,
-            Err(reason) => {
-                wait_for_resources(inner, &action, reason).await;
-                continue;
-            }
-        };
-        let inner_for_attempt = Arc::clone(inner);
-        inner.tasks.spawn(async move {
-            let id = action.id.clone();
-            let requeued = attempt::run(&inner_for_attempt, action).await;
-            inner_for_attempt
-                .active
-                .lock()
-                .expect("active attempts lock poisoned")
-                .remove(&id);
-            exited_tx.send_replace(true);
-            // Look again if this attempt queued a retry, or if queued work was left waiting.
-            if requeued || inner_for_attempt.backlog.swap(false, Ordering::AcqRel) {
-                inner_for_attempt.wake.notify_one();
-            }
+    let in_run = active.keys().filter(|id| id.run == action.id.run).count();
+    if active.len() >= inner.config.max_running {
+        return Admission::Wait(WaitReason {
+            code: SERVER_LIMIT.into(),
+            message: format!(
+                "waiting for one of aerie's {} task slots (--max-running)",
+                inner.config.max_running
+            ),
         });
     }
+    if let Some(limit) = run_limit.filter(|limit| in_run >= *limit as usize) {
+        return Admission::Wait(WaitReason {
+            code: RUN_LIMIT.into(),
+            message: format!(
+                "waiting for a run concurrency slot ({in_run} of max_action_concurrency {limit} in use)"
+            ),
+        });
+    }
+    let (exited_tx, exited_rx) = watch::channel(false);
+    active.insert(
+        action.id.clone(),
+        ActiveAttempt {
+            control: None,
+            exited: exited_rx,
+        },
+    );
+    Admission::Admitted(exited_tx)
+}
+
+/// Starts what is queued and due, as capacity allows, and ends what waited past its time;
+/// returns when the earliest retry waiting out its backoff, or the earliest time limit, is due.
+///
+/// Actions are read oldest change first, a page at a time. A page whose actions all wait on
+/// their runs' limits does not hide what comes after it: the next page is read too (up to
+/// [`SCAN_PAGES`]), so one run at its limit never starves the others.
+async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_store::StoreError> {
+    let now = Timestamp::now();
+    let mut earliest_waiting: Option<Timestamp> = None;
+    for page in 0..SCAN_PAGES {
+        let queued = inner
+            .store
+            .tasks_in_phases(
+                &[ActionPhase::Queued, ActionPhase::WaitingForResources],
+                SCAN_BATCH,
+                u64::from(page) * u64::from(SCAN_BATCH),
+            )
+            .await?;
+        let full = queued.len() >= SCAN_BATCH as usize;
+        let mut server_full = false;
+        for action in queued {
+            if let Some(error) =
+                action
+                    .spec
+                    .out_of_time(action.state.created_at, action.state.queued_since(), now)
+            {
+                time_out_queued(inner, &action, error).await;
+                continue;
+            }
+            let backoff = action.state.current_attempt().not_before;
+            for due in time_limits(&action).chain(backoff).filter(|due| *due > now) {
+                earliest_waiting = Some(earliest_waiting.map_or(due, |earliest| earliest.min(due)));
+            }
+            if backoff.is_some_and(|due| due > now) {
+                continue;
+            }
+            let run_limit = run_concurrency_limit(inner, &action).await;
+            match admit(inner, &action, run_limit) {
+                Admission::Admitted(exited_tx) => start(inner, action, exited_tx),
+                Admission::Active => {}
+                Admission::Wait(reason) => {
+                    // An attempt that ends wakes the scan to look again.
+                    inner.backlog.store(true, Ordering::Release);
+                    server_full |= reason.code == SERVER_LIMIT;
+                    wait_for_resources(inner, &action, reason).await;
+                }
+            }
+        }
+        if full && !server_full {
+            // More may be queued behind this page, for runs that are not at their limits.
+            inner.backlog.store(true, Ordering::Release);
+            continue;
+        }
+        break;
+    }
     Ok(earliest_waiting)
+}
+
+/// Runs the admitted `action`'s attempt; when it is over, frees its slot and wakes the scan.
+fn start(inner: &Arc<Inner>, action: ActionRecord, exited_tx: watch::Sender<bool>) {
+    let inner_for_attempt = Arc::clone(inner);
+    inner.tasks.spawn(async move {
+        let id = action.id.clone();
+        let requeued = attempt::run(&inner_for_attempt, action).await;
+        inner_for_attempt
+            .active
+            .lock()
+            .expect("active attempts lock poisoned")
+            .remove(&id);
+        exited_tx.send_replace(true);
+        // Look again if this attempt queued a retry, or if queued work was left waiting.
+        if requeued || inner_for_attempt.backlog.swap(false, Ordering::AcqRel) {
+            inner_for_attempt.wake.notify_one();
+        }
+    });
 }

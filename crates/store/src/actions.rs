@@ -585,11 +585,13 @@ impl Store {
             .await
     }
 
-    /// Task actions in any of `phases`, oldest change first, at most `limit`.
+    /// Task actions in any of `phases`, oldest change first, at most `limit` after skipping
+    /// `offset`.
     pub async fn tasks_in_phases(
         &self,
         phases: &[ActionPhase],
         limit: u32,
+        offset: u64,
     ) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = WhereClause::default();
         phase_in(&mut clause, phases);
@@ -598,7 +600,7 @@ impl Store {
             "=",
             SqlValue::Int(ActionKind::Task.as_i32().into()),
         );
-        let order = format!("ORDER BY a.updated_at LIMIT {limit}");
+        let order = format!("ORDER BY a.updated_at, a.name LIMIT {limit} OFFSET {offset}");
         self.select_actions(clause, &order, "reading actions by phase")
             .await
     }

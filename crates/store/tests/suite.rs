@@ -300,7 +300,7 @@ async fn queued_tasks_are_found_by_phase(store: Store) {
     .await
     .unwrap();
     let queued = store
-        .tasks_in_phases(&[ActionPhase::Queued], 10)
+        .tasks_in_phases(&[ActionPhase::Queued], 10, 0)
         .await
         .unwrap();
     let names: Vec<String> = queued.iter().map(|a| a.id.run.name.to_string()).collect();
