@@ -50,8 +50,25 @@ pub struct RunStart {
 }
 
 /// Refuses work in a project aerie does not know, unless it was started to create them.
+/// Projects are never deleted, so one found once is remembered and costs no read again.
 pub async fn known_project(app: &AppState, project: &Project) -> ApiResult<()> {
+    let remembered = || {
+        app.known_projects
+            .lock()
+            .expect("known projects lock poisoned")
+            .contains(project)
+    };
+    if remembered() {
+        return Ok(());
+    }
+    let remember = || {
+        app.known_projects
+            .lock()
+            .expect("known projects lock poisoned")
+            .insert(project.clone());
+    };
     if app.store.project(project).await?.is_some() {
+        remember();
         return Ok(());
     }
     if app.create_projects {
@@ -68,7 +85,10 @@ pub async fn known_project(app: &AppState, project: &Project) -> ApiResult<()> {
             })
             .await;
         return match created {
-            Ok(_) | Err(aerie_store::StoreError::AlreadyExists(_)) => Ok(()),
+            Ok(_) | Err(aerie_store::StoreError::AlreadyExists(_)) => {
+                remember();
+                Ok(())
+            }
             Err(err) => Err(err.into()),
         };
     }

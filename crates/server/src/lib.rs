@@ -300,6 +300,7 @@ pub async fn start(
         shutdown: stop.clone(),
         scheduler_wake: Arc::new(tokio::sync::Notify::new()),
         create_projects: config.create_projects,
+        known_projects: Arc::default(),
         secrets: secret_box,
     };
     let scheduler_app = app.clone();

@@ -25,6 +25,8 @@ pub struct AppState {
     pub scheduler_wake: Arc<tokio::sync::Notify>,
     /// Whether work in an unknown project creates it (otherwise it is `not_found`).
     pub create_projects: bool,
+    /// Projects found to exist (`crate::launch::known_project`); never deleted, so never stale.
+    pub known_projects: Arc<std::sync::Mutex<std::collections::HashSet<aerie_core::Project>>>,
     /// Seals and opens secret values.
     pub secrets: crate::secrets::SecretBox,
 }
