@@ -72,6 +72,53 @@ pub enum Command {
     /// storage key (so only who can read the data directory can make them).
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// The task cache, read and cleared in the store directly (an operator's tool, like
+    /// `apikey`); a running aerie sees a cleared entry on its next lookup.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List cache entries, newest first.
+    List(CacheListArgs),
+    /// Delete the entries of one task (`--task`), or every entry (`--all`); the outputs stay
+    /// with the runs that made them, and the next call of the task runs again.
+    Clear(CacheClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheSelectionArgs {
+    /// Only entries of this task (its full name, e.g. `my_env.square`), from any project and
+    /// domain.
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheListArgs {
+    #[command(flatten)]
+    pub selection: CacheSelectionArgs,
+
+    /// Most entries shown.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheClearArgs {
+    #[command(flatten)]
+    pub selection: CacheSelectionArgs,
+
+    /// Clear every entry (required when no task is given).
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@
 
 use aerie_client::wire::flyteidl2::workflow::ActionMetadata;
 use aerie_client::wire::flyteidl2::workflow::error_info::Kind;
-use aerie_client::{ActionDetails, ActionSummary, Timestamp};
+use aerie_client::{ActionDetails, ActionSummary, CacheStatus, Timestamp};
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -123,6 +123,9 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
         row("ended", format_time(end));
     }
     row("runtime", format_duration(details.runtime()));
+    if let Some(cache) = cache_label(details) {
+        row("cache", cache);
+    }
     if let Some(error) = details.error_info() {
         row(
             "error",
@@ -133,6 +136,28 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
         row("aborted", abort_summary(&abort.reason));
     }
     table.write_to(out)
+}
+
+/// The action's cache outcome, e.g. `hit (outputs of r1/a0, attempt 1)`; `None` for a task
+/// that is not cached.
+pub fn cache_label(details: &ActionDetails) -> Option<String> {
+    let label = match details.cache_status() {
+        CacheStatus::Disabled => return None,
+        CacheStatus::Miss => "miss",
+        CacheStatus::Hit => "hit",
+        CacheStatus::Populated => "populated",
+        CacheStatus::LookupFailure => "lookup failed",
+        CacheStatus::Skipped => "skipped (overwrite)",
+        CacheStatus::PutFailure => "not stored",
+        CacheStatus::Evicted => "evicted",
+    };
+    Some(match details.cache_source() {
+        Some(source) => format!(
+            "{label} (outputs of {}/{}, attempt {})",
+            source.action.run.name, source.action.name, source.attempt
+        ),
+        None => label.to_owned(),
+    })
 }
 
 /// The trigger that started the run (root actions only), e.g. `nightly (task env.t, revision

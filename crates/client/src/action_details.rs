@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::json;
 use crate::summary::ActionSummary;
 use crate::watch::watch_action;
-use aerie_core::{ActionId, ActionName, RunName};
+use aerie_core::{ActionId, ActionName, CacheSource, CacheStatus, RunName};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Result as DetailsResult;
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, ActionAttempt, ActionDetails as WireActionDetails, ActionMetadata, ActionStatus,
@@ -172,6 +172,32 @@ impl ActionDetails {
     pub fn attempt(&self, number: u32) -> Option<&ActionAttempt> {
         let index = usize::try_from(number.checked_sub(1)?).ok()?;
         self.wire.attempts.get(index)
+    }
+
+    /// Where the action stands with the task cache: [`CacheStatus::Hit`] when it ran nothing
+    /// and ended with a cached result, [`CacheStatus::Populated`] when its result was stored,
+    /// [`CacheStatus::Disabled`] for a task that is not cached.
+    pub fn cache_status(&self) -> CacheStatus {
+        let status = self.status().cache_status;
+        status
+            .as_known()
+            .map_or(CacheStatus::Disabled, aerie_convert::cache_status)
+    }
+
+    /// For a cache hit: the action and attempt whose outputs it reused.
+    pub fn cache_source(&self) -> Option<CacheSource> {
+        self.wire.attempts.iter().find_map(|attempt| {
+            let source = attempt
+                .cache_metadata
+                .as_option()?
+                .source_action_attempt
+                .as_option()?;
+            let action = aerie_convert::action_id(source.action_id.as_option()?).ok()?;
+            Some(CacheSource {
+                action,
+                attempt: source.attempt,
+            })
+        })
     }
 
     /// Whether logs can be read for `attempt` (1-based), or for the latest attempt when `None`.

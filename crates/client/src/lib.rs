@@ -59,7 +59,8 @@ pub use task::Task;
 pub use trigger::Trigger;
 
 pub use aerie_core::{
-    ActionId, ActionName, ActionPhase, Domain, Project, RunId, RunName, Timestamp,
+    ActionId, ActionName, ActionPhase, CacheSource, CacheStatus, Domain, Project, RunId, RunName,
+    Timestamp,
 };
 /// The generated flyteidl2 messages, for the fields this crate has no accessor for.
 pub use aerie_wire as wire;

@@ -1,4 +1,4 @@
-//! Identifiers, timestamps and identities between the flyteidl2 wire (`aerie-wire`) and the
+//! Identifiers, timestamps, identities and cache outcomes between the flyteidl2 wire (`aerie-wire`) and the
 //! domain (`aerie-core`): the one copy the server and the client share.
 //!
 //! Parsing checks every part with the domain's rules and returns [`IdError`]; each side says
@@ -6,12 +6,13 @@
 //! takes the org to write: aerie keys everything by project, domain and name, and carries the
 //! org only to send it back.
 
-use aerie_core::{ActionId, Domain, IdError, Project, RunId, Timestamp};
+use aerie_core::{ActionId, CacheStatus, Domain, IdError, Project, RunId, Timestamp};
 use aerie_wire::flyteidl2::common::__buffa::oneof::enriched_identity::Principal;
 use aerie_wire::flyteidl2::common::{
     ActionIdentifier, EnrichedIdentity, ProjectIdentifier, RunIdentifier, TriggerName, User,
     UserIdentifier, UserSpec,
 };
+use aerie_wire::flyteidl2::core::CatalogCacheStatus;
 use aerie_wire::flyteidl2::task::{TaskIdentifier, TaskName};
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
 
@@ -159,6 +160,34 @@ pub fn identity_name(identity: &EnrichedIdentity) -> Option<&str> {
         None => "",
     };
     Some(name).filter(|name| !name.is_empty())
+}
+
+/// The wire's name for a cache outcome.
+pub fn wire_cache_status(status: CacheStatus) -> CatalogCacheStatus {
+    match status {
+        CacheStatus::Disabled => CatalogCacheStatus::CACHE_DISABLED,
+        CacheStatus::Miss => CatalogCacheStatus::CACHE_MISS,
+        CacheStatus::Hit => CatalogCacheStatus::CACHE_HIT,
+        CacheStatus::Populated => CatalogCacheStatus::CACHE_POPULATED,
+        CacheStatus::LookupFailure => CatalogCacheStatus::CACHE_LOOKUP_FAILURE,
+        CacheStatus::Skipped => CatalogCacheStatus::CACHE_SKIPPED,
+        CacheStatus::PutFailure => CatalogCacheStatus::CACHE_PUT_FAILURE,
+        CacheStatus::Evicted => CatalogCacheStatus::CACHE_EVICTED,
+    }
+}
+
+/// A cache outcome from the wire; a number this version does not know reads as disabled.
+pub fn cache_status(wire: CatalogCacheStatus) -> CacheStatus {
+    match wire {
+        CatalogCacheStatus::CACHE_DISABLED => CacheStatus::Disabled,
+        CatalogCacheStatus::CACHE_MISS => CacheStatus::Miss,
+        CatalogCacheStatus::CACHE_HIT => CacheStatus::Hit,
+        CatalogCacheStatus::CACHE_POPULATED => CacheStatus::Populated,
+        CatalogCacheStatus::CACHE_LOOKUP_FAILURE => CacheStatus::LookupFailure,
+        CatalogCacheStatus::CACHE_SKIPPED => CacheStatus::Skipped,
+        CatalogCacheStatus::CACHE_PUT_FAILURE => CacheStatus::PutFailure,
+        CatalogCacheStatus::CACHE_EVICTED => CacheStatus::Evicted,
+    }
 }
 
 #[cfg(test)]

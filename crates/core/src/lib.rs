@@ -12,6 +12,7 @@
 //! - [`role`]: the [`Role`] an API key grants.
 //! - [`schedule`]: when a trigger fires ([`Schedule`]: cron in a time zone, or a fixed rate).
 
+pub mod cache;
 pub mod id;
 pub mod phase;
 pub mod role;
@@ -20,6 +21,7 @@ pub mod spec;
 pub mod state;
 pub mod time;
 
+pub use cache::{CacheSource, CacheStatus};
 pub use id::{ActionId, ActionName, Domain, IdError, Org, Project, RunId, RunName};
 pub use phase::ActionPhase;
 pub use role::{Role, UnknownRole};

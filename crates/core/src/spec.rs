@@ -103,10 +103,17 @@ pub struct RetryPolicy {
 /// The cache settings a task declares.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheSettings {
+    /// The key the action's outputs are stored under: the SDK's for a child, computed by the
+    /// server for a root (the same formula); empty when none could be computed.
+    #[serde(default)]
+    pub key: String,
     pub version: String,
     /// Identical actions wait for one another instead of running twice.
     pub serializable: bool,
     pub ignored_inputs: Vec<String>,
+    /// Entries older than this are not reused; `None`: entries never expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<Duration>,
 }
 
 /// A secret a task asks for: its name (`key`, with an optional `group` that only names it),

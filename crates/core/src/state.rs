@@ -6,6 +6,7 @@
 //! rules of [`crate::phase`]: phases move forward, terminal is final, a retry opens a new
 //! attempt, and the action never shows FAILED for an attempt that will be retried.
 
+use crate::cache::{CacheSource, CacheStatus};
 use crate::phase::ActionPhase;
 use crate::spec::{RetryPolicy, retry_decision};
 use crate::time::Timestamp;
@@ -180,6 +181,12 @@ pub struct ActionState {
     pub error: Option<ErrorInfo>,
     /// Set when the action ends ABORTED.
     pub abort: Option<AbortInfo>,
+    /// Decided once, before the first attempt starts.
+    #[serde(default, skip_serializing_if = "CacheStatus::is_disabled")]
+    pub cache_status: CacheStatus,
+    /// The attempt whose outputs a cache hit reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_source: Option<CacheSource>,
 }
 
 impl ActionState {
@@ -192,6 +199,8 @@ impl ActionState {
             attempts: vec![AttemptState::opened(1, ActionPhase::Queued, now)],
             error: None,
             abort: None,
+            cache_status: CacheStatus::Disabled,
+            cache_source: None,
         }
     }
 
@@ -345,6 +354,26 @@ impl ActionState {
     ) -> Result<(), TransitionError> {
         self.advance(ActionPhase::WaitingForResources, now)?;
         self.current_attempt_mut().waiting_reason = Some(reason);
+        Ok(())
+    }
+
+    /// Records the cache lookup's outcome for the first attempt, which has not started.
+    pub fn looked_up(&mut self, status: CacheStatus) -> Result<(), TransitionError> {
+        self.ensure_open()?;
+        self.cache_status = status;
+        Ok(())
+    }
+
+    /// Ends the waiting action SUCCEEDED with the outputs of the cached attempt `source`: its
+    /// one attempt ran nothing.
+    pub fn hit_cache(
+        &mut self,
+        source: CacheSource,
+        now: Timestamp,
+    ) -> Result<(), TransitionError> {
+        self.finish(ActionPhase::Succeeded, now, None, None)?;
+        self.cache_status = CacheStatus::Hit;
+        self.cache_source = Some(source);
         Ok(())
     }
 

@@ -2,12 +2,15 @@
 //! QUEUED → INITIALIZING (claimed) → RUNNING (started) → verdict, with the task's timeout and
 //! the action's deadline enforced here, and a parent that ends leaving nothing running below it.
 
+use crate::caching;
 use crate::capture::AttemptLog;
 use crate::executor::{AttemptToStart, Started};
 use crate::{Engine, Inner};
 use aerie_blob::LogStore;
 use aerie_core::spec::{deadline_error, instant_after, timeout_error};
-use aerie_core::{AbortInfo, ActionId, ActionPhase, Timestamp, TransitionError, Verdict};
+use aerie_core::{
+    AbortInfo, ActionId, ActionPhase, ActionState, Timestamp, TransitionError, Verdict,
+};
 use aerie_store::{ActionRecord, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,14 +158,25 @@ const VERDICT_RETRY: Duration = Duration::from_millis(500);
 async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict) -> bool {
     let id = held.id.clone();
     let policy = held.spec.retry;
+    let cache_entry = caching::entry_on_success(&held);
     let result = loop {
-        let verdict = verdict.clone();
-        let written = inner
-            .store
-            .update_action(&held, move |state| {
-                state.conclude(&verdict, &policy, Timestamp::now())
-            })
-            .await;
+        let change = {
+            let verdict = verdict.clone();
+            move |state: &mut ActionState| {
+                state.conclude(&verdict, &policy, Timestamp::now())?;
+                caching::mark_populated(state);
+                Ok(())
+            }
+        };
+        let written = match cache_entry.clone() {
+            Some(entry) => {
+                inner
+                    .store
+                    .update_action_storing(&held, change, entry)
+                    .await
+            }
+            None => inner.store.update_action(&held, change).await,
+        };
         match written {
             Err(err) if !err.is_refusal() && !matches!(err, StoreError::Closed) => {
                 warn!(run = %id.run, action = %id.name, error = %err, "recording the verdict failed; retrying");
@@ -180,6 +194,7 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
             let retried = phase == ActionPhase::Queued;
             info!(run = %id.run, action = %id.name, %phase, retried, "attempt over");
             if phase.is_terminal() {
+                caching::release(inner, &held);
                 end_orphans(inner, &id, phase).await;
             }
             retried

@@ -6,6 +6,7 @@
 //! - [`executor`]: the interface an executor implements; [`local`] (process groups on this
 //!   machine) and [`noop`] (runs nothing, for benchmarks) implement it.
 //! - `attempt`: the driver of one attempt from claim to final record, for any executor.
+//! - `caching`: the task cache's lookup before a first attempt, and the entry a success stores.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
@@ -20,6 +21,7 @@
 mod abort;
 pub use abort::AbortOutcome;
 mod attempt;
+mod caching;
 mod capture;
 pub mod executor;
 pub mod launch;
@@ -77,6 +79,7 @@ struct ActiveAttempt {
 
 struct Inner {
     store: Store,
+    blobs: Blobs,
     logs: Arc<LogStore>,
     executor: Box<dyn Executor>,
     config: EngineConfig,
@@ -88,8 +91,10 @@ struct Inner {
     /// start, and those that had unfinished children at the start. Only these are swept for
     /// orphans when they end, which spares every leaf a query.
     parents: Mutex<HashSet<ActionId>>,
-    /// Each run's `max_action_concurrency` once read (`None`: unlimited).
-    run_limits: Mutex<HashMap<RunId, Option<u32>>>,
+    /// Each run's settings the scheduler follows, once read.
+    run_settings: Mutex<HashMap<RunId, scheduler::RunSettings>>,
+    /// For serialized caching: the action running under each cache key.
+    cache_owners: Mutex<HashMap<String, ActionId>>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -106,7 +111,7 @@ impl Engine {
         let executor: Box<dyn Executor> = match config.executor {
             ExecutorKind::Local => Box::new(local::LocalExecutor {
                 store: store.clone(),
-                blobs,
+                blobs: blobs.clone(),
                 logs: Arc::clone(&logs),
                 config: config.local.clone(),
             }),
@@ -115,6 +120,7 @@ impl Engine {
         Self {
             inner: Arc::new(Inner {
                 store,
+                blobs,
                 logs,
                 executor,
                 config,
@@ -122,7 +128,8 @@ impl Engine {
                 wake: Notify::new(),
                 backlog: AtomicBool::new(false),
                 parents: Mutex::new(HashSet::new()),
-                run_limits: Mutex::new(HashMap::new()),
+                run_settings: Mutex::new(HashMap::new()),
+                cache_owners: Mutex::new(HashMap::new()),
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),
             }),

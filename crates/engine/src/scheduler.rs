@@ -10,11 +10,13 @@
 //! counts every running action of the run, parents included) waits in WAITING_FOR_RESOURCES
 //! with the reason, and starts in order when a slot frees.
 
+use crate::caching::{self, Decision, RunCacheSettings};
 use crate::{ActiveAttempt, Inner, attempt};
 use aerie_core::spec::instant_after;
 use aerie_core::{ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
 use aerie_store::ActionRecord;
-use aerie_wire::flyteidl2::task::RunSpec;
+use aerie_store::CacheScope;
+use aerie_wire::flyteidl2::task::{CacheLookupScope, RunSpec};
 use buffa::Message;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -31,8 +33,8 @@ const SCAN_PAGES: u32 = 16;
 const SERVER_LIMIT: &str = "ServerConcurrencyLimit";
 /// The wait reason code when a run's `max_action_concurrency` is reached.
 const RUN_LIMIT: &str = "RunConcurrencyLimit";
-/// Runs whose concurrency limit is remembered before the memory is cleared.
-const RUN_LIMITS_KEPT: usize = 10_000;
+/// Runs whose settings are remembered before the memory is cleared.
+const RUN_SETTINGS_KEPT: usize = 10_000;
 
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut wait = RESCAN_INTERVAL;
@@ -90,33 +92,65 @@ async fn time_out_queued(inner: &Arc<Inner>, action: &ActionRecord, error: Error
     }
 }
 
-/// The run's `max_action_concurrency` (0 and unset mean none), read once per run.
-async fn run_concurrency_limit(inner: &Arc<Inner>, action: &ActionRecord) -> Option<u32> {
+/// What the scheduler follows of a run's spec.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunSettings {
+    /// `max_action_concurrency` (0 and unset mean none).
+    pub concurrency: Option<u32>,
+    pub cache: RunCacheSettings,
+}
+
+impl RunSettings {
+    fn from_spec(spec: &RunSpec) -> Self {
+        let config = &*spec.cache_config;
+        let scope = if config.cache_lookup_scope.as_known()
+            == Some(CacheLookupScope::CACHE_LOOKUP_SCOPE_PROJECT_DOMAIN)
+        {
+            CacheScope::ProjectDomain
+        } else {
+            CacheScope::Global
+        };
+        Self {
+            concurrency: Some(spec.max_action_concurrency).filter(|limit| *limit > 0),
+            cache: RunCacheSettings {
+                // The deprecated flag is the only one a trigger sends.
+                overwrite: spec.overwrite_cache || config.overwrite_cache,
+                scope,
+            },
+        }
+    }
+}
+
+/// The run's settings, read once per run (a run that cannot be read gets the defaults, and is
+/// read again next time).
+async fn run_settings(inner: &Arc<Inner>, action: &ActionRecord) -> RunSettings {
     let run = &action.id.run;
-    if let Some(limit) = inner
-        .run_limits
+    if let Some(settings) = inner
+        .run_settings
         .lock()
-        .expect("run limits lock poisoned")
+        .expect("run settings lock poisoned")
         .get(run)
     {
-        return *limit;
+        return *settings;
     }
-    let limit = match inner.store.get_run(run).await {
-        Ok(record) => RunSpec::decode_from_slice(&record.run_spec)
-            .ok()
-            .map(|spec| spec.max_action_concurrency)
-            .filter(|limit| *limit > 0),
+    let settings = match inner.store.get_run(run).await {
+        Ok(record) => RunSettings::from_spec(
+            &RunSpec::decode_from_slice(&record.run_spec).unwrap_or_default(),
+        ),
         Err(err) => {
-            tracing::warn!(run = %run, error = %err, "reading a run's concurrency limit failed");
-            return None;
+            tracing::warn!(run = %run, error = %err, "reading a run's settings failed");
+            return RunSettings::from_spec(&RunSpec::default());
         }
     };
-    let mut limits = inner.run_limits.lock().expect("run limits lock poisoned");
-    if limits.len() >= RUN_LIMITS_KEPT {
-        limits.clear();
+    let mut all = inner
+        .run_settings
+        .lock()
+        .expect("run settings lock poisoned");
+    if all.len() >= RUN_SETTINGS_KEPT {
+        all.clear();
     }
-    limits.insert(run.clone(), limit);
-    limit
+    all.insert(run.clone(), settings);
+    settings
 }
 
 /// Moves a queued action that cannot start yet to WAITING_FOR_RESOURCES with `reason` (once;
@@ -220,8 +254,17 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
             if backoff.is_some_and(|due| due > now) {
                 continue;
             }
-            let run_limit = run_concurrency_limit(inner, &action).await;
-            match admit(inner, &action, run_limit) {
+            let settings = run_settings(inner, &action).await;
+            let action = match caching::before_first_attempt(inner, action, settings.cache).await {
+                Decision::Run(action) => action,
+                Decision::Hit | Decision::Gone => continue,
+                Decision::Wait(action, reason) => {
+                    inner.backlog.store(true, Ordering::Release);
+                    wait_for_resources(inner, &action, reason).await;
+                    continue;
+                }
+            };
+            match admit(inner, &action, settings.concurrency) {
                 Admission::Admitted(exited_tx) => start(inner, action, exited_tx),
                 Admission::Active => {}
                 Admission::Wait(reason) => {

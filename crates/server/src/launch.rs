@@ -1,8 +1,9 @@
 //! What every way of starting a run shares (`CreateRun` with a spec, a deployed task or a
 //! trigger, and the trigger scheduler): the project must exist, the inputs are stored, the
-//! run's labels are kept for list filters, and the run and its queued root action are
-//! written in one transaction.
+//! run's labels are kept for list filters, a cacheable root gets its cache key, and the run and
+//! its queued root action are written in one transaction.
 
+use crate::cache_key;
 use crate::convert::spec;
 use crate::data::store_inputs;
 use crate::error::{ApiError, ApiResult};
@@ -120,10 +121,15 @@ pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot
         .task_template
         .as_option()
         .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
-    let input_uri = match start.inputs {
+    let mut root_spec = spec::task(&start.task_spec);
+    let inline_inputs = match &start.inputs {
+        RunInputs::Inline(inputs) => Some(inputs),
+        RunInputs::Offloaded(_) => None,
+    };
+    let input_uri = match &start.inputs {
         RunInputs::Offloaded(uri) => {
-            app.blobs.key_of(&uri)?;
-            uri
+            app.blobs.key_of(uri)?;
+            uri.clone()
         }
         RunInputs::Inline(inputs) => {
             let blobs = &app.blobs;
@@ -135,6 +141,20 @@ pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot
             .0
         }
     };
+    if let Some(cache) = root_spec.cache.as_mut() {
+        let inputs = match inline_inputs {
+            Some(inputs) => inputs.clone(),
+            None => read_inputs(app, &input_uri).await?,
+        };
+        let template = &*start.task_spec.task_template;
+        cache.key = cache_key::cache_key(
+            &inputs,
+            &cache.ignored_inputs,
+            &template.id.name,
+            &template.interface,
+            &cache.version,
+        );
+    }
     let labels = start
         .run_spec
         .labels
@@ -153,7 +173,7 @@ pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot
         root: NewAction {
             name: ActionName::root(),
             parent: None,
-            spec: spec::task(&start.task_spec),
+            spec: root_spec,
             wire_spec: start.task_spec.encode_to_vec(),
             input_uri,
             run_output_base: app.blobs.run_base(&start.id),
@@ -164,4 +184,15 @@ pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot
     let created = app.engine.create_run(new).await?;
     tracing::info!(run = %start.id, "run created");
     Ok(created)
+}
+
+/// The run inputs stored at `uri` (for the root's cache key); missing inputs are refused, as
+/// the run could not start without them.
+async fn read_inputs(app: &AppState, uri: &str) -> ApiResult<Inputs> {
+    let bytes = app.blobs.get(uri).await?.ok_or_else(|| {
+        ApiError::InvalidArgument("the run's offloaded inputs were never uploaded".into())
+    })?;
+    Inputs::decode_from_slice(&bytes).map_err(|err| {
+        ApiError::InvalidArgument(format!("the run's offloaded inputs do not decode: {err}"))
+    })
 }

@@ -13,7 +13,8 @@
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
 //! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
 //!   the one place records become wire `ActionDetails`.
-//! - `launch`: starting a run, whatever asked for it; `deployed`: reading deployed task versions; `schedule` and `scheduler`: when
+//! - `launch`: starting a run, whatever asked for it, and `cache_key`: a root action's cache
+//!   key; `deployed`: reading deployed task versions; `schedule` and `scheduler`: when
 //!   triggers fire, and firing them; `secrets`: sealing secret values and handing them to
 //!   tasks; `attempt_env`: what each attempt gets besides its spec.
 //! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
@@ -24,6 +25,7 @@
 
 mod attempt_env;
 pub mod auth;
+mod cache_key;
 mod caller;
 mod convert;
 mod data;

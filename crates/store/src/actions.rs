@@ -8,6 +8,7 @@ use crate::events::PendingEvents;
 use crate::query::{ListQuery, Page, SqlValue, WhereClause};
 use crate::records::{ActionRecord, Change, NewAction, RunRecord};
 use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
+use crate::task_cache::CacheEntry;
 use crate::writer::{StateChange, WriteOp};
 use aerie_core::{ActionId, ActionKind, ActionPhase, ActionSpec, Org, RunId, Timestamp};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -447,6 +448,31 @@ impl Store {
             .submit(|reply| WriteOp::UpdateAction {
                 held: Box::new(held.clone()),
                 change: Box::new(change),
+                cache_put: None,
+                reply,
+            })
+            .await
+    }
+
+    /// [`Store::update_action`], storing `entry` in the task cache in the same transaction if
+    /// the change leaves the action SUCCEEDED with its cache status POPULATED.
+    pub async fn update_action_storing<F>(
+        &self,
+        held: &ActionRecord,
+        change: F,
+        entry: CacheEntry,
+    ) -> Result<ActionRecord, StoreError>
+    where
+        F: Fn(&mut aerie_core::ActionState) -> Result<(), aerie_core::TransitionError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.writer
+            .submit(|reply| WriteOp::UpdateAction {
+                held: Box::new(held.clone()),
+                change: Box::new(change),
+                cache_put: Some(Box::new(entry)),
                 reply,
             })
             .await

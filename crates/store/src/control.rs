@@ -1,5 +1,6 @@
-//! Writes to the control-plane tables (deployed tasks, triggers, secrets, projects): one
-//! writer operation for all of them, so each adds a case here rather than a writer variant.
+//! Writes to the control-plane tables (deployed tasks, triggers, secrets, projects, the task
+//! cache's entries): one writer operation for all of them, so each adds a case here rather
+//! than a writer variant.
 //! None of them changes an action, so none has changes to publish.
 
 use crate::Store;
@@ -7,6 +8,7 @@ use crate::error::StoreError;
 use crate::projects::{self, ProjectRecord};
 use crate::records::FireClaim;
 use crate::secrets::{self, NewSecret, SecretId, SecretWrite};
+use crate::task_cache::{self, CacheSelection};
 use crate::tasks::{self, Deployed, NewTaskVersion};
 use crate::triggers::{self, NewTrigger, NextFire, TriggerId, TriggerRecord};
 use crate::writer::WriteOp;
@@ -51,6 +53,9 @@ pub(crate) enum ControlWrite {
     UpdateProject {
         project: ProjectRecord,
     },
+    ClearCache {
+        selection: CacheSelection,
+    },
 }
 
 /// What a control-plane write returns.
@@ -59,6 +64,8 @@ pub(crate) enum ControlOutcome {
     Deployed(Deployed, Vec<TriggerRecord>),
     Triggers(Vec<TriggerRecord>),
     Project(ProjectRecord),
+    /// How many rows the write changed.
+    Count(u64),
     Done,
 }
 
@@ -73,6 +80,13 @@ impl ControlOutcome {
     pub fn into_project(self) -> Result<ProjectRecord, StoreError> {
         match self {
             Self::Project(project) => Ok(project),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    pub fn into_count(self) -> Result<u64, StoreError> {
+        match self {
+            Self::Count(count) => Ok(count),
             other => Err(unexpected(&other)),
         }
     }
@@ -150,6 +164,9 @@ pub(crate) async fn apply(
         ControlWrite::UpdateProject { project } => {
             projects::apply_update(connection, project).await?;
             ControlOutcome::Done
+        }
+        ControlWrite::ClearCache { selection } => {
+            ControlOutcome::Count(task_cache::apply_clear(connection, selection).await?)
         }
     })
 }

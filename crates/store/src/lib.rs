@@ -14,7 +14,8 @@
 //! - `writer`: the group-commit writer lanes.
 //! - `cache`: the recently written actions, which hot reads take from memory.
 //! - `runs`, `actions`, `events`, `api_keys`, `tasks` (deployed task versions), `triggers`,
-//!   `secrets` (sealed values), `projects`: the statements, one module per table.
+//!   `secrets` (sealed values), `projects`, `task_cache` (cached outputs): the statements, one
+//!   module per table.
 //! - `control`: the one writer operation behind every write to deployed tasks, triggers,
 //!   secrets and projects.
 //!
@@ -35,6 +36,7 @@ pub mod records;
 mod rows;
 pub mod runs;
 mod secrets;
+mod task_cache;
 mod tasks;
 mod triggers;
 mod writer;
@@ -52,6 +54,7 @@ pub use records::{
 };
 pub use runs::RunWithRoot;
 pub use secrets::{NewSecret, SecretId, SecretRecord, SecretWrite};
+pub use task_cache::{CacheEntry, CacheScope, CacheSelection};
 pub use tasks::{Deployed, NewTaskVersion, TaskQuery, TaskVersionId, TaskVersionRecord};
 pub use triggers::{NewTrigger, NextFire, TriggerId, TriggerQuery, TriggerRecord};
 

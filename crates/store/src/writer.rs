@@ -21,6 +21,7 @@ use crate::error::{StoreError, WriteFailure};
 use crate::hub::ChangeHub;
 use crate::records::{ActionRecord, Change, NewAction, NewRun};
 use crate::runs::RunWithRoot;
+use crate::task_cache::{self, CacheEntry};
 use crate::{actions, api_keys, events, runs};
 use aerie_core::{ActionState, RunId, Timestamp, TransitionError};
 use sqlx::{AnyConnection, Connection, Executor};
@@ -51,6 +52,9 @@ pub(crate) enum WriteOp {
     UpdateAction {
         held: Box<ActionRecord>,
         change: StateChange,
+        /// Stored in the same transaction if the change leaves the action SUCCEEDED with its
+        /// cache status POPULATED.
+        cache_put: Option<Box<CacheEntry>>,
         reply: oneshot::Sender<Result<ActionRecord, StoreError>>,
     },
     PruneEvents {
@@ -384,6 +388,24 @@ async fn commit_batch(
     Ok(())
 }
 
+/// Applies an action's change and, if it succeeded into the cache, stores its cache entry.
+async fn apply_update_and_cache(
+    connection: &mut AnyConnection,
+    (held, change, cache_put): (&ActionRecord, &StateChange, Option<&CacheEntry>),
+    events: &mut events::PendingEvents,
+    runs: &RunsSeen,
+) -> Result<(ActionRecord, Vec<Arc<Change>>), StoreError> {
+    let (record, changes) =
+        actions::apply_update_action(connection, held, change, events, runs).await?;
+    if let Some(entry) = cache_put
+        && record.phase() == aerie_core::ActionPhase::Succeeded
+        && record.state.cache_status == aerie_core::CacheStatus::Populated
+    {
+        task_cache::apply_put(connection, entry).await?;
+    }
+    Ok((record, changes))
+}
+
 /// Applies one operation inside the open transaction. A refusal is replied to here; a
 /// database failure hands the operation back so its batch can fail it.
 async fn apply(
@@ -438,22 +460,33 @@ async fn apply(
         WriteOp::UpdateAction {
             held,
             change,
+            cache_put,
             reply,
-        } => match actions::apply_update_action(connection, &held, &change, events, runs).await {
-            Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
-            Err(err) if err.is_refusal() => {
-                let _ = reply.send(Err(err));
-                Ok(Applied::Refused)
+        } => {
+            let updated = apply_update_and_cache(
+                connection,
+                (&held, &change, cache_put.as_deref()),
+                events,
+                runs,
+            )
+            .await;
+            match updated {
+                Ok((record, changes)) => Ok(Applied::Staged(Staged::new(record, changes, reply))),
+                Err(err) if err.is_refusal() => {
+                    let _ = reply.send(Err(err));
+                    Ok(Applied::Refused)
+                }
+                Err(err) => Err((
+                    WriteFailure::from_store(&err),
+                    WriteOp::UpdateAction {
+                        held,
+                        change,
+                        cache_put,
+                        reply,
+                    },
+                )),
             }
-            Err(err) => Err((
-                WriteFailure::from_store(&err),
-                WriteOp::UpdateAction {
-                    held,
-                    change,
-                    reply,
-                },
-            )),
-        },
+        }
         WriteOp::Shutdown { reply } => {
             // Split off before batches are applied; answered here only if one slips through.
             let _ = reply.send(());

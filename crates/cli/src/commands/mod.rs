@@ -5,6 +5,7 @@
 
 mod abort;
 mod apikey;
+mod cache;
 mod deployed;
 mod get;
 mod io;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Io(args) => io::run(&connect(&global)?, args).await.map(succeeded),
         Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
         Command::Storage(command) => storage::run(command, &global.endpoint).map(succeeded),
+        Command::Cache(command) => cache::run(command).await.map(succeeded),
     };
     outcome.map_err(|err| explain_unreachable(err, &global.endpoint))
 }

@@ -5,7 +5,7 @@ use aerie_blob::ActionLayout;
 use aerie_convert::{wire_identity, wire_timestamp};
 use aerie_core::{ActionKind, ActionState, AttemptState, ErrorKind, Timestamp};
 use aerie_store::{ActionRecord, RunRecord};
-use aerie_wire::flyteidl2::common::TriggerIdentifier;
+use aerie_wire::flyteidl2::common::{ActionAttemptIdentifier, CacheMetadata, TriggerIdentifier};
 use aerie_wire::flyteidl2::task::TaskIdentifier;
 use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
@@ -77,8 +77,23 @@ fn status(state: &ActionState) -> ActionStatus {
         end_time: optional_timestamp(state.ended_at),
         attempts: u32::try_from(state.attempts.len()).unwrap_or(u32::MAX),
         duration_ms,
+        cache_status: aerie_convert::wire_cache_status(state.cache_status).into(),
         ..Default::default()
     }
+}
+
+/// Which attempt's outputs a cache hit reused.
+fn cache_metadata(record: &ActionRecord, state: &ActionState) -> Option<CacheMetadata> {
+    let source = state.cache_source.as_ref()?;
+    Some(CacheMetadata {
+        source_action_attempt: ActionAttemptIdentifier {
+            action_id: aerie_convert::wire_action_id(&source.action, record.org.as_str()).into(),
+            attempt: source.attempt,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    })
 }
 
 fn error_info(error: &aerie_core::ErrorInfo) -> ErrorInfo {
@@ -123,7 +138,9 @@ fn run_metadata(metadata: &mut ActionMetadata, run: &RunRecord) {
     }
 }
 
-fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
+/// One attempt of `record` in `state`: the action's cache outcome, decided before the first
+/// attempt, holds for each.
+fn attempt(record: &ActionRecord, state: &ActionState, attempt: &AttemptState) -> ActionAttempt {
     let files = ActionLayout::new(&record.run_output_base, &record.id.name).attempt(attempt.number);
     let outputs = match record.kind() {
         ActionKind::Task => OutputReferences {
@@ -152,6 +169,8 @@ fn attempt(record: &ActionRecord, attempt: &AttemptState) -> ActionAttempt {
             })
             .collect(),
         cluster_events: waiting_event(attempt).into_iter().collect(),
+        cache_status: aerie_convert::wire_cache_status(state.cache_status).into(),
+        cache_metadata: cache_metadata(record, state).into(),
         ..Default::default()
     }
 }
@@ -197,7 +216,7 @@ pub fn action_details(
         attempts: state
             .attempts
             .iter()
-            .map(|one| attempt(record, one))
+            .map(|one| attempt(record, state, one))
             .collect(),
         result,
         spec,

@@ -48,9 +48,15 @@ pub fn task(spec: &TaskSpec) -> ActionSpec {
         launch: Some(launch(template)),
         code_bundle_uri: code_bundle_uri(template),
         cache: metadata.discoverable.then(|| CacheSettings {
+            key: String::new(),
             version: metadata.discovery_version.clone(),
             serializable: metadata.cache_serializable,
             ignored_inputs: metadata.cache_ignore_input_vars.clone(),
+            // Unset and zero both mean entries never expire.
+            max_age: metadata
+                .cache_max_age
+                .as_option()
+                .and_then(positive_duration),
         }),
         trace_outputs_uri: None,
         secrets: template

@@ -79,10 +79,19 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
             spec.task_template
                 .as_option()
                 .ok_or_else(|| ApiError::missing("task.spec.task_template"))?;
+            let mut action_spec = spec::task(spec);
+            if let Some(cache) = action_spec.cache.as_mut() {
+                // The parent computed the key: it folds in the name, interface, version and
+                // the inputs that count.
+                cache.key = task
+                    .cache_key
+                    .as_option()
+                    .map_or_else(String::new, |key| key.value.clone());
+            }
             NewAction {
                 name: id.name.clone(),
                 parent: Some(parent.id.name.clone()),
-                spec: spec::task(spec),
+                spec: action_spec,
                 wire_spec: spec.encode_to_vec(),
                 input_uri: request.input_uri.clone(),
                 run_output_base,
