@@ -110,6 +110,18 @@ def test_a_failure_is_never_cached(sdk, tmp_path):
     assert len(executions(log)) == 2
 
 
+def test_a_hit_hands_over_a_file_made_in_another_run_and_the_new_run_can_read_it(sdk, tmp_path):
+    log = tmp_path / "executions"
+    first, first_details = run_to_end(cached.read_cached_file, text="made once", log_path=str(log))
+    second, second_details = run_to_end(cached.read_cached_file, text="made once", log_path=str(log))
+    assert first_details.phase.value == "succeeded", first_details.error_message
+    assert second_details.phase.value == "succeeded", second_details.error_message
+    assert outputs(first_details) == outputs(second_details) == ["made once"]
+    assert executions(log) == ["write_file made once"], "the second run reused the File"
+    child = next(a.name for a in flyte.remote.Action.listall(for_run_name=second.name) if a.name != "a0")
+    assert cache_status(second.name, child) == HIT
+
+
 def test_a_task_without_cache_says_disabled_and_always_runs(sdk, tmp_path):
     log = tmp_path / "executions"
     first, _ = run_to_end(cached.uncached, x=1, log_path=str(log))

@@ -6,7 +6,8 @@
 //! - The lookup happens once: its outcome is recorded in the action's state (MISS, SKIPPED for
 //!   an overwrite, LOOKUP_FAILURE), and retries never look up again.
 //! - A hit copies the entry's `outputs.pb` into the action's own first attempt, so every reader
-//!   (the parent's watch, `GetActionData`) finds the outputs where an attempt leaves them.
+//!   (the parent's watch, `GetActionData`) finds the outputs where an attempt leaves them, and
+//!   lets the run read the data of the run that made them (the files the outputs name).
 //! - The entry of a success is written in the transaction that records SUCCEEDED
 //!   ([`aerie_store::Store::update_action_storing`]); failures are never stored.
 //! - Serialized caching (`Cache(serialize=True)`): of identical actions that miss, the first
@@ -138,6 +139,16 @@ async fn reuse(
     action: &ActionRecord,
     entry: &CacheEntry,
 ) -> Result<bool, String> {
+    let reader = &action.id.run;
+    let source_run = &entry.source.action.run;
+    if source_run != reader {
+        // The outputs may name files of the run that made them.
+        inner
+            .store
+            .grant_read(reader, source_run)
+            .await
+            .map_err(|err| err.to_string())?;
+    }
     let source_outputs = format!("{}/outputs.pb", entry.outputs_prefix.trim_end_matches('/'));
     let outputs = match inner.blobs.get(&source_outputs).await {
         Ok(Some(outputs)) => outputs,

@@ -32,6 +32,18 @@ pub enum Scope {
     Bucket { write: bool },
 }
 
+/// The run whose data `key` is (`runs/PROJECT/DOMAIN/RUN/...`), if it is a run's.
+pub fn run_of_key(key: &str) -> Option<RunId> {
+    let mut parts = key.strip_prefix("runs/")?.splitn(4, '/');
+    let (project, domain, name) = (parts.next()?, parts.next()?, parts.next()?);
+    parts.next()?;
+    Some(RunId {
+        project: project.parse().ok()?,
+        domain: domain.parse().ok()?,
+        name: name.parse().ok()?,
+    })
+}
+
 /// What a request does with a key or prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {
@@ -252,6 +264,20 @@ mod tests {
         );
         for id in ["AKIAIOSFODNN7EXAMPLE", "AERIE!!", "AERIEe30", ""] {
             assert_eq!(keys.scope_of(id), Err(CredentialError::Unknown), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_key_under_a_run_names_that_run_and_nothing_else_does() {
+        assert_eq!(run_of_key("runs/p/d/r1/a0/raw/x.txt"), Some(run("r1")));
+        assert_eq!(run_of_key("runs/p/d/r1/"), Some(run("r1")));
+        for key in [
+            "runs/p/d/r1",
+            "runs/p/d/",
+            "inputs/p/d/r1/x",
+            "runs/P!/d/r1/x",
+        ] {
+            assert_eq!(run_of_key(key), None, "{key}");
         }
     }
 

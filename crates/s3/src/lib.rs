@@ -29,6 +29,9 @@ use std::sync::Arc;
 pub trait RunActivity: Send + Sync + 'static {
     /// Whether `run` exists and has not ended. When unsure (the answer cannot be read), no.
     async fn in_progress(&self, run: &RunId) -> bool;
+    /// Whether `reader` was handed outputs `source` made (a cache hit), and so may read
+    /// `source`'s data. When unsure, no.
+    async fn may_read(&self, reader: &RunId, source: &RunId) -> bool;
 }
 
 /// The S3 service for aerie's bucket: requests must be signed with a credential from `keys`,

@@ -56,6 +56,10 @@ pub(crate) enum ControlWrite {
     ClearCache {
         selection: CacheSelection,
     },
+    GrantRead {
+        reader: aerie_core::RunId,
+        source: aerie_core::RunId,
+    },
 }
 
 /// What a control-plane write returns.
@@ -167,6 +171,10 @@ pub(crate) async fn apply(
         }
         ControlWrite::ClearCache { selection } => {
             ControlOutcome::Count(task_cache::apply_clear(connection, selection).await?)
+        }
+        ControlWrite::GrantRead { reader, source } => {
+            task_cache::apply_grant_read(connection, reader, source).await?;
+            ControlOutcome::Done
         }
     })
 }

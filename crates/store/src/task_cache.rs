@@ -1,5 +1,6 @@
 //! The task cache's entries: under a cache key and the project and domain that wrote it, the
-//! attempt prefix holding the outputs to reuse. An entry is written in the transaction that
+//! attempt prefix holding the outputs to reuse; and the runs a run may read because it reused
+//! their outputs. An entry is written in the transaction that
 //! records its action SUCCEEDED (see [`Store::update_action_storing`]), so a success that is
 //! acknowledged is cached and a failure never is.
 
@@ -131,7 +132,58 @@ pub(crate) async fn apply_clear(
     Ok(deleted.rows_affected())
 }
 
+/// Lets `reader` read `source`'s data.
+pub(crate) async fn apply_grant_read(
+    connection: &mut AnyConnection,
+    reader: &RunId,
+    source: &RunId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO run_reads (project, domain, run_name, source_project, source_domain, \
+         source_run) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(reader.project.as_str())
+    .bind(reader.domain.as_str())
+    .bind(reader.name.as_str())
+    .bind(source.project.as_str())
+    .bind(source.domain.as_str())
+    .bind(source.name.as_str())
+    .execute(&mut *connection)
+    .await
+    .during("granting a run another run's data")?;
+    Ok(())
+}
+
 impl Store {
+    /// Lets `reader` read `source`'s data from now on (before it is handed outputs `source`
+    /// made).
+    pub async fn grant_read(&self, reader: &RunId, source: &RunId) -> Result<(), StoreError> {
+        self.control(ControlWrite::GrantRead {
+            reader: reader.clone(),
+            source: source.clone(),
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Whether `reader` was granted `source`'s data.
+    pub async fn may_read(&self, reader: &RunId, source: &RunId) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM run_reads WHERE project = $1 AND domain = $2 AND run_name = $3 \
+             AND source_project = $4 AND source_domain = $5 AND source_run = $6",
+        )
+        .bind(reader.project.as_str())
+        .bind(reader.domain.as_str())
+        .bind(reader.name.as_str())
+        .bind(source.project.as_str())
+        .bind(source.domain.as_str())
+        .bind(source.name.as_str())
+        .fetch_optional(&self.reads)
+        .await
+        .during("reading a run's grants")?;
+        Ok(row.is_some())
+    }
+
     /// The newest entry under `key` in `scope` of `project`/`domain`, written no earlier than
     /// `not_before` when given.
     pub async fn cache_lookup(

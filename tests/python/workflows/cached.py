@@ -6,10 +6,12 @@ The note file's path is an input, so each test has its own cache keys."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 
 import flyte
+from flyte.io import File
 
 env = flyte.TaskEnvironment("cached")
 
@@ -64,3 +66,20 @@ async def slow_square(x: int, log_path: str) -> int:
 async def uncached(x: int, log_path: str) -> int:
     note(log_path, f"uncached {x}")
     return x
+
+
+@env.task(cache=BY_VERSION)
+async def write_file(text: str, log_path: str) -> File:
+    """A File made in the task's own run; a hit in another run hands that run this File."""
+    note(log_path, f"write_file {text}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "note.txt"
+        path.write_text(text)
+        return await File.from_local(str(path))
+
+
+@env.task
+async def read_cached_file(text: str, log_path: str) -> str:
+    """Reads the File the cached `write_file` returns, wherever it was made."""
+    made = await write_file(text=text, log_path=log_path)
+    return Path(await made.download()).read_text()

@@ -28,6 +28,10 @@ impl RunActivity for StoreRunActivity {
             Err(_) => false,
         }
     }
+
+    async fn may_read(&self, reader: &RunId, source: &RunId) -> bool {
+        self.0.may_read(reader, source).await.unwrap_or(false)
+    }
 }
 
 /// Whether a request for `path` is an S3 request for aerie's bucket.
