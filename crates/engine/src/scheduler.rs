@@ -8,7 +8,8 @@
 //! that waited past its deadline or max_queued_time ends TIMED_OUT here. An action that may not
 //! start yet (aerie's `--max-running` is reached, or its run's `max_action_concurrency`, which
 //! counts every running action of the run, parents included) waits in WAITING_FOR_RESOURCES
-//! with the reason, and starts in order when a slot frees.
+//! with the reason, and starts in order when a slot frees. Before its first attempt a cacheable
+//! action is looked up in the task cache (`caching`): a hit ends it without a slot.
 
 use crate::caching::{self, Decision, RunCacheSettings};
 use crate::{ActiveAttempt, Inner, attempt};

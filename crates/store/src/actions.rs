@@ -444,14 +444,7 @@ impl Store {
             + Sync
             + 'static,
     {
-        self.writer
-            .submit(|reply| WriteOp::UpdateAction {
-                held: Box::new(held.clone()),
-                change: Box::new(change),
-                cache_put: None,
-                reply,
-            })
-            .await
+        self.submit_update(held, Box::new(change), None).await
     }
 
     /// [`Store::update_action`], storing `entry` in the task cache in the same transaction if
@@ -468,11 +461,21 @@ impl Store {
             + Sync
             + 'static,
     {
+        self.submit_update(held, Box::new(change), Some(Box::new(entry)))
+            .await
+    }
+
+    async fn submit_update(
+        &self,
+        held: &ActionRecord,
+        change: StateChange,
+        cache_put: Option<Box<CacheEntry>>,
+    ) -> Result<ActionRecord, StoreError> {
         self.writer
             .submit(|reply| WriteOp::UpdateAction {
                 held: Box::new(held.clone()),
-                change: Box::new(change),
-                cache_put: Some(Box::new(entry)),
+                change,
+                cache_put,
                 reply,
             })
             .await

@@ -132,25 +132,34 @@ pub(crate) async fn apply_clear(
     Ok(deleted.rows_affected())
 }
 
+/// Binds `$1`..`$6` to the parts of `reader`, then of `source`.
+fn bind_runs<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    reader: &'q RunId,
+    source: &'q RunId,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    [reader, source].into_iter().fold(query, |query, run| {
+        query
+            .bind(run.project.as_str())
+            .bind(run.domain.as_str())
+            .bind(run.name.as_str())
+    })
+}
+
 /// Lets `reader` read `source`'s data.
 pub(crate) async fn apply_grant_read(
     connection: &mut AnyConnection,
     reader: &RunId,
     source: &RunId,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO run_reads (project, domain, run_name, source_project, source_domain, \
          source_run) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-    )
-    .bind(reader.project.as_str())
-    .bind(reader.domain.as_str())
-    .bind(reader.name.as_str())
-    .bind(source.project.as_str())
-    .bind(source.domain.as_str())
-    .bind(source.name.as_str())
-    .execute(&mut *connection)
-    .await
-    .during("granting a run another run's data")?;
+    );
+    bind_runs(insert, reader, source)
+        .execute(&mut *connection)
+        .await
+        .during("granting a run another run's data")?;
     Ok(())
 }
 
@@ -168,19 +177,14 @@ impl Store {
 
     /// Whether `reader` was granted `source`'s data.
     pub async fn may_read(&self, reader: &RunId, source: &RunId) -> Result<bool, StoreError> {
-        let row = sqlx::query(
+        let select = sqlx::query(
             "SELECT 1 FROM run_reads WHERE project = $1 AND domain = $2 AND run_name = $3 \
              AND source_project = $4 AND source_domain = $5 AND source_run = $6",
-        )
-        .bind(reader.project.as_str())
-        .bind(reader.domain.as_str())
-        .bind(reader.name.as_str())
-        .bind(source.project.as_str())
-        .bind(source.domain.as_str())
-        .bind(source.name.as_str())
-        .fetch_optional(&self.reads)
-        .await
-        .during("reading a run's grants")?;
+        );
+        let row = bind_runs(select, reader, source)
+            .fetch_optional(&self.reads)
+            .await
+            .during("reading a run's grants")?;
         Ok(row.is_some())
     }
 

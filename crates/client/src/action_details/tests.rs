@@ -370,3 +370,43 @@ async fn an_update_replaces_the_record_and_keeps_the_cache() {
     assert!(watched.cached_data().0.is_some());
     assert!(watched.end_time().is_some());
 }
+
+#[test]
+fn cache_status_and_source_come_from_the_status_and_the_attempts() {
+    let mut wire = wire_details(WirePhase::ACTION_PHASE_SUCCEEDED);
+    assert_eq!(
+        ActionDetails::from_wire(wire.clone())
+            .unwrap()
+            .cache_status(),
+        CacheStatus::Disabled
+    );
+    assert_eq!(
+        ActionDetails::from_wire(wire.clone())
+            .unwrap()
+            .cache_source(),
+        None
+    );
+
+    let source = ActionId::parse_uri("flyte://v1/flytesnacks/development/r0/n3").unwrap();
+    wire.status.get_or_insert_default().cache_status =
+        aerie_wire::flyteidl2::core::CatalogCacheStatus::CACHE_HIT.into();
+    wire.attempts[0].cache_metadata = aerie_wire::flyteidl2::common::CacheMetadata {
+        source_action_attempt: aerie_wire::flyteidl2::common::ActionAttemptIdentifier {
+            action_id: aerie_convert::wire_action_id(&source, "").into(),
+            attempt: 2,
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+    .into();
+    let hit = ActionDetails::from_wire(wire).unwrap();
+    assert_eq!(hit.cache_status(), CacheStatus::Hit);
+    assert_eq!(
+        hit.cache_source(),
+        Some(CacheSource {
+            action: source,
+            attempt: 2
+        })
+    );
+}
