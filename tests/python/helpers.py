@@ -238,6 +238,19 @@ def connect_unary(
     return http_request(server, "POST", f"/{rpc}", body=body, headers=headers, timeout=timeout)
 
 
+HTTP_STATUS = {"not_found": 404, "invalid_argument": 400, "resource_exhausted": 429, "failed_precondition": 400}
+
+
+def assert_connect_error(reply: HttpReply, code: str, says: str = "") -> None:
+    """The reply is a Connect error with `code` and a message (holding `says`, when given)."""
+    assert reply.status == HTTP_STATUS[code], reply.explain()
+    assert reply.content_type.startswith("application/json"), reply.explain()
+    doc = reply.json()
+    assert doc.get("code") == code, reply.explain()
+    assert doc.get("message"), f"an error should say what is wrong: {reply.explain()}"
+    assert says in doc["message"], reply.explain()
+
+
 def decode_unary(reply: HttpReply, message_type):
     """Parse a successful unary reply into `message_type`, failing with the reply if it is not one."""
     assert reply.status == 200, reply.explain()

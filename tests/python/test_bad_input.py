@@ -28,6 +28,7 @@ from helpers import (
     PROJECT,
     HttpReply,
     action_id,
+    assert_connect_error,
     connect_unary,
     decode_unary,
     files_outside,
@@ -39,16 +40,6 @@ GET_ACTION_DETAILS = "flyteidl2.workflow.RunService/GetActionDetails"
 GET_RUN_DETAILS = "flyteidl2.workflow.RunService/GetRunDetails"
 CREATE_RUN = "flyteidl2.workflow.RunService/CreateRun"
 CREATE_UPLOAD_LOCATION = "flyteidl2.dataproxy.DataProxyService/CreateUploadLocation"
-
-HTTP_STATUS = {"not_found": 404, "invalid_argument": 400, "resource_exhausted": 429, "failed_precondition": 400}
-
-
-def assert_connect_error(reply, code: str) -> None:
-    assert reply.status == HTTP_STATUS[code], reply.explain()
-    assert reply.content_type.startswith("application/json"), reply.explain()
-    doc = reply.json()
-    assert doc.get("code") == code, reply.explain()
-    assert doc.get("message"), f"an error should say what is wrong: {reply.explain()}"
 
 
 def get_action_details(aerie, run: str, action: str = "a0", project: str = PROJECT, domain: str = DOMAIN):

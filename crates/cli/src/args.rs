@@ -64,6 +64,9 @@ pub enum Command {
     Abort(AbortCommand),
     /// Show the inputs and outputs of an action.
     Io(IoArgs),
+    /// Signal the paused condition ACTION of run RUN with VALUE, read as the type the condition
+    /// declares (`true/false/yes/no/1/0` for a boolean).
+    Signal(SignalArgs),
     /// Make, list and revoke API keys, in the data directory or database directly (aerie may
     /// be running). See `aerie serve --auth`.
     #[command(subcommand, name = "apikey")]
@@ -330,6 +333,18 @@ pub struct LogsArgs {
     /// Keep printing new lines until the attempt ends (waits for an attempt not started yet).
     #[arg(short, long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignalArgs {
+    /// The run the condition belongs to.
+    pub run: RunName,
+
+    /// The condition's action name (as `flyte get condition` lists it).
+    pub action: ActionName,
+
+    /// The value to send.
+    pub value: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@
 //! action is not terminal.
 
 use crate::client::Client;
+use crate::condition::{SignalValue, ValueType};
 use crate::convert::action_id_from_wire;
 use crate::data::{ActionInputs, ActionOutputs};
 use crate::error::{Error, Result};
@@ -14,7 +15,9 @@ use crate::json;
 use crate::summary::ActionSummary;
 use crate::watch::watch_action;
 use aerie_core::{ActionId, ActionName, CacheSource, CacheStatus, RunName};
+use aerie_wire::flyteidl2::core::literal_type;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Result as DetailsResult;
+use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_metadata::Spec as MetadataSpec;
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, ActionAttempt, ActionDetails as WireActionDetails, ActionMetadata, ActionStatus,
     ErrorInfo,
@@ -198,6 +201,31 @@ impl ActionDetails {
                 attempt: source.attempt,
             })
         })
+    }
+
+    /// For a condition: the type of value it takes (`None` for an untyped one, or an action that
+    /// is not a condition; see [`ActionDetails::is_condition`]).
+    pub fn condition_type(&self) -> Option<ValueType> {
+        let Some(MetadataSpec::Condition(condition)) = &self.metadata().spec else {
+            return None;
+        };
+        match &condition.r#type.as_option()?.r#type {
+            Some(literal_type::Type::Simple(simple)) => ValueType::from_wire(simple.as_known()?),
+            _ => None,
+        }
+    }
+
+    /// Whether the action is a condition (`flyte.new_condition`).
+    pub fn is_condition(&self) -> bool {
+        matches!(self.metadata().spec, Some(MetadataSpec::Condition(_)))
+    }
+
+    /// Signals this condition with `value` (RunService/SignalEvent); the server checks the
+    /// value against the declared type.
+    pub async fn signal(&self, client: &Client, value: &SignalValue) -> Result<()> {
+        client
+            .signal_event(&self.wire.id, &self.metadata().parent, value.to_wire())
+            .await
     }
 
     /// Whether logs can be read for `attempt` (1-based), or for the latest attempt when `None`.

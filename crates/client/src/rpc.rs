@@ -24,9 +24,10 @@ use aerie_wire::flyteidl2::trigger::{
 };
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::list_runs_request::ScopeBy;
 use aerie_wire::flyteidl2::workflow::{
-    AbortActionRequest, AbortRunRequest, Action, ActionDetails, GetActionDetailsRequest,
-    GetRunDetailsRequest, ListActionsRequest, ListRunsRequest, Run, RunDetails,
-    WatchActionDetailsRequest, WatchActionDetailsResponseView,
+    AbortActionRequest, AbortRunRequest, Action, ActionDetails, EventPayload,
+    GetActionDetailsRequest, GetRunDetailsRequest, ListActionsRequest, ListRunsRequest, Run,
+    RunDetails, SignalEventRequest, WatchActionDetailsRequest, WatchActionDetailsResponseView,
+    event_payload,
 };
 use connectrpc::client::{ClientTransport, HttpClient, ServerStream};
 use std::future::Future;
@@ -245,6 +246,30 @@ impl Client {
             .abort_action(request)
             .await
             .map_err(Error::rpc("abort action", describe(action)))?;
+        Ok(())
+    }
+
+    /// RunService/SignalEvent.
+    pub(crate) async fn signal_event(
+        &self,
+        action: &ActionIdentifier,
+        parent: &str,
+        value: event_payload::Value,
+    ) -> Result<()> {
+        let request = SignalEventRequest {
+            action_id: action.clone().into(),
+            parent_action_name: parent.to_owned(),
+            payload: EventPayload {
+                value: Some(value),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        };
+        self.runs
+            .signal_event(request)
+            .await
+            .map_err(Error::rpc("signal condition", describe(action)))?;
         Ok(())
     }
 

@@ -31,7 +31,7 @@ pub use spec::{
     SecretRequest, TaskRef,
 };
 pub use state::{
-    AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry,
+    AbortInfo, ActionState, AttemptState, ErrorInfo, ErrorKind, PhaseTransition, Retry, Signal,
     TransitionError, Verdict, WaitReason,
 };
 pub use time::Timestamp;

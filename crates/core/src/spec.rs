@@ -164,6 +164,10 @@ pub struct ActionSpec {
     /// The secrets a task asks for (absent from specs stored before secrets were served).
     #[serde(default)]
     pub secrets: Vec<SecretRequest>,
+    /// For a condition: the type of value it takes, as the wire `SimpleType` number (`None`:
+    /// any of the four).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_type: Option<i32>,
 }
 
 impl ActionSpec {
@@ -187,6 +191,18 @@ impl ActionSpec {
             cache: None,
             trace_outputs_uri: (!outputs_uri.is_empty()).then(|| outputs_uri.to_owned()),
             secrets: Vec::new(),
+            condition_type: None,
+        }
+    }
+
+    /// A spec for a condition named `name` whose value is of type `value_type` (the wire
+    /// `SimpleType` number; `None`: any), that times out `timeout` after it is created.
+    pub fn condition(name: &str, value_type: Option<i32>, timeout: Option<Duration>) -> Self {
+        Self {
+            kind: ActionKind::Condition,
+            deadline: timeout,
+            condition_type: value_type,
+            ..Self::trace(name, "")
         }
     }
 }

@@ -83,6 +83,15 @@ pub struct AttemptState {
     pub waiting_reason: Option<WaitReason>,
 }
 
+/// The value a condition was signalled with, who sent it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The encoded wire `Literal`.
+    pub value: Vec<u8>,
+    pub by: String,
+    pub at: Timestamp,
+}
+
 /// Why an attempt waits for resources: a short code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitReason {
@@ -187,6 +196,9 @@ pub struct ActionState {
     /// The attempt whose outputs a cache hit reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_source: Option<CacheSource>,
+    /// For a condition, once signalled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Signal>,
 }
 
 impl ActionState {
@@ -201,7 +213,23 @@ impl ActionState {
             abort: None,
             cache_status: CacheStatus::Disabled,
             cache_source: None,
+            signal: None,
         }
+    }
+
+    /// A new condition, PAUSED until it is signalled (it never queues: nothing runs).
+    pub fn paused(now: Timestamp) -> Self {
+        let mut state = Self::queued(now);
+        state.phase = ActionPhase::Paused;
+        state.attempts = vec![AttemptState::opened(1, ActionPhase::Paused, now)];
+        state
+    }
+
+    /// Ends the paused condition SUCCEEDED with `signal`.
+    pub fn signalled(&mut self, signal: Signal) -> Result<(), TransitionError> {
+        self.finish(ActionPhase::Succeeded, signal.at, None, None)?;
+        self.signal = Some(signal);
+        Ok(())
     }
 
     /// An action recorded already finished (a trace): one attempt from `started_at` to
@@ -626,5 +654,26 @@ mod tests {
         state.fail(user_error("x"), Retry::GiveUp, at(3)).unwrap();
         let json = serde_json::to_string(&state).unwrap();
         assert_eq!(serde_json::from_str::<ActionState>(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn a_condition_starts_paused_and_a_signal_ends_it_once() {
+        let mut state = ActionState::paused(at(0));
+        assert_eq!(state.phase, ActionPhase::Paused);
+        assert_eq!(state.attempts.len(), 1);
+        assert_eq!(state.attempts[0].transitions[0].phase, ActionPhase::Paused);
+        let signal = Signal {
+            value: vec![1, 2],
+            by: "ana".into(),
+            at: at(5),
+        };
+        state.signalled(signal.clone()).unwrap();
+        assert_eq!(state.phase, ActionPhase::Succeeded);
+        assert_eq!(state.ended_at, Some(at(5)));
+        assert_eq!(state.signal, Some(signal.clone()));
+        assert_eq!(
+            state.signalled(signal),
+            Err(TransitionError::AlreadyTerminal(ActionPhase::Succeeded))
+        );
     }
 }

@@ -90,7 +90,7 @@ pub(crate) async fn before_first_attempt(
         match reuse(inner, &action, &entry).await {
             Ok(true) => return Decision::Hit,
             Ok(false) => return Decision::Gone,
-            // The entry's outputs are gone (or unreadable): run and store anew.
+            // The entry's outputs cannot be read or copied: run and store anew.
             Err(reason) => {
                 warn!(run = %run, action = %action.id.name, %reason, "a cache entry could not be reused; the action runs");
             }
@@ -133,7 +133,7 @@ async fn record_lookup(inner: &Arc<Inner>, action: ActionRecord, status: CacheSt
 
 /// Ends `action` with the outputs of `entry`: copies them into its first attempt, then records
 /// SUCCEEDED with CACHE_HIT. `Ok(false)`: the action changed meanwhile; `Err`: the entry's
-/// outputs cannot be reused.
+/// outputs cannot be read or copied.
 async fn reuse(
     inner: &Arc<Inner>,
     action: &ActionRecord,
@@ -150,19 +150,22 @@ async fn reuse(
             .map_err(|err| err.to_string())?;
     }
     let source_outputs = format!("{}/outputs.pb", entry.outputs_prefix.trim_end_matches('/'));
-    let outputs = match inner.blobs.get(&source_outputs).await {
-        Ok(Some(outputs)) => outputs,
-        Ok(None) => return Err("its outputs are gone".into()),
-        Err(err) => return Err(err.to_string()),
-    };
-    let own = ActionLayout::new(&action.run_output_base, &action.id.name)
-        .attempt(1)
-        .outputs();
-    inner
+    // A task that returns nothing writes no outputs file; its hit copies nothing.
+    let outputs = inner
         .blobs
-        .put(&own, outputs)
+        .get(&source_outputs)
         .await
         .map_err(|err| err.to_string())?;
+    if let Some(outputs) = outputs {
+        let own = ActionLayout::new(&action.run_output_base, &action.id.name)
+            .attempt(1)
+            .outputs();
+        inner
+            .blobs
+            .put(&own, outputs)
+            .await
+            .map_err(|err| err.to_string())?;
+    }
     let source = entry.source.clone();
     let hit = inner
         .store

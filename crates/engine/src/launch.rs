@@ -102,8 +102,8 @@ pub fn plan(launch: &Launch, inputs: &LaunchInputs<'_>) -> Result<LaunchPlan, La
     })
 }
 
-/// In layers, later entries winning: a safe PATH and what aerie passes on of its own
-/// environment; the container env; the run's envs; aerie's identity variables; the python env's
+/// In layers, later entries winning: a safe PATH, the ActionsService path, and what aerie passes
+/// on of its own environment; the container env; the run's envs; aerie's identity variables; the python env's
 /// `bin` in front of PATH; the attempt's own variables.
 fn environment(
     inputs: &LaunchInputs<'_>,
@@ -115,12 +115,17 @@ fn environment(
     } else {
         inputs.org
     };
-    let mut env: Vec<(String, String)> = [("PATH".to_owned(), DEFAULT_PATH.to_owned())]
-        .into_iter()
-        .chain(inputs.inherited_env.iter().cloned())
-        .chain(container_env.iter().cloned())
-        .chain(inputs.run_envs.iter().cloned())
-        .collect();
+    let mut env: Vec<(String, String)> = [
+        ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
+        // The SDK's ActionsService path: the only one that sends a condition's spec. A run's
+        // envs (or the task's) may still choose the QueueService path.
+        ("_U_USE_ACTIONS".to_owned(), "1".to_owned()),
+    ]
+    .into_iter()
+    .chain(inputs.inherited_env.iter().cloned())
+    .chain(container_env.iter().cloned())
+    .chain(inputs.run_envs.iter().cloned())
+    .collect();
     let identity = [
         ("_U_RUN_BASE", inputs.run_base.to_owned()),
         ("_U_ORG_NAME", org.to_owned()),
@@ -307,6 +312,7 @@ mod tests {
                 "_U_INSECURE",
                 "_U_ORG_NAME",
                 "_U_RUN_BASE",
+                "_U_USE_ACTIONS",
             ]
         );
         assert_eq!(last(&plan, "PATH"), Some(DEFAULT_PATH));

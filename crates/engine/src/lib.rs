@@ -7,6 +7,7 @@
 //!   machine) and [`noop`] (runs nothing, for benchmarks) implement it.
 //! - `attempt`: the driver of one attempt from claim to final record, for any executor.
 //! - `caching`: the task cache's lookup before a first attempt, and the entry a success stores.
+//! - `conditions`: conditions' timeouts.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
@@ -23,6 +24,7 @@ pub use abort::AbortOutcome;
 mod attempt;
 mod caching;
 mod capture;
+mod conditions;
 pub mod executor;
 pub mod launch;
 pub mod local;

@@ -5,7 +5,7 @@
 
 use crate::{EngineError, ExecutorKind, Inner, local};
 use aerie_core::spec::restart_retry_decision;
-use aerie_core::{ActionPhase, ErrorInfo, ErrorKind, Timestamp};
+use aerie_core::{ActionKind, ActionPhase, ErrorInfo, ErrorKind, Timestamp};
 use aerie_store::StoreError;
 
 /// Most interrupted actions read per batch.
@@ -15,7 +15,12 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
     loop {
         let interrupted = inner
             .store
-            .tasks_in_phases(&[ActionPhase::Initializing, ActionPhase::Running], BATCH, 0)
+            .actions_in_phases(
+                ActionKind::Task,
+                &[ActionPhase::Initializing, ActionPhase::Running],
+                BATCH,
+                0,
+            )
             .await?;
         if interrupted.is_empty() {
             return Ok(());

@@ -9,12 +9,13 @@
 //! start yet (aerie's `--max-running` is reached, or its run's `max_action_concurrency`, which
 //! counts every running action of the run, parents included) waits in WAITING_FOR_RESOURCES
 //! with the reason, and starts in order when a slot frees. Before its first attempt a cacheable
-//! action is looked up in the task cache (`caching`): a hit ends it without a slot.
+//! action is looked up in the task cache (`caching`): a hit ends it without a slot. Each pass
+//! also ends the paused conditions past their timeouts (`conditions`).
 
 use crate::caching::{self, Decision, RunCacheSettings};
-use crate::{ActiveAttempt, Inner, attempt};
+use crate::{ActiveAttempt, Inner, attempt, conditions};
 use aerie_core::spec::instant_after;
-use aerie_core::{ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
+use aerie_core::{ActionKind, ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
 use aerie_store::ActionRecord;
 use aerie_store::CacheScope;
 use aerie_wire::flyteidl2::task::{CacheLookupScope, RunSpec};
@@ -45,15 +46,24 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             () = inner.wake.notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
-        wait = match launch_queued(&inner).await {
-            // A retry waiting out its backoff is looked at again when it is due.
-            Ok(Some(due)) => due.since(Timestamp::now()).min(RESCAN_INTERVAL),
-            Ok(None) => RESCAN_INTERVAL,
-            Err(err) => {
-                tracing::warn!(error = %err, "scanning for queued work failed");
-                RESCAN_INTERVAL
-            }
-        };
+        let queued_due = launch_queued(&inner).await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "scanning for queued work failed");
+            None
+        });
+        let condition_due = conditions::time_out_overdue(&inner)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "timing out conditions failed");
+                None
+            });
+        // A retry waiting out its backoff, or a time limit, is looked at again when it is due.
+        wait = queued_due
+            .into_iter()
+            .chain(condition_due)
+            .min()
+            .map_or(RESCAN_INTERVAL, |due| {
+                due.since(Timestamp::now()).min(RESCAN_INTERVAL)
+            });
     }
 }
 
@@ -231,7 +241,8 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
     for page in 0..SCAN_PAGES {
         let queued = inner
             .store
-            .tasks_in_phases(
+            .actions_in_phases(
+                ActionKind::Task,
                 &[ActionPhase::Queued, ActionPhase::WaitingForResources],
                 SCAN_BATCH,
                 u64::from(page) * u64::from(SCAN_BATCH),

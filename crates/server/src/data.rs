@@ -1,12 +1,12 @@
 //! An action's inputs and outputs (contract §6.4): inputs from its input URI, outputs only once
-//! it succeeded, from the last attempt's `outputs.pb`.
+//! it succeeded, from the last attempt's `outputs.pb` (a condition's: its signalled value).
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use aerie_blob::ActionLayout;
 use aerie_core::{ActionId, ActionKind};
 use aerie_store::ActionRecord;
-use aerie_wire::flyteidl2::task::{Inputs, Outputs};
+use aerie_wire::flyteidl2::task::{Inputs, NamedLiteral, Outputs};
 use buffa::Message;
 
 /// Stores encoded inputs at the content-addressed URI `uri_for(digest)`, once: inputs are
@@ -49,6 +49,9 @@ fn outputs_file(record: &ActionRecord) -> String {
 
 pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData> {
     let record = app.store.get_action(id).await?;
+    if record.kind() == ActionKind::Condition {
+        return Ok(condition_data(record));
+    }
     let inputs_bytes = app.blobs.get(&record.input_uri).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "inputs of {id} are missing from storage ({})",
@@ -77,4 +80,23 @@ pub async fn action_data(app: &AppState, id: &ActionId) -> ApiResult<ActionData>
         inputs_uri: record.input_uri,
         outputs_uri,
     })
+}
+
+/// A condition has no inputs (its input URI is a placeholder nothing is written to); once
+/// signalled, its one output `o0` is the value.
+fn condition_data(record: ActionRecord) -> ActionData {
+    let outputs = crate::conditions::signalled_value(&record.state).map(|value| Outputs {
+        literals: vec![NamedLiteral {
+            name: "o0".into(),
+            value: value.into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    ActionData {
+        inputs: Inputs::default(),
+        outputs,
+        inputs_uri: record.input_uri,
+        outputs_uri: String::new(),
+    }
 }

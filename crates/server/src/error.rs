@@ -32,6 +32,8 @@ pub enum ApiError {
     AlreadyExists(String),
     #[error("{0}")]
     PermissionDenied(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
 }
 
 impl ApiError {
@@ -57,6 +59,7 @@ impl ApiError {
             ApiError::Id(_) | ApiError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
+            ApiError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ApiError::Internal(_) => ErrorCode::Internal,
             ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,

@@ -17,6 +17,7 @@
 //!   key; `deployed`: reading deployed task versions; `schedule` and `scheduler`: when
 //!   triggers fire, and firing them; `secrets`: sealing secret values and handing them to
 //!   tasks; `attempt_env`: what each attempt gets besides its spec.
+//! - `conditions`: conditions created by parents and the signals that end them;
 //! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
 //!   `maintenance`: pruning the event log of finished runs; `error`: Connect codes;
 //!   `state`: what every handler shares.
@@ -27,6 +28,7 @@ mod attempt_env;
 pub mod auth;
 mod cache_key;
 mod caller;
+mod conditions;
 mod convert;
 mod data;
 mod deployed;

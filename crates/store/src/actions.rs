@@ -614,21 +614,18 @@ impl Store {
             .await
     }
 
-    /// Task actions in any of `phases`, oldest change first, at most `limit` after skipping
+    /// Actions of `kind` in any of `phases`, oldest change first, at most `limit` after skipping
     /// `offset`.
-    pub async fn tasks_in_phases(
+    pub async fn actions_in_phases(
         &self,
+        kind: ActionKind,
         phases: &[ActionPhase],
         limit: u32,
         offset: u64,
     ) -> Result<Vec<ActionRecord>, StoreError> {
         let mut clause = WhereClause::default();
         phase_in(&mut clause, phases);
-        clause.push(
-            "a.kind",
-            "=",
-            SqlValue::Int(ActionKind::Task.as_i32().into()),
-        );
+        clause.push("a.kind", "=", SqlValue::Int(kind.as_i32().into()));
         let order = format!("ORDER BY a.updated_at, a.name LIMIT {limit} OFFSET {offset}");
         self.select_actions(clause, &order, "reading actions by phase")
             .await

@@ -127,6 +127,9 @@ pub struct ListQuery {
     pub filters: Vec<Filter>,
     /// Conditions on run labels; only run lists take them.
     pub labels: Vec<LabelFilter>,
+    /// Only runs with an action PAUSED at any depth (a condition waiting for its signal); only
+    /// run lists take it.
+    pub paused_only: bool,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: u32,
@@ -139,6 +142,7 @@ impl Default for ListQuery {
         Self {
             filters: Vec::new(),
             labels: Vec::new(),
+            paused_only: false,
             sort: SortKey::CreatedAt,
             descending: true,
             limit: DEFAULT_PAGE_SIZE,

@@ -142,7 +142,7 @@ impl Store {
 
     /// Runs of `project` (and `domain`, when given) with their root actions, filtered, sorted
     /// and paged by `query` (filters apply to the root action, the run's creator and its
-    /// labels).
+    /// labels; `paused_only` to every action of the run).
     pub async fn list_runs(
         &self,
         project: &Project,
@@ -161,6 +161,14 @@ impl Store {
         }
         for label in &query.labels {
             clause.add_label(label);
+        }
+        if query.paused_only {
+            // A number, so it goes into the statement as such.
+            clause.conditions.push(format!(
+                "EXISTS (SELECT 1 FROM actions p WHERE p.project = a.project \
+                 AND p.domain = a.domain AND p.run_name = a.run_name AND p.phase = {})",
+                aerie_core::ActionPhase::Paused.as_i32()
+            ));
         }
         let sql = format!(
             "SELECT {ACTION_COLUMNS}, {RUN_COLUMNS} FROM actions a \

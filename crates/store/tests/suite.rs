@@ -2,8 +2,8 @@
 //! and PostgreSQL (see `common`).
 
 use aerie_core::{
-    ActionId, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Org, Role, Timestamp,
-    TransitionError, state::Retry,
+    ActionId, ActionKind, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Org, Role,
+    Timestamp, TransitionError, state::Retry,
 };
 use aerie_store::{
     ActionRecord, Backend, Deployed, Filter, FilterField, FilterOp, FilterValue, ListQuery,
@@ -300,7 +300,7 @@ async fn queued_tasks_are_found_by_phase(store: Store) {
     .await
     .unwrap();
     let queued = store
-        .tasks_in_phases(&[ActionPhase::Queued], 10, 0)
+        .actions_in_phases(ActionKind::Task, &[ActionPhase::Queued], 10, 0)
         .await
         .unwrap();
     let names: Vec<String> = queued.iter().map(|a| a.id.run.name.to_string()).collect();

@@ -10,6 +10,7 @@ mod deployed;
 mod get;
 mod io;
 mod logs;
+mod signal;
 mod storage;
 mod watch;
 
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => logs::run(&connect(&global)?, args).await.map(succeeded),
         Command::Abort(command) => abort::run(&connect(&global)?, command).await.map(succeeded),
         Command::Io(args) => io::run(&connect(&global)?, args).await.map(succeeded),
+        Command::Signal(args) => signal::run(&connect(&global)?, args).await.map(succeeded),
         Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
         Command::Storage(command) => storage::run(command, &global.endpoint).map(succeeded),
         Command::Cache(command) => cache::run(command).await.map(succeeded),

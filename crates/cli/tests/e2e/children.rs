@@ -144,8 +144,9 @@ async fn enqueued_children_run_and_the_parent_watch_follows_them() {
     assert_eq!(parent.phase().unwrap(), ActionPhase::Aborted);
 }
 
-/// A child enqueued into an aborted run is refused with `aborted`; one without a spec, or with
-/// an input outside aerie's storage, with `invalid_argument`.
+/// A child enqueued into an aborted run is refused with `aborted`; one with an input outside
+/// aerie's storage with `invalid_argument`. One without a spec is how the SDK's QueueService
+/// path sends a condition: it waits PAUSED, untyped, until the run is aborted.
 #[tokio::test]
 async fn enqueue_refuses_aborted_runs_and_bad_requests() {
     let aerie = Aerie::start().await;
@@ -176,11 +177,19 @@ async fn enqueue_refuses_aborted_runs_and_bad_requests() {
         }),
         ..Default::default()
     };
-    let no_spec = queue
+    queue
         .enqueue_action(request(format!("{run_base}/inputs.pb"), false))
         .await
-        .unwrap_err();
-    assert_eq!(no_spec.code, ErrorCode::InvalidArgument);
+        .unwrap();
+    let condition_id = aerie_core::ActionId {
+        run: root.run.clone(),
+        name: "c1".parse().unwrap(),
+    };
+    let condition = ActionDetails::get_details(&aerie.client(), &condition_id)
+        .await
+        .unwrap();
+    assert_eq!(condition.phase().unwrap(), ActionPhase::Paused);
+    assert!(condition.is_condition() && condition.condition_type().is_none());
     let outside = queue
         .enqueue_action(request("/etc/passwd".into(), true))
         .await
@@ -198,4 +207,8 @@ async fn enqueue_refuses_aborted_runs_and_bad_requests() {
         .await
         .unwrap_err();
     assert_eq!(late.code, ErrorCode::Aborted);
+    let condition = ActionDetails::get_details(&aerie.client(), &condition_id)
+        .await
+        .unwrap();
+    assert_eq!(condition.phase().unwrap(), ActionPhase::Aborted);
 }

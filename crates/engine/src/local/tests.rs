@@ -291,6 +291,7 @@ async fn a_task_process_starts_with_a_clean_environment() {
         "ACTION_NAME",
         "FLYTE_ATTEMPT_NUMBER",
         "PATH",
+        "_U_USE_ACTIONS",
         "FLYTE_API_KEY",
         process::ATTEMPT_KEY_VARIABLE,
     ];

@@ -11,8 +11,8 @@ use aerie_wire::flyteidl2::task::{OutputReferences, RunSpec};
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{action_details, action_metadata};
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, Action, ActionAttempt, ActionDetails, ActionMetadata, ActionStatus, ActionType,
-    ClusterEvent, ErrorInfo, PhaseTransition, Run, RunDetails, TaskActionMetadata,
-    TraceActionMetadata, cluster_event, error_info,
+    ClusterEvent, ConditionActionMetadata, ErrorInfo, PhaseTransition, Run, RunDetails, SignalInfo,
+    TaskActionMetadata, TraceActionMetadata, cluster_event, error_info,
 };
 use buffa::Message;
 use buffa_types::google::protobuf::Timestamp as WireTimestamp;
@@ -51,7 +51,13 @@ fn metadata(record: &ActionRecord) -> ActionMetadata {
                 ..Default::default()
             },
         ))),
-        ActionKind::Condition => None,
+        ActionKind::Condition => Some(action_metadata::Spec::Condition(Box::new(
+            ConditionActionMetadata {
+                name: spec.task.name.clone(),
+                r#type: crate::conditions::literal_type(spec).into(),
+                ..Default::default()
+            },
+        ))),
     };
     ActionMetadata {
         parent: record
@@ -203,6 +209,12 @@ pub fn action_details(
         Some(action_details::Result::AbortInfo(Box::new(abort_info(
             abort,
         ))))
+    } else if let Some(signal) = &state.signal {
+        Some(action_details::Result::SignalInfo(Box::new(SignalInfo {
+            signalled_by: wire_identity(&signal.by).into(),
+            output: crate::conditions::signalled_value(state).into(),
+            ..Default::default()
+        })))
     } else {
         state
             .error

@@ -221,6 +221,7 @@ pub fn list_query(request: &ListRequest, default_order: DefaultOrder) -> ApiResu
         descending,
         limit: request.limit,
         token: request.token.clone(),
+        ..ListQuery::default()
     })
 }
 

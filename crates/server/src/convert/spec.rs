@@ -11,7 +11,7 @@ use aerie_wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_wire::flyteidl2::core::{KeyValuePair, RetryStrategy, TaskTemplate};
 use aerie_wire::flyteidl2::task::TaskSpec;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details;
-use aerie_wire::flyteidl2::workflow::TraceAction;
+use aerie_wire::flyteidl2::workflow::{ConditionAction, TraceAction};
 use buffa::Message;
 use buffa_types::google::protobuf::{Duration as WireDuration, Struct};
 use std::time::Duration;
@@ -65,6 +65,7 @@ pub fn task(spec: &TaskSpec) -> ActionSpec {
             .iter()
             .map(secret_request)
             .collect(),
+        condition_type: None,
     }
 }
 
@@ -130,7 +131,8 @@ pub fn details_spec(kind: ActionKind, wire_spec: &[u8]) -> Option<action_details
                 .into_option()
                 .map(|spec| action_details::Spec::Trace(Box::new(spec)))
         }),
-        ActionKind::Condition => return None,
+        ActionKind::Condition => ConditionAction::decode_from_slice(wire_spec)
+            .map(|condition| Some(action_details::Spec::Condition(Box::new(condition)))),
     };
     decoded.unwrap_or_else(|err| {
         tracing::error!(error = %err, "a stored spec cannot be decoded");
@@ -382,13 +384,21 @@ mod tests {
     }
 
     #[test]
-    fn details_decode_the_stored_task_spec_and_skip_garbage() {
+    fn details_decode_the_stored_task_and_condition_specs_and_skip_garbage() {
         let bytes = container_spec(&["a0"]).encode_to_vec();
         assert!(matches!(
             details_spec(ActionKind::Task, &bytes),
             Some(action_details::Spec::Task(_))
         ));
         assert!(details_spec(ActionKind::Task, &[0xff, 0xff]).is_none());
-        assert!(details_spec(ActionKind::Condition, &bytes).is_none());
+        let condition = ConditionAction {
+            name: "approve".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            details_spec(ActionKind::Condition, &condition.encode_to_vec()),
+            Some(action_details::Spec::Condition(decoded)) if decoded.name == "approve"
+        ));
+        assert!(details_spec(ActionKind::Condition, &[0xff, 0xff]).is_none());
     }
 }

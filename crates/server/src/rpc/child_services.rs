@@ -5,6 +5,7 @@
 //! children, abort a child or the run, each checked against the caller's own run.
 
 use crate::caller::{AbortSource, abort_info, authenticated, caller, may_change};
+use crate::conditions;
 use crate::convert::ids::{required_action_id, required_run_id};
 use crate::error::{ApiError, ApiResult};
 use crate::rpc::children::{self, ChildMessage, ChildRequest, ChildSpec};
@@ -102,8 +103,12 @@ impl QueueService for ChildHandlers {
             spec: match request.spec {
                 Some(enqueue_action_request::Spec::Task(task)) => ChildSpec::Task(task),
                 Some(enqueue_action_request::Spec::Trace(trace)) => ChildSpec::Trace(trace),
-                Some(enqueue_action_request::Spec::Condition(_)) => ChildSpec::Condition,
-                None => ChildSpec::Missing,
+                Some(enqueue_action_request::Spec::Condition(condition)) => {
+                    ChildSpec::Condition(Some(condition))
+                }
+                // The SDK sends a condition on this path without its spec; a task or a trace
+                // always carries one.
+                None => ChildSpec::Condition(None),
             },
         };
         self.enqueue(&ctx, child).await?;
@@ -208,7 +213,7 @@ impl ActionsService for ChildHandlers {
             spec: match action.spec {
                 Some(action::Spec::Task(task)) => ChildSpec::Task(task),
                 Some(action::Spec::Trace(trace)) => ChildSpec::Trace(trace),
-                Some(action::Spec::Condition(_)) => ChildSpec::Condition,
+                Some(action::Spec::Condition(condition)) => ChildSpec::Condition(Some(condition)),
                 None => ChildSpec::Missing,
             },
         };
@@ -279,11 +284,17 @@ impl ActionsService for ChildHandlers {
 
     async fn signal(
         &self,
-        _ctx: RequestContext,
-        _request: ServiceRequest<'_, SignalRequest>,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, SignalRequest>,
     ) -> ServiceResult<SignalResponse> {
-        Err(ConnectError::unimplemented(
-            "conditions are not supported yet",
-        ))
+        let owned = request.to_owned_message();
+        let id = required_action_id(owned.action_id.as_option(), "action_id")?;
+        may_change(&ctx, &id.run)?;
+        let value = owned
+            .value
+            .into_option()
+            .ok_or_else(|| ApiError::missing("value"))?;
+        conditions::signal(&self.app, &id, value, &caller(&ctx)).await?;
+        Ok(Response::new(SignalResponse::default()))
     }
 }

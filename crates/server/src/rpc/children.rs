@@ -1,8 +1,9 @@
 //! Child actions, shared by the two paths a running parent may use (contract §5): the
 //! QueueService/StateService pair and the ActionsService. A parent enqueues children and
-//! traces, watches its direct children (snapshot, sentinel, then every change), and aborts
-//! children it stopped waiting for.
+//! traces and conditions, watches its direct children (snapshot, sentinel, then every change,
+//! with a condition's value once signalled), and aborts children it stopped waiting for.
 
+use crate::conditions;
 use crate::convert::ids::required_action_id;
 use crate::convert::spec;
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +18,7 @@ use aerie_wire::flyteidl2::common::ActionIdentifier;
 use aerie_wire::flyteidl2::core::ExecutionError;
 use aerie_wire::flyteidl2::core::container_error::Kind as Recoverability;
 use aerie_wire::flyteidl2::core::execution_error::ErrorKind as Origin;
-use aerie_wire::flyteidl2::workflow::{ActionUpdate, TaskAction, TraceAction};
+use aerie_wire::flyteidl2::workflow::{ActionUpdate, ConditionAction, TaskAction, TraceAction};
 use buffa::Message;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -36,7 +37,9 @@ pub struct ChildRequest {
 pub enum ChildSpec {
     Task(Box<TaskAction>),
     Trace(Box<TraceAction>),
-    Condition,
+    /// A condition, with its spec (the ActionsService path) or without (the QueueService
+    /// path, where the SDK sends none).
+    Condition(Option<Box<ConditionAction>>),
     Missing,
 }
 
@@ -112,10 +115,19 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
                 state,
             }
         }
-        ChildSpec::Condition => {
-            return Err(ApiError::Unimplemented(
-                "conditions are not supported yet".into(),
-            ));
+        ChildSpec::Condition(condition) => {
+            app.blobs.key_of(&request.input_uri)?;
+            let (spec, wire_spec, state) = conditions::new_condition(condition.as_deref(), &id)?;
+            NewAction {
+                name: id.name.clone(),
+                parent: Some(parent.id.name.clone()),
+                spec,
+                wire_spec,
+                input_uri: request.input_uri.clone(),
+                run_output_base,
+                group: request.group.clone(),
+                state,
+            }
         }
         ChildSpec::Missing => return Err(ApiError::missing("one of task, trace or condition")),
     };
@@ -199,6 +211,7 @@ pub fn action_update(record: &ActionRecord, state: &ActionState) -> ActionUpdate
         phase: state.phase.as_i32().into(),
         error: error.into(),
         output_uri,
+        value: conditions::signalled_value(state).into(),
         ..Default::default()
     }
 }

@@ -2,6 +2,7 @@
 //! long-lived watch streams are in `run_watches`).
 
 use crate::caller::{AbortSource, abort_info, caller};
+use crate::conditions;
 use crate::convert::details;
 use crate::convert::ids::{self, required_action_id, required_run_id};
 use crate::convert::list::{DefaultOrder, list_query};
@@ -13,8 +14,8 @@ use crate::launch::{self, RunInputs, RunStart};
 use crate::rpc::{run_watches, trigger_service};
 use crate::state::AppState;
 use crate::watch;
-use aerie_core::{ActionPhase, Org, Project, RunId};
-use aerie_store::FilterValue;
+use aerie_core::{Org, Project, RunId};
+use aerie_wire::flyteidl2::core::primitive;
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
     create_run_request, list_runs_request, watch_runs_request,
@@ -130,13 +131,7 @@ impl RunHandlers {
             }
         };
         let mut query = list_query(&request.request, DefaultOrder::NewestFirst)?;
-        if request.paused_actions_only {
-            query.filters.push(aerie_store::Filter {
-                field: aerie_store::FilterField::Phase,
-                op: aerie_store::FilterOp::Equal,
-                values: vec![FilterValue::Phase(ActionPhase::Paused)],
-            });
-        }
+        query.paused_only = request.paused_actions_only;
         let page = self
             .app
             .store
@@ -401,12 +396,24 @@ impl RunService for RunHandlers {
 
     async fn signal_event(
         &self,
-        _ctx: RequestContext,
-        _request: ServiceRequest<'_, SignalEventRequest>,
+        ctx: RequestContext,
+        request: ServiceRequest<'_, SignalEventRequest>,
     ) -> ServiceResult<SignalEventResponse> {
-        Err(ConnectError::unimplemented(
-            "conditions are not supported yet",
-        ))
+        let owned = request.to_owned_message();
+        let id = required_action_id(owned.action_id.as_option(), "action_id")?;
+        let payload = owned
+            .payload
+            .as_option()
+            .and_then(|payload| payload.value.clone())
+            .ok_or_else(|| ApiError::missing("payload"))?;
+        let value = conditions::primitive_literal(match payload {
+            event_payload::Value::BoolValue(value) => primitive::Value::Boolean(value),
+            event_payload::Value::IntValue(value) => primitive::Value::Integer(value),
+            event_payload::Value::FloatValue(value) => primitive::Value::FloatValue(value),
+            event_payload::Value::StringValue(value) => primitive::Value::StringValue(value),
+        });
+        conditions::signal(&self.app, &id, value, &caller(&ctx)).await?;
+        ok(SignalEventResponse::default())
     }
 
     async fn watch_groups(

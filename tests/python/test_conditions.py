@@ -1,0 +1,166 @@
+"""Conditions (`flyte.new_condition`) through the official SDK and CLI: a task waits PAUSED on a
+condition until it is signalled (by `remote.Condition.signal`, `flyte signal condition` or
+`aerie signal`), resumes with the value of the declared type, or ends on the condition's timeout;
+wrong types and late signals get the right codes."""
+
+from __future__ import annotations
+
+import flyte
+import flyte.remote
+import pytest
+from flyteidl2.workflow import run_service_pb2
+from helpers import (
+    DOMAIN,
+    PROJECT,
+    HttpReply,
+    action_id,
+    aerie_cli,
+    assert_connect_error,
+    connect_unary,
+    flyte_cli,
+    wait_terminal,
+    wait_until,
+)
+from workflows import gated
+
+# `remote.Condition.phase` is the wire phase's name.
+PAUSED, TIMED_OUT = "ACTION_PHASE_PAUSED", "ACTION_PHASE_TIMED_OUT"
+
+
+def paused_condition(run_name: str, name: str) -> flyte.remote.Condition:
+    """The condition `name` of the run, once it waits PAUSED."""
+
+    def find():
+        for condition in flyte.remote.Condition.listall(run_name=run_name):
+            if condition.pb2.metadata.condition.name == name and condition.phase == PAUSED:
+                return condition
+        return None
+
+    return wait_until(find, timeout=60, what=f"condition {name!r} of {run_name} to wait PAUSED")
+
+
+def outputs(details) -> list:
+    import asyncio
+
+    return list(asyncio.run(details.outputs()))
+
+
+def paused_run_names() -> set[str]:
+    return {run.name for run in flyte.remote.Run.listall(paused_actions_only=True)}
+
+
+def test_a_condition_signalled_true_by_the_sdk_resumes_the_task(sdk):
+    run = flyte.run(gated.approval, amount=100)
+    condition = paused_condition(run.name, "approve")
+    assert run.name in paused_run_names(), "a run with a PAUSED condition is listed as paused"
+    details = flyte.remote.ActionDetails.get(run_name=run.name, name=condition.action_name).pb2
+    assert details.condition.prompt == "Pay 100?" and details.metadata.action_type == 3
+
+    condition.signal(True)
+    finished = wait_terminal(run)
+    assert finished.phase.value == "succeeded", finished.error_message
+    assert outputs(finished) == ["paid 100"]
+    after = flyte.remote.ActionDetails.get(run_name=run.name, name=condition.action_name).pb2
+    assert after.signal_info.output.scalar.primitive.boolean is True
+    assert after.signal_info.signalled_by.user.spec.email or after.signal_info.signalled_by.user.id.subject
+    assert run.name not in paused_run_names()
+
+
+def test_the_flyte_cli_lists_and_signals_a_condition_false(sdk, tmp_path):
+    run = flyte.run(gated.approval, amount=7)
+    condition = paused_condition(run.name, "approve")
+    listed = flyte_cli(sdk, "get", "condition", "-p", PROJECT, "-d", DOMAIN, run.name, cwd=tmp_path)
+    assert listed.returncode == 0 and "approve" in listed.stdout, listed.explain()
+
+    signalled = flyte_cli(
+        sdk, "signal", "condition", "-p", PROJECT, "-d", DOMAIN, run.name, condition.action_name, "false",
+        cwd=tmp_path,
+    )
+    assert signalled.returncode == 0 and "has been signaled" in signalled.stdout, signalled.explain()
+    finished = wait_terminal(run)
+    assert outputs(finished) == ["refused 7"]
+
+
+def test_each_type_takes_its_own_values_and_refuses_the_others(sdk):
+    run = flyte.run(gated.typed_answers)
+    count = paused_condition(run.name, "count")
+    with pytest.raises(Exception) as wrong:
+        count.signal("three")
+    assert "does not match" in str(wrong.value) and "INTEGER" in str(wrong.value), wrong.value
+    count.signal(3)
+    count.signal(3)  # the same value again is a retried call, accepted
+    with pytest.raises(Exception) as late:
+        count.signal(4)
+    assert "already completed" in str(late.value), late.value
+
+    paused_condition(run.name, "ratio").signal(0.5)
+    paused_condition(run.name, "label").signal("blue")
+    finished = wait_terminal(run)
+    assert finished.phase.value == "succeeded", finished.error_message
+    assert outputs(finished) == ["3 0.5 blue"]
+
+
+def test_aerie_signal_parses_the_value_by_the_declared_type(sdk):
+    run = flyte.run(gated.approval, amount=5)
+    condition = paused_condition(run.name, "approve")
+    wrong = aerie_cli(sdk, "signal", run.name, condition.action_name, "maybe")
+    assert wrong.returncode != 0 and "BOOLEAN" in wrong.stderr, wrong.explain()
+    cli = aerie_cli(sdk, "signal", run.name, condition.action_name, "yes")
+    assert cli.returncode == 0, cli.explain()
+    assert outputs(wait_terminal(run)) == ["paid 5"]
+
+
+def test_a_condition_times_out_and_the_task_sees_the_sdks_error(sdk):
+    handled = flyte.run(gated.impatient, seconds=2.0)
+    assert outputs(wait_terminal(handled)) == ["timed out"]
+    late = next(c for c in flyte.remote.Condition.listall(run_name=handled.name))
+    assert late.phase == TIMED_OUT
+    with pytest.raises(Exception) as refused:
+        late.signal(True)
+    assert "already completed" in str(refused.value), refused.value
+
+    unhandled = flyte.run(gated.gives_up, seconds=1.0)
+    failed = wait_terminal(unhandled)
+    assert failed.phase.value == "failed"
+    assert failed.error_info.code == "ConditionTimedoutError", failed.error_info
+
+
+def test_aborting_the_run_ends_its_paused_condition(sdk):
+    run = flyte.run(gated.approval, amount=9)
+    condition = paused_condition(run.name, "approve")
+    run.abort(reason="no longer needed")
+    wait_terminal(run)
+    ended = flyte.remote.ActionDetails.get(run_name=run.name, name=condition.action_name)
+    assert ended.phase.value == "aborted"
+    with pytest.raises(Exception) as refused:
+        condition.signal(True)
+    assert "already completed" in str(refused.value), refused.value
+
+
+def test_on_the_queue_service_path_a_condition_arrives_untyped_and_still_works(sdk):
+    run = flyte.with_runcontext(env_vars={"_U_USE_ACTIONS": "0"}).run(gated.approval, amount=3)
+
+    def untyped():
+        for condition in flyte.remote.Condition.listall(run_name=run.name):
+            if condition.phase == PAUSED:
+                return condition
+        return None
+
+    condition = wait_until(untyped, timeout=60, what="the untyped condition to wait PAUSED")
+    assert condition.pb2.metadata.condition.name == condition.action_name
+    condition.signal(True)
+    assert outputs(wait_terminal(run)) == ["paid 3"]
+
+
+def test_signals_to_unknown_or_non_condition_actions_are_refused(sdk, succeeded_run):
+    def signal_event(action: str, **payload) -> HttpReply:
+        request = run_service_pb2.SignalEventRequest(
+            action_id=action_id(succeeded_run.name, action), payload=run_service_pb2.EventPayload(**payload)
+        )
+        return connect_unary(sdk, "flyteidl2.workflow.RunService/SignalEvent", request.SerializeToString())
+
+    assert_connect_error(signal_event("a0", bool_value=True), "failed_precondition", "not a condition")
+    assert_connect_error(signal_event("nosuchaction", bool_value=True), "not_found")
+    assert_connect_error(signal_event("a0"), "invalid_argument", "payload")
+    cli = aerie_cli(sdk, "signal", succeeded_run.name, "a0", "true")
+    assert cli.returncode != 0 and "not a condition" in cli.stderr, cli.explain()
