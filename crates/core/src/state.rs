@@ -7,6 +7,7 @@
 //! attempt, and the action never shows FAILED for an attempt that will be retried.
 
 use crate::cache::{CacheSource, CacheStatus};
+use crate::id::ActionId;
 use crate::phase::ActionPhase;
 use crate::spec::{RetryPolicy, retry_decision};
 use crate::time::Timestamp;
@@ -199,6 +200,9 @@ pub struct ActionState {
     /// For a condition, once signalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<Signal>,
+    /// For an action a recovery run reused: the action of the earlier run that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_from: Option<ActionId>,
 }
 
 impl ActionState {
@@ -214,7 +218,27 @@ impl ActionState {
             cache_status: CacheStatus::Disabled,
             cache_source: None,
             signal: None,
+            recovered_from: None,
         }
+    }
+
+    /// An action a recovery run takes over, finished, from `source` (which succeeded): one
+    /// attempt, RECOVERED at `now`, with the source's signal if it was a condition.
+    pub fn recovered(source: ActionId, signal: Option<Signal>, now: Timestamp) -> Self {
+        let mut state = Self::queued(now);
+        let attempt = &mut state.attempts[0];
+        attempt.phase = ActionPhase::Recovered;
+        attempt.ended_at = Some(now);
+        attempt.transitions = vec![PhaseTransition {
+            phase: ActionPhase::Recovered,
+            started_at: now,
+            ended_at: Some(now),
+        }];
+        state.phase = ActionPhase::Recovered;
+        state.ended_at = Some(now);
+        state.signal = signal;
+        state.recovered_from = Some(source);
+        state
     }
 
     /// A new condition, PAUSED until it is signalled (it never queues: nothing runs).

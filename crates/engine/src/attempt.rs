@@ -5,6 +5,7 @@
 use crate::caching;
 use crate::capture::AttemptLog;
 use crate::executor::{AttemptToStart, Started};
+use crate::recover_run::{self, RecoverFrom};
 use crate::{Engine, Inner};
 use aerie_blob::LogStore;
 use aerie_core::spec::{deadline_error, instant_after, timeout_error};
@@ -16,8 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// Runs one attempt of `queued`; true if it ended with a retry queued.
-pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) -> bool {
+/// Runs one attempt of `queued` (in a recovery run, once its reusable children are taken over
+/// from `recover`); true if it ended with a retry queued.
+pub(crate) async fn run(
+    inner: &Arc<Inner>,
+    queued: ActionRecord,
+    recover: Option<&RecoverFrom>,
+) -> bool {
     let id = queued.id.clone();
     let attempt = queued.state.current_attempt().number;
     let claimed = match inner
@@ -34,6 +40,9 @@ pub(crate) async fn run(inner: &Arc<Inner>, queued: ActionRecord) -> bool {
             return false;
         }
     };
+    if let Some(recover) = recover {
+        recover_run::take_over_children(inner, &claimed, recover).await;
+    }
     let started = inner
         .executor
         .start(AttemptToStart {

@@ -10,6 +10,7 @@
 //! - `conditions`: conditions' timeouts.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
+//! - `recover_run`: a recovery run's taking over of what the earlier run finished.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
 //!   document + exit status → verdict, pure), `process` (process groups and the processes that
 //!   escape them), `capture` (logs).
@@ -31,6 +32,7 @@ pub mod local;
 pub mod noop;
 pub mod outcome;
 mod process;
+mod recover_run;
 mod recovery;
 mod scheduler;
 

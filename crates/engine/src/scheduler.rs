@@ -13,11 +13,13 @@
 //! also ends the paused conditions past their timeouts (`conditions`).
 
 use crate::caching::{self, Decision, RunCacheSettings};
+use crate::recover_run::RecoverFrom;
 use crate::{ActiveAttempt, Inner, attempt, conditions};
 use aerie_core::spec::instant_after;
 use aerie_core::{ActionKind, ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
 use aerie_store::ActionRecord;
 use aerie_store::CacheScope;
+use aerie_wire::flyteidl2::common::RelationType;
 use aerie_wire::flyteidl2::task::{CacheLookupScope, RunSpec};
 use buffa::Message;
 use std::sync::Arc;
@@ -104,11 +106,13 @@ async fn time_out_queued(inner: &Arc<Inner>, action: &ActionRecord, error: Error
 }
 
 /// What the scheduler follows of a run's spec.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunSettings {
     /// `max_action_concurrency` (0 and unset mean none).
     pub concurrency: Option<u32>,
     pub cache: RunCacheSettings,
+    /// For a recovery run: the earlier run it reuses.
+    pub recover: Option<Arc<RecoverFrom>>,
 }
 
 impl RunSettings {
@@ -128,8 +132,22 @@ impl RunSettings {
                 overwrite: spec.overwrite_cache || config.overwrite_cache,
                 scope,
             },
+            recover: recover_from(spec).map(Arc::new),
         }
     }
+}
+
+/// The earlier run a recovery run (relation RECOVER) reuses.
+fn recover_from(spec: &RunSpec) -> Option<RecoverFrom> {
+    let relation = spec.relation.as_option()?;
+    if relation.relation_type.as_known() != Some(RelationType::RELATION_TYPE_RECOVER) {
+        return None;
+    }
+    let source = aerie_convert::run_id(relation.related_to.as_option()?).ok()?;
+    Some(RecoverFrom {
+        source,
+        forced: spec.recover.force_rerun_actions.iter().cloned().collect(),
+    })
 }
 
 /// The run's settings, read once per run (a run that cannot be read gets the defaults, and is
@@ -142,7 +160,7 @@ async fn run_settings(inner: &Arc<Inner>, action: &ActionRecord) -> RunSettings 
         .expect("run settings lock poisoned")
         .get(run)
     {
-        return *settings;
+        return settings.clone();
     }
     let settings = match inner.store.get_run(run).await {
         Ok(record) => RunSettings::from_spec(
@@ -160,7 +178,7 @@ async fn run_settings(inner: &Arc<Inner>, action: &ActionRecord) -> RunSettings 
     if all.len() >= RUN_SETTINGS_KEPT {
         all.clear();
     }
-    all.insert(run.clone(), settings);
+    all.insert(run.clone(), settings.clone());
     settings
 }
 
@@ -277,7 +295,7 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
                 }
             };
             match admit(inner, &action, settings.concurrency) {
-                Admission::Admitted(exited_tx) => start(inner, action, exited_tx),
+                Admission::Admitted(exited_tx) => start(inner, action, settings.recover, exited_tx),
                 Admission::Active => {}
                 Admission::Wait(reason) => {
                     // An attempt that ends wakes the scan to look again.
@@ -297,12 +315,18 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
     Ok(earliest_waiting)
 }
 
-/// Runs the admitted `action`'s attempt; when it is over, frees its slot and wakes the scan.
-fn start(inner: &Arc<Inner>, action: ActionRecord, exited_tx: watch::Sender<bool>) {
+/// Runs the admitted `action`'s attempt (taking over its children first, in a recovery run);
+/// when it is over, frees its slot and wakes the scan.
+fn start(
+    inner: &Arc<Inner>,
+    action: ActionRecord,
+    recover: Option<Arc<RecoverFrom>>,
+    exited_tx: watch::Sender<bool>,
+) {
     let inner_for_attempt = Arc::clone(inner);
     inner.tasks.spawn(async move {
         let id = action.id.clone();
-        let requeued = attempt::run(&inner_for_attempt, action).await;
+        let requeued = attempt::run(&inner_for_attempt, action, recover.as_deref()).await;
         inner_for_attempt
             .active
             .lock()

@@ -112,10 +112,32 @@ pub fn check_run_spec(spec: &RunSpec) -> ApiResult<()> {
     Ok(())
 }
 
+/// A rerun or recovery must name a run that exists (its project and domain as sent).
+async fn check_relation(app: &AppState, spec: &RunSpec) -> ApiResult<()> {
+    let Some(related) = spec
+        .relation
+        .as_option()
+        .and_then(|relation| relation.related_to.as_option())
+    else {
+        return Ok(());
+    };
+    let related = aerie_convert::run_id(related)
+        .map_err(|err| ApiError::InvalidArgument(format!("run_spec.relation.related_to: {err}")))?;
+    match app.store.get_run(&related).await {
+        Ok(_) => Ok(()),
+        Err(aerie_store::StoreError::RunNotFound(_)) => Err(ApiError::NotFound(format!(
+            "run {} (the run this one reruns) does not exist in {}/{}",
+            related.name, related.project, related.domain
+        ))),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Stores the run and its queued root action and wakes the engine.
 pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot> {
     check_run_spec(&start.run_spec)?;
     known_project(app, &start.id.project).await?;
+    check_relation(app, &start.run_spec).await?;
     start
         .task_spec
         .task_template

@@ -69,6 +69,12 @@ fn metadata(record: &ActionRecord) -> ActionMetadata {
         action_type: action_type.into(),
         environment_name: spec.environment.clone(),
         spec: spec_metadata,
+        recovered_from: record
+            .state
+            .recovered_from
+            .as_ref()
+            .map(|source| aerie_convert::wire_action_id(source, record.org.as_str()))
+            .into(),
         ..Default::default()
     }
 }
@@ -123,9 +129,12 @@ fn abort_info(abort: &aerie_core::AbortInfo) -> AbortInfo {
     }
 }
 
-/// The root action's metadata names who created the run, and the trigger it came from.
+/// The root action's metadata names who created the run, the run it reruns or recovers, and
+/// the trigger it came from.
 fn run_metadata(metadata: &mut ActionMetadata, run: &RunRecord) {
     metadata.executed_by = wire_identity(&run.created_by).into();
+    // A rerun or recovery names the run it came from.
+    metadata.relation = run_spec(run).relation;
     if let Some(trigger) = &run.trigger {
         metadata.trigger_name = trigger.name.clone();
         metadata.trigger_id = TriggerIdentifier {
@@ -272,11 +281,22 @@ pub fn run_details(
     state: &ActionState,
     spec: Option<action_details::Spec>,
 ) -> RunDetails {
-    let mut root_details = action_details(root, state, spec);
-    run_metadata(root_details.metadata.get_or_insert_default(), run);
     RunDetails {
         run_spec: run_spec(run).into(),
-        action: root_details.into(),
+        action: root_action_details(run, root, state, spec).into(),
         ..Default::default()
     }
+}
+
+/// The full details of `run`'s root action in `state`, with what its metadata says of the run
+/// (creator, trigger, the run it reruns).
+pub fn root_action_details(
+    run: &RunRecord,
+    root: &ActionRecord,
+    state: &ActionState,
+    spec: Option<action_details::Spec>,
+) -> ActionDetails {
+    let mut details = action_details(root, state, spec);
+    run_metadata(details.metadata.get_or_insert_default(), run);
+    details
 }

@@ -15,6 +15,7 @@ use crate::rpc::{run_watches, trigger_service};
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{Org, Project, RunId};
+use aerie_store::{ActionRecord, RunRecord};
 use aerie_wire::flyteidl2::core::primitive;
 use aerie_wire::flyteidl2::task::Inputs;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::{
@@ -148,6 +149,15 @@ impl RunHandlers {
         })
     }
 
+    /// The run of a root action (whose details say who made the run and what it reruns);
+    /// `None` for any other action.
+    async fn root_run(&self, record: &ActionRecord) -> ApiResult<Option<RunRecord>> {
+        if record.parent.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(self.app.store.get_run(&record.id.run).await?))
+    }
+
     async fn list_actions_inner(
         &self,
         request: ListActionsRequest,
@@ -270,8 +280,9 @@ impl RunService for RunHandlers {
             .await
             .map_err(ApiError::from)?;
         let spec = spec::details_spec(record.kind(), &wire_spec);
+        let run = self.root_run(&record).await?;
         ok(GetActionDetailsResponse {
-            details: details::action_details(&record, &record.state, spec).into(),
+            details: action_details_of(run.as_ref(), &record, &record.state, spec).into(),
             ..Default::default()
         })
     }
@@ -293,10 +304,11 @@ impl RunService for RunHandlers {
             .await
             .map_err(ApiError::from)?;
         let spec = spec::details_spec(record.kind(), &wire_spec);
+        let run = self.root_run(&record).await?;
         let states = watch::action_states(self.app.clone(), record.clone(), changes);
         let responses = states.map(move |state| {
             state.map(|state| WatchActionDetailsResponse {
-                details: details::action_details(&record, &state, spec.clone()).into(),
+                details: action_details_of(run.as_ref(), &record, &state, spec.clone()).into(),
                 ..Default::default()
             })
         });
@@ -451,5 +463,18 @@ impl RunService for RunHandlers {
         Err(ConnectError::unimplemented(
             "aerie keeps logs itself; use DataProxyService.TailLogs",
         ))
+    }
+}
+
+/// An action's details, with what a root's say of its run.
+fn action_details_of(
+    run: Option<&RunRecord>,
+    record: &ActionRecord,
+    state: &aerie_core::ActionState,
+    spec: Option<action_details::Spec>,
+) -> ActionDetails {
+    match run {
+        Some(run) => details::root_action_details(run, record, state, spec),
+        None => details::action_details(record, state, spec),
     }
 }
