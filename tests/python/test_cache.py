@@ -51,6 +51,8 @@ def test_a_root_hit_in_a_later_run_starts_no_process_and_returns_the_cached_outp
     assert pb.attempts[0].cache_status == HIT and not pb.attempts[0].logs_available
     source = pb.attempts[0].cache_metadata.source_action_attempt
     assert (source.action_id.run.name, source.action_id.name, source.attempt) == (first.name, "a0", 1)
+    shown = aerie_cli(sdk, "get", "action", second.name, "a0")
+    assert f"hit (outputs of {first.name}/a0, attempt 1)" in shown.stdout, shown.explain()
 
 
 def test_a_child_hits_inside_one_run_and_shares_its_entry_with_a_root_run(sdk, tmp_path):

@@ -108,6 +108,9 @@ def test_aerie_signal_parses_the_value_by_the_declared_type(sdk):
     cli = aerie_cli(sdk, "signal", run.name, condition.action_name, "yes")
     assert cli.returncode == 0, cli.explain()
     assert outputs(wait_terminal(run)) == ["paid 5"]
+    shown = aerie_cli(sdk, "get", "action", run.name, condition.action_name)
+    assert shown.returncode == 0, shown.explain()
+    assert "BOOLEAN: Pay 5?" in shown.stdout and "true by" in shown.stdout, shown.stdout
 
 
 def test_a_condition_times_out_and_the_task_sees_the_sdks_error(sdk):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import flyte
 import flyte.remote
-from helpers import wait_terminal
+from helpers import aerie_cli, wait_terminal
 from workflows import recoverable
 
 RERUN, RECOVER = 1, 2
@@ -59,6 +59,11 @@ def test_a_recovery_reuses_what_succeeded_and_runs_only_what_failed(sdk, tmp_pat
     root = flyte.remote.ActionDetails.get(run_name=recovered_run.name, name="a0").pb2
     assert root.metadata.relation.related_to.name == failed_run.name
     assert root.metadata.relation.relation_type == RECOVER
+    shown = aerie_cli(sdk, "get", "action", recovered_run.name, "a0")
+    assert f"recovery of {failed_run.name}" in shown.stdout, shown.explain()
+    reused = next(name for name, phase in phases.items() if phase == "recovered")
+    shown = aerie_cli(sdk, "get", "action", recovered_run.name, reused)
+    assert f"from {failed_run.name}/{reused}" in shown.stdout, shown.explain()
 
 
 def test_force_rerun_actions_runs_the_named_ones_again(sdk, tmp_path):

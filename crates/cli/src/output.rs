@@ -5,7 +5,7 @@
 
 use aerie_client::wire::flyteidl2::workflow::ActionMetadata;
 use aerie_client::wire::flyteidl2::workflow::error_info::Kind;
-use aerie_client::{ActionDetails, ActionSummary, CacheStatus, Timestamp};
+use aerie_client::{ActionDetails, ActionSummary, CacheStatus, Relation, Timestamp};
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -125,6 +125,27 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
     row("runtime", format_duration(details.runtime()));
     if let Some(cache) = cache_label(details) {
         row("cache", cache);
+    }
+    if let Some((source, relation)) = details.related_run() {
+        let how = match relation {
+            Relation::Rerun => "rerun of",
+            Relation::Recover => "recovery of",
+            Relation::Other => "related to",
+        };
+        row("source", format!("{how} {}", source.name));
+    }
+    if let Some(source) = details.recovered_from() {
+        row("recovered", format!("from {}/{}", source.run.name, source.name));
+    }
+    if details.is_condition() {
+        let value_type = details
+            .condition_type()
+            .map_or_else(|| "any type".to_owned(), |value_type| value_type.to_string());
+        let prompt = details.condition_prompt().unwrap_or_default();
+        row("condition", format!("{value_type}: {prompt}"));
+        if let Some((value, by)) = details.signalled() {
+            row("signal", format!("{value} by {}", by.unwrap_or("unknown")));
+        }
     }
     if let Some(error) = details.error_info() {
         row(

@@ -14,9 +14,11 @@ use crate::error::{Error, Result};
 use crate::json;
 use crate::summary::ActionSummary;
 use crate::watch::watch_action;
-use aerie_core::{ActionId, ActionName, CacheSource, CacheStatus, RunName};
+use aerie_core::{ActionId, ActionName, CacheSource, CacheStatus, RunId, RunName};
+use aerie_wire::flyteidl2::common::RelationType;
 use aerie_wire::flyteidl2::core::literal_type;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Result as DetailsResult;
+use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Spec as DetailsSpec;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_metadata::Spec as MetadataSpec;
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, ActionAttempt, ActionDetails as WireActionDetails, ActionMetadata, ActionStatus,
@@ -24,6 +26,17 @@ use aerie_wire::flyteidl2::workflow::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use std::sync::OnceLock;
+
+/// How a run relates to the run it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// `flyte rerun`: everything ran again.
+    Rerun,
+    /// `flyte rerun --recover`: what succeeded before was reused.
+    Recover,
+    /// Another relation (a spawn, a trigger).
+    Other,
+}
 
 /// The full record of one action: id, metadata, status, every attempt, the error or abort info
 /// and the spec, plus its inputs and outputs once fetched.
@@ -213,6 +226,44 @@ impl ActionDetails {
             Some(literal_type::Type::Simple(simple)) => ValueType::from_wire(simple.as_known()?),
             _ => None,
         }
+    }
+
+    /// For a condition: the prompt it shows whoever signals it.
+    pub fn condition_prompt(&self) -> Option<&str> {
+        match &self.wire.spec {
+            Some(DetailsSpec::Condition(condition)) => Some(&condition.prompt),
+            _ => None,
+        }
+    }
+
+    /// For a condition that was signalled: the value, and who sent it.
+    pub fn signalled(&self) -> Option<(SignalValue, Option<&str>)> {
+        let Some(DetailsResult::SignalInfo(info)) = &self.wire.result else {
+            return None;
+        };
+        let value = SignalValue::from_literal(info.output.as_option()?)?;
+        let by = info
+            .signalled_by
+            .as_option()
+            .and_then(aerie_convert::identity_name);
+        Some((value, by))
+    }
+
+    /// For an action a recovery run took over: the action of the earlier run that ran it.
+    pub fn recovered_from(&self) -> Option<ActionId> {
+        aerie_convert::action_id(self.metadata().recovered_from.as_option()?).ok()
+    }
+
+    /// For the root of a rerun or a recovery: the run it came from, and how.
+    pub fn related_run(&self) -> Option<(RunId, Relation)> {
+        let relation = self.metadata().relation.as_option()?;
+        let run = aerie_convert::run_id(relation.related_to.as_option()?).ok()?;
+        let kind = match relation.relation_type.as_known()? {
+            RelationType::RELATION_TYPE_RERUN => Relation::Rerun,
+            RelationType::RELATION_TYPE_RECOVER => Relation::Recover,
+            _ => Relation::Other,
+        };
+        Some((run, kind))
     }
 
     /// Whether the action is a condition (`flyte.new_condition`).

@@ -2,7 +2,7 @@
 //! value for it from text as the `flyte signal` CLI does, and the value sent to signal it
 //! (RunService/SignalEvent, through [`crate::ActionDetails::signal`]).
 
-use aerie_wire::flyteidl2::core::SimpleType;
+use aerie_wire::flyteidl2::core::{Literal, SimpleType, literal, primitive, scalar};
 use aerie_wire::flyteidl2::workflow::event_payload;
 use std::fmt;
 
@@ -80,6 +80,23 @@ impl SignalValue {
             .into_iter()
             .find_map(|value_type| value_type.parse(raw).ok())
             .unwrap_or_else(|| Self::String(raw.to_owned()))
+    }
+
+    /// The value a literal holds, if it is one of the four a condition takes.
+    pub fn from_literal(value: &Literal) -> Option<Self> {
+        let Some(literal::Value::Scalar(scalar)) = &value.value else {
+            return None;
+        };
+        let Some(scalar::Value::Primitive(primitive)) = &scalar.value else {
+            return None;
+        };
+        Some(match primitive.value.as_ref()? {
+            primitive::Value::Boolean(value) => Self::Bool(*value),
+            primitive::Value::Integer(value) => Self::Int(*value),
+            primitive::Value::FloatValue(value) => Self::Float(*value),
+            primitive::Value::StringValue(value) => Self::String(value.clone()),
+            _ => return None,
+        })
     }
 
     /// The wire payload.

@@ -48,7 +48,7 @@ pub mod trigger;
 pub mod watch;
 
 pub use action::Action;
-pub use action_details::ActionDetails;
+pub use action_details::{ActionDetails, Relation};
 pub use client::{Client, DEFAULT_DOMAIN, DEFAULT_PROJECT};
 pub use condition::{SignalValue, ValueType};
 pub use data::{ActionInputs, ActionOutputs, NamedLiterals};
