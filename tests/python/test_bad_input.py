@@ -152,6 +152,40 @@ def test_create_run_with_a_valid_name_and_the_same_body_is_accepted(aerie, succe
     assert tuple(run.outputs()) == (42, "hello aerie")
 
 
+def test_limits_no_task_can_mean_are_invalid_argument(aerie, succeeded_run, sandbox_before):
+    """A task spec with a negative timeout, an absurd deadline or retry count, or a backoff factor
+    below 1 (which the SDK refuses client-side, but a raw client can send) is refused, naming the
+    field, and no run is created."""
+    details = flyte.remote.ActionDetails.get(run_name=succeeded_run.name, name="a0")
+    run_details = flyte.remote.RunDetails.get(name=succeeded_run.name)
+    inputs = asyncio.run(details.inputs()).pb2
+
+    def create(change) -> tuple[str, HttpReply]:
+        task = type(details.pb2.task)()
+        task.CopyFrom(details.pb2.task)
+        change(task.task_template.metadata)
+        name = "limits-" + uuid.uuid4().hex[:12]
+        req = run_service_pb2.CreateRunRequest(
+            run_id=identifier_pb2.RunIdentifier(project=PROJECT, domain=DOMAIN, name=name),
+            task_spec=task,
+            inputs=inputs,
+            run_spec=run_details.pb2.run_spec,
+        )
+        return name, connect_unary(aerie, CREATE_RUN, req.SerializeToString())
+
+    cases = {
+        "metadata.timeout may not be negative": lambda m: setattr(m.timeout, "seconds", -5),
+        "deadline is longer than ten years": lambda m: setattr(m.timeouts.deadline, "seconds", 10**12),
+        "at most 1000": lambda m: setattr(m.retries, "retries", 10**6),
+        "at least 1": lambda m: setattr(m.retries.backoff, "factor", 0.5),
+    }
+    for says, change in cases.items():
+        name, reply = create(change)
+        assert_connect_error(reply, "invalid_argument", says)
+        assert_connect_error(get_action_details(aerie, name), "not_found")
+    assert files_outside(aerie.root, aerie.data_dir) == sandbox_before
+
+
 def assert_connect_error_code_in(reply, codes: set[str]) -> None:
     assert 400 <= reply.status < 500, reply.explain()
     assert reply.code in codes, reply.explain()

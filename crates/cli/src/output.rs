@@ -135,12 +135,16 @@ pub fn write_details(details: &ActionDetails, out: &mut impl Write) -> io::Resul
         row("source", format!("{how} {}", source.name));
     }
     if let Some(source) = details.recovered_from() {
-        row("recovered", format!("from {}/{}", source.run.name, source.name));
+        row(
+            "recovered",
+            format!("from {}/{}", source.run.name, source.name),
+        );
     }
     if details.is_condition() {
-        let value_type = details
-            .condition_type()
-            .map_or_else(|| "any type".to_owned(), |value_type| value_type.to_string());
+        let value_type = details.condition_type().map_or_else(
+            || "any type".to_owned(),
+            |value_type| value_type.to_string(),
+        );
         let prompt = details.condition_prompt().unwrap_or_default();
         row("condition", format!("{value_type}: {prompt}"));
         if let Some((value, by)) = details.signalled() {

@@ -143,6 +143,8 @@ pub async fn start_run(app: &AppState, start: RunStart) -> ApiResult<RunWithRoot
         .task_template
         .as_option()
         .ok_or_else(|| ApiError::missing("task_spec.task_template"))?;
+    spec::check_limits(&start.task_spec)
+        .map_err(|reason| ApiError::InvalidArgument(format!("task_spec: {reason}")))?;
     let mut root_spec = spec::task(&start.task_spec);
     let inline_inputs = match &start.inputs {
         RunInputs::Inline(inputs) => Some(inputs),

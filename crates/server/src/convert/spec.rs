@@ -140,6 +140,64 @@ pub fn details_spec(kind: ActionKind, wire_spec: &[u8]) -> Option<action_details
     })
 }
 
+/// Most retries a task may ask for.
+pub const MAX_RETRIES: u32 = 1000;
+/// Longest time bound a task may set: ten years.
+const MAX_BOUND_SECONDS: i64 = 10 * 366 * 24 * 3600;
+
+/// Refuses time bounds, retries and backoffs no task can mean: negative durations, more than
+/// [`MAX_RETRIES`] retries, bounds beyond ten years, a backoff factor below 1 or not finite
+/// (0 is read as 1, as another client may leave it unset).
+pub fn check_limits(spec: &TaskSpec) -> Result<(), String> {
+    let metadata = &*spec.task_template.metadata;
+    let retries = &*metadata.retries;
+    if retries.retries > MAX_RETRIES {
+        return Err(format!(
+            "metadata.retries.retries is {}; at most {MAX_RETRIES} are allowed",
+            retries.retries
+        ));
+    }
+    let backoff = retries.backoff.as_option();
+    let durations = [
+        ("metadata.timeout", metadata.timeout.as_option()),
+        (
+            "metadata.timeouts.queued_timeout",
+            metadata.timeouts.queued_timeout.as_option(),
+        ),
+        (
+            "metadata.timeouts.deadline",
+            metadata.timeouts.deadline.as_option(),
+        ),
+        ("metadata.cache_max_age", metadata.cache_max_age.as_option()),
+        (
+            "metadata.retries.backoff.base",
+            backoff.and_then(|backoff| backoff.base.as_option()),
+        ),
+        (
+            "metadata.retries.backoff.cap",
+            backoff.and_then(|backoff| backoff.cap.as_option()),
+        ),
+    ];
+    for (field, duration) in durations {
+        let Some(duration) = duration else { continue };
+        if duration.seconds < 0 || duration.nanos < 0 {
+            return Err(format!("{field} may not be negative"));
+        }
+        if duration.seconds > MAX_BOUND_SECONDS {
+            return Err(format!("{field} is longer than ten years"));
+        }
+    }
+    if let Some(factor) = backoff.and_then(|backoff| backoff.factor)
+        && factor != 0.0
+        && !(factor.is_finite() && factor >= 1.0)
+    {
+        return Err(format!(
+            "metadata.retries.backoff.factor is {factor}; it must be a finite number of at least 1"
+        ));
+    }
+    Ok(())
+}
+
 fn positive_duration(duration: &WireDuration) -> Option<Duration> {
     let total_nanos = i128::from(duration.seconds) * 1_000_000_000 + i128::from(duration.nanos);
     u64::try_from(total_nanos)
@@ -400,5 +458,55 @@ mod tests {
             Some(action_details::Spec::Condition(decoded)) if decoded.name == "approve"
         ));
         assert!(details_spec(ActionKind::Condition, &[0xff, 0xff]).is_none());
+    }
+
+    #[test]
+    fn limits_no_task_can_mean_are_refused_naming_the_field() {
+        assert_eq!(check_limits(&container_spec(&["a0"])), Ok(()));
+        let with = |change: fn(&mut TaskMetadata)| {
+            let mut spec = container_spec(&["a0"]);
+            change(
+                spec.task_template
+                    .get_or_insert_default()
+                    .metadata
+                    .get_or_insert_default(),
+            );
+            check_limits(&spec).unwrap_err()
+        };
+        let negative = with(|metadata| {
+            metadata.timeout = WireDuration {
+                seconds: -1,
+                ..Default::default()
+            }
+            .into();
+        });
+        assert!(
+            negative.contains("metadata.timeout may not be negative"),
+            "{negative}"
+        );
+        let absurd = with(|metadata| {
+            metadata.timeouts.get_or_insert_default().deadline = WireDuration {
+                seconds: i64::MAX,
+                ..Default::default()
+            }
+            .into();
+        });
+        assert!(
+            absurd.contains("deadline is longer than ten years"),
+            "{absurd}"
+        );
+        let retries = with(|metadata| {
+            metadata.retries.get_or_insert_default().retries = MAX_RETRIES + 1;
+        });
+        assert!(retries.contains("at most 1000"), "{retries}");
+        let factor = with(|metadata| {
+            metadata
+                .retries
+                .get_or_insert_default()
+                .backoff
+                .get_or_insert_default()
+                .factor = Some(0.5);
+        });
+        assert!(factor.contains("at least 1"), "{factor}");
     }
 }

@@ -82,6 +82,8 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
             spec.task_template
                 .as_option()
                 .ok_or_else(|| ApiError::missing("task.spec.task_template"))?;
+            spec::check_limits(spec)
+                .map_err(|reason| ApiError::InvalidArgument(format!("task.spec: {reason}")))?;
             let mut action_spec = spec::task(spec);
             if let Some(cache) = action_spec.cache.as_mut() {
                 // The parent computed the key: it folds in the name, interface, version and
