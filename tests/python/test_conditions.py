@@ -5,6 +5,12 @@ wrong types and late signals get the right codes."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+import urllib.error
+import urllib.request
+
 import flyte
 import flyte.remote
 import pytest
@@ -167,3 +173,46 @@ def test_signals_to_unknown_or_non_condition_actions_are_refused(sdk, succeeded_
     assert_connect_error(signal_event("a0"), "invalid_argument", "payload")
     cli = aerie_cli(sdk, "signal", succeeded_run.name, "a0", "true")
     assert cli.returncode != 0 and "not a condition" in cli.stderr, cli.explain()
+
+
+def test_a_webhook_is_posted_once_and_its_callback_uri_signals_the_condition(sdk):
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"type": self.headers["Content-Type"], "body": json.loads(body)})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        run = flyte.run(gated.announced, hook_url=f"http://127.0.0.1:{hook.server_port}/hook")
+        paused_condition(run.name, "ship")
+        wait_until(lambda: received, timeout=30, what="the webhook's POST")
+        posted = received[0]
+        assert posted["type"].startswith("application/json")
+        assert posted["body"]["n"] == 3, posted
+        callback = posted["body"]["cb"]
+        assert callback.startswith("http") and "/signal?" in callback, callback
+
+        def post(url: str, body: bytes) -> int:
+            request = urllib.request.Request(url, data=body, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    return reply.status
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        assert post(callback.replace("signature=", "signature=00"), b"true") == 403
+        assert post(callback, b'{"value": "yes"}') == 400, "a string for a BOOLEAN condition"
+        assert post(callback, b'{"value": true}') == 200
+        assert post(callback, b"false") == 409, "a condition takes one value"
+        assert outputs(wait_terminal(run)) == ["shipped"]
+        assert len(received) == 1, "the webhook is sent once"
+    finally:
+        hook.shutdown()

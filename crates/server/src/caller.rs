@@ -2,6 +2,7 @@
 //! request amounts to.
 
 use crate::auth::Identity;
+use crate::auth::guard::RequestOrigin;
 use crate::error::{ApiError, ApiResult};
 use aerie_core::{AbortInfo, RunId};
 use connectrpc::RequestContext;
@@ -71,4 +72,12 @@ pub fn abort_info(reason: Option<&str>, source: AbortSource, aborted_by: String)
             .to_owned(),
         aborted_by,
     }
+}
+
+/// Where the request reached aerie; the guard puts it on every request.
+pub fn request_origin(ctx: &RequestContext) -> ApiResult<RequestOrigin> {
+    ctx.extensions()
+        .get::<RequestOrigin>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("the request passed no guard".into()))
 }

@@ -79,6 +79,9 @@ pub fn new_condition(
             ));
         }
     };
+    if let Some(hook) = condition.webhook.as_option() {
+        crate::webhook::check_url(&hook.url).map_err(ApiError::InvalidArgument)?;
+    }
     let timeout = match condition.timeout.as_option() {
         None => None,
         Some(wire) if wire.seconds < 0 || wire.nanos < 0 => {
@@ -199,6 +202,36 @@ pub async fn signal(app: &AppState, id: &ActionId, value: Literal, by: &str) -> 
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Signals condition `id` with a JSON value (a boolean, a number or a string), read as the
+/// type the condition declares: an integral number is an integer, or a float for a FLOAT
+/// condition.
+pub async fn signal_json(
+    app: &AppState,
+    id: &ActionId,
+    json: &serde_json::Value,
+    by: &str,
+) -> ApiResult<()> {
+    let (_, wire_spec) = app.store.get_action_with_wire_spec(id).await?;
+    let declared =
+        declared_type(&ConditionAction::decode_from_slice(&wire_spec).unwrap_or_default());
+    let value = match json {
+        serde_json::Value::Bool(flag) => primitive::Value::Boolean(*flag),
+        serde_json::Value::String(text) => primitive::Value::StringValue(text.clone()),
+        serde_json::Value::Number(number) => match (declared, number.as_i64()) {
+            (Some(SimpleType::FLOAT), _) | (_, None) => {
+                primitive::Value::FloatValue(number.as_f64().unwrap_or(f64::NAN))
+            }
+            (_, Some(integer)) => primitive::Value::Integer(integer),
+        },
+        _ => {
+            return Err(ApiError::InvalidArgument(
+                "the value must be a JSON boolean, number or string".into(),
+            ));
+        }
+    };
+    signal(app, id, primitive_literal(value), by).await
 }
 
 fn already_completed(id: &ActionId, phase: aerie_core::ActionPhase) -> ApiError {

@@ -17,7 +17,8 @@
 //!   key; `deployed`: reading deployed task versions; `schedule` and `scheduler`: when
 //!   triggers fire, and firing them; `secrets`: sealing secret values and handing them to
 //!   tasks; `attempt_env`: what each attempt gets besides its spec.
-//! - `conditions`: conditions created by parents and the signals that end them;
+//! - `conditions`: conditions created by parents and the signals that end them, and `webhook`:
+//!   telling the world a condition waits;
 //! - `data`: inputs and outputs; `watch`: following the event log; `caller`: who asked;
 //!   `maintenance`: pruning the event log of finished runs; `error`: Connect codes;
 //!   `state`: what every handler shares.
@@ -42,6 +43,7 @@ pub mod secrets;
 mod state;
 mod watch;
 pub mod web;
+mod webhook;
 
 use aerie_blob::{Blobs, LogStore, UrlSigner, load_or_create_key};
 pub use aerie_engine::ExecutorKind;
@@ -306,6 +308,7 @@ pub async fn start(
         create_projects: config.create_projects,
         known_projects: Arc::default(),
         secrets: secret_box,
+        webhooks: reqwest::Client::new(),
     };
     let scheduler_app = app.clone();
     let guard = auth::guard::Guard {

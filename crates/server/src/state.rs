@@ -29,6 +29,8 @@ pub struct AppState {
     pub known_projects: Arc<std::sync::Mutex<std::collections::HashSet<aerie_core::Project>>>,
     /// Seals and opens secret values.
     pub secrets: crate::secrets::SecretBox,
+    /// Sends conditions' webhooks (`crate::webhook`).
+    pub webhooks: reqwest::Client,
 }
 
 impl AppState {

@@ -44,3 +44,15 @@ async def gives_up(seconds: float) -> bool:
     """Waits `seconds` for a signal and lets the timeout fail the task."""
     late = await flyte.new_condition.aio("late", prompt="Anyone?", data_type=bool, timeout=seconds)
     return await late.wait.aio()
+
+
+@env.task
+async def announced(hook_url: str) -> str:
+    """Waits on a condition whose webhook tells `hook_url` how to signal it."""
+    ship = await flyte.new_condition.aio(
+        "ship",
+        prompt="Ship it?",
+        data_type=bool,
+        webhook=flyte.ConditionWebhook(url=hook_url, payload={"cb": "{callback_uri}", "n": 3}),
+    )
+    return "shipped" if await ship.wait.aio() else "held"

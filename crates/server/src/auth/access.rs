@@ -21,8 +21,8 @@ pub enum Grant {
 /// What a request needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Nothing: health checks, the token endpoint, auth discovery, signed blob URLs and the
-    /// S3 bucket (the signature is the credential).
+    /// Nothing: health checks, the token endpoint, auth discovery, signed blob URLs, conditions'
+    /// signed callback URLs and the S3 bucket (the signature is the credential).
     Public,
     /// Any valid credential.
     Read,
@@ -83,6 +83,7 @@ pub fn required(method: &http::Method, path: &str) -> Access {
     let public = matches!(path, "/healthz" | "/readyz" | "/oauth2/token")
         || path.starts_with("/flyteidl2.auth.AuthMetadataService/")
         || path.starts_with("/blobs/")
+        || path.starts_with("/conditions/")
         || crate::web::bucket::is_bucket_path(path);
     if public {
         Access::Public

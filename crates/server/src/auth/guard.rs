@@ -52,9 +52,15 @@ fn refuse(path: &str, status: StatusCode, message: String) -> Response {
 }
 
 /// Whether handlers of `path` build URLs from the request's origin (signed blob URLs, the
-/// token endpoint); only those get a [`RequestOrigin`].
+/// token endpoint, a condition's callback URL); only those get a [`RequestOrigin`].
 fn needs_origin(path: &str) -> bool {
-    path.starts_with("/flyteidl2.dataproxy.") || path.starts_with("/flyteidl2.auth.")
+    path.starts_with("/flyteidl2.dataproxy.")
+        || path.starts_with("/flyteidl2.auth.")
+        || matches!(
+            path,
+            "/flyteidl2.workflow.QueueService/EnqueueAction"
+                | "/flyteidl2.actions.ActionsService/Enqueue"
+        )
 }
 
 /// Applies the checks; see the module docs. With auth off, a request that passes the `Host`

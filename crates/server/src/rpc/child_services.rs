@@ -4,7 +4,7 @@
 //! the same calls here, over [`children`]: enqueue a child or trace, watch a parent's
 //! children, abort a child or the run, each checked against the caller's own run.
 
-use crate::caller::{AbortSource, abort_info, authenticated, caller, may_change};
+use crate::caller::{AbortSource, abort_info, authenticated, caller, may_change, request_origin};
 use crate::conditions;
 use crate::convert::ids::{required_action_id, required_run_id};
 use crate::error::{ApiError, ApiResult};
@@ -100,6 +100,7 @@ impl QueueService for ChildHandlers {
             input_uri: request.input_uri,
             run_output_base: request.run_output_base,
             group: request.group,
+            origin: request_origin(&ctx)?.0,
             spec: match request.spec {
                 Some(enqueue_action_request::Spec::Task(task)) => ChildSpec::Task(task),
                 Some(enqueue_action_request::Spec::Trace(trace)) => ChildSpec::Trace(trace),
@@ -210,6 +211,7 @@ impl ActionsService for ChildHandlers {
             input_uri: action.input_uri,
             run_output_base: action.run_output_base,
             group: action.group,
+            origin: request_origin(&ctx)?.0,
             spec: match action.spec {
                 Some(action::Spec::Task(task)) => ChildSpec::Task(task),
                 Some(action::Spec::Trace(trace)) => ChildSpec::Trace(trace),

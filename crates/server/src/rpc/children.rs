@@ -9,6 +9,7 @@ use crate::convert::spec;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::watch::follow_run;
+use crate::webhook;
 use aerie_blob::ActionLayout;
 use aerie_core::{
     ActionId, ActionKind, ActionName, ActionPhase, ActionState, ErrorInfo, ErrorKind, Timestamp,
@@ -31,6 +32,8 @@ pub struct ChildRequest {
     pub run_output_base: String,
     pub group: String,
     pub spec: ChildSpec,
+    /// Where the request reached aerie (for a condition's callback URL).
+    pub origin: String,
 }
 
 /// The kind of child, as sent.
@@ -72,6 +75,7 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
     }
     let run_output_base = request.run_output_base.trim_end_matches('/').to_owned();
     app.blobs.key_of(&run_output_base)?;
+    let mut webhook_to_send = None;
     let new = match request.spec {
         ChildSpec::Task(task) => {
             app.blobs.key_of(&request.input_uri)?;
@@ -120,6 +124,10 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
         ChildSpec::Condition(condition) => {
             app.blobs.key_of(&request.input_uri)?;
             let (spec, wire_spec, state) = conditions::new_condition(condition.as_deref(), &id)?;
+            webhook_to_send = condition
+                .as_ref()
+                .and_then(|condition| condition.webhook.as_option().cloned())
+                .map(|hook| (hook, spec.deadline));
             NewAction {
                 name: id.name.clone(),
                 parent: Some(parent.id.name.clone()),
@@ -134,6 +142,10 @@ pub async fn enqueue(app: &AppState, request: ChildRequest) -> ApiResult<()> {
         ChildSpec::Missing => return Err(ApiError::missing("one of task, trace or condition")),
     };
     app.engine.enqueue_action(&parent, new).await?;
+    if let Some((hook, timeout)) = webhook_to_send {
+        let callback = webhook::callback_uri(app, &request.origin, &id, timeout);
+        webhook::notify(app, id, hook.url, hook.payload.into_option(), callback);
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! action data, reports and code bundles, and live per-attempt logs.
 
 use crate::auth::guard::RequestOrigin;
+use crate::caller::request_origin;
 use crate::convert::ids::{self, required_action_id};
 use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
@@ -82,14 +83,6 @@ fn ttl(requested: Option<&buffa_types::google::protobuf::Duration>) -> Duration 
         }
         _ => DEFAULT_URL_TTL,
     }
-}
-
-/// Where the request reached aerie; the guard puts it on every request.
-fn request_origin(ctx: &RequestContext) -> ApiResult<RequestOrigin> {
-    ctx.extensions()
-        .get::<RequestOrigin>()
-        .cloned()
-        .ok_or_else(|| ApiError::Internal("the request passed no guard".into()))
 }
 
 impl DataProxyHandlers {

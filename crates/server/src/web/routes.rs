@@ -11,7 +11,7 @@ use crate::rpc::{
     task_service, trigger_service,
 };
 use crate::state::AppState;
-use crate::web::{blobs, bucket, console, limits};
+use crate::web::{blobs, bucket, condition_callback, console, limits};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
@@ -100,6 +100,14 @@ pub fn all(
             get(console::logs),
         )
         .route("/blobs/{*key}", put(blobs::upload).get(blobs::download))
+        .merge(
+            axum::Router::new()
+                .route(
+                    "/conditions/{project}/{domain}/{run}/{action}/signal",
+                    post(condition_callback::signal),
+                )
+                .layer(DefaultBodyLimit::max(condition_callback::MAX_CALLBACK_BYTES)),
+        )
         .with_state(app)
         .merge(bucket::routes(s3))
         .merge(token_route)
