@@ -9,7 +9,15 @@ from pathlib import Path
 import flyte
 import flyte.remote
 from conftest import stop_aerie_process
-from helpers import aerie_cli, sdk_script, wait_terminal
+from helpers import (
+    PROJECT,
+    aerie_cli,
+    connect_unary,
+    decode_unary,
+    http_request,
+    sdk_script,
+    wait_terminal,
+)
 from workflows import cached
 
 DISABLED, MISS, HIT, POPULATED = 0, 1, 2, 3
@@ -53,6 +61,8 @@ def test_a_root_hit_in_a_later_run_starts_no_process_and_returns_the_cached_outp
     assert (source.action_id.run.name, source.action_id.name, source.attempt) == (first.name, "a0", 1)
     shown = aerie_cli(sdk, "get", "action", second.name, "a0")
     assert f"hit (outputs of {first.name}/a0, attempt 1)" in shown.stdout, shown.explain()
+    page = http_request(sdk, "GET", f"/v2/domain/development/project/{PROJECT}/runs/{second.name}")
+    assert f"cache hit: outputs of {first.name}/a0".encode() in page.body, page.explain()
 
 
 def test_a_child_hits_inside_one_run_and_shares_its_entry_with_a_root_run(sdk, tmp_path):
@@ -183,3 +193,33 @@ def test_the_cache_survives_a_restart_and_the_cli_lists_and_clears_it(own_server
     assert rerun["status"] == POPULATED, "a cleared entry is not reused"
     assert executions(log) == ["square 7", "square 7"]
     stop_aerie_process(second.proc)
+
+
+def test_the_project_domain_lookup_scope_sees_only_its_own_domains_entries(sdk, tmp_path):
+    from flyteidl2.common import identifier_pb2
+    from flyteidl2.workflow import run_service_pb2
+
+    def staged_status(run) -> int:
+        """Waits for a run in the staging domain and returns its root's cache status."""
+        run.wait(quiet=True)
+        request = run_service_pb2.GetActionDetailsRequest(
+            action_id=identifier_pb2.ActionIdentifier(
+                run=identifier_pb2.RunIdentifier(project=PROJECT, domain="staging", name=run.name), name="a0"
+            )
+        )
+        reply = connect_unary(sdk, "flyteidl2.workflow.RunService/GetActionDetails", request.SerializeToString())
+        return decode_unary(reply, run_service_pb2.GetActionDetailsResponse).details.status.cache_status
+
+    log = tmp_path / "executions"
+    _, made = run_to_end(cached.square, x=11, log_path=str(log))
+    assert outputs(made) == [121]
+
+    everywhere = flyte.with_runcontext(domain="staging").run(cached.square, x=11, log_path=str(log))
+    assert staged_status(everywhere) == HIT
+    assert len(executions(log)) == 1, "the default (global) lookup finds another domain's entry"
+
+    scoped = flyte.with_runcontext(domain="staging", cache_lookup_scope="project-domain").run(
+        cached.square, x=11, log_path=str(log)
+    )
+    assert staged_status(scoped) == POPULATED
+    assert len(executions(log)) == 2, "an entry of another domain is out of a project-domain lookup"

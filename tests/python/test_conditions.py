@@ -24,6 +24,7 @@ from helpers import (
     assert_connect_error,
     connect_unary,
     flyte_cli,
+    http_request,
     wait_terminal,
     wait_until,
 )
@@ -62,12 +63,15 @@ def test_a_condition_signalled_true_by_the_sdk_resumes_the_task(sdk):
     details = flyte.remote.ActionDetails.get(run_name=run.name, name=condition.action_name).pb2
     assert details.condition.prompt == "Pay 100?" and details.metadata.action_type == 3
 
+    assert flyte.remote.Condition.get("approve", run_name=run.name).action_name == condition.action_name
     condition.signal(True)
     finished = wait_terminal(run)
     assert finished.phase.value == "succeeded", finished.error_message
     assert outputs(finished) == ["paid 100"]
     after = flyte.remote.ActionDetails.get(run_name=run.name, name=condition.action_name).pb2
     assert after.signal_info.output.scalar.primitive.boolean is True
+    page = http_request(sdk, "GET", f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs/{run.name}")
+    assert page.status == 200 and b"signalled true by" in page.body, page.explain()
     assert after.signal_info.signalled_by.user.spec.email or after.signal_info.signalled_by.user.id.subject
     assert run.name not in paused_run_names()
 
@@ -216,3 +220,24 @@ def test_a_webhook_is_posted_once_and_its_callback_uri_signals_the_condition(sdk
         assert len(received) == 1, "the webhook is sent once"
     finally:
         hook.shutdown()
+
+
+def test_the_actions_service_signal_takes_a_literal_of_the_declared_type(sdk):
+    from flyteidl2.actions import actions_service_pb2
+    from flyteidl2.core import literals_pb2
+
+    run = flyte.run(gated.approval, amount=8)
+    condition = paused_condition(run.name, "approve")
+
+    def signal(**primitive) -> HttpReply:
+        request = actions_service_pb2.SignalRequest(
+            action_id=action_id(run.name, condition.action_name),
+            parent_action_name="a0",
+            value=literals_pb2.Literal(scalar=literals_pb2.Scalar(primitive=literals_pb2.Primitive(**primitive))),
+        )
+        return connect_unary(sdk, "flyteidl2.actions.ActionsService/Signal", request.SerializeToString())
+
+    assert_connect_error(signal(integer=1), "invalid_argument", "does not match")
+    reply = signal(boolean=False)
+    assert reply.status == 200, reply.explain()
+    assert outputs(wait_terminal(run)) == ["refused 8"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import flyte
 import flyte.remote
-from helpers import aerie_cli, wait_terminal
+from helpers import DOMAIN, PROJECT, aerie_cli, http_request, wait_terminal
 from workflows import recoverable
 
 RERUN, RECOVER = 1, 2
@@ -64,6 +64,8 @@ def test_a_recovery_reuses_what_succeeded_and_runs_only_what_failed(sdk, tmp_pat
     reused = next(name for name, phase in phases.items() if phase == "recovered")
     shown = aerie_cli(sdk, "get", "action", recovered_run.name, reused)
     assert f"from {failed_run.name}/{reused}" in shown.stdout, shown.explain()
+    page = http_request(sdk, "GET", f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs/{recovered_run.name}")
+    assert f"recovered from {failed_run.name}/{reused}".encode() in page.body, page.explain()
 
 
 def test_force_rerun_actions_runs_the_named_ones_again(sdk, tmp_path):
@@ -97,3 +99,16 @@ def test_a_plain_rerun_runs_everything_again_and_names_its_source(sdk, tmp_path)
     root = flyte.remote.ActionDetails.get(run_name=again.name, name="a0").pb2
     assert root.metadata.relation.related_to.name == first.name
     assert root.metadata.relation.relation_type == RERUN
+
+
+def test_changed_inputs_combine_with_recovery(sdk, tmp_path):
+    log = tmp_path / "executions"
+    failed_run = flyte.run(recoverable.pipeline, n=2, log_path=str(log))
+    wait_terminal(failed_run)
+    more = flyte.with_runcontext(env_vars={"FLAKY_OK": "1"}).rerun(failed_run.name, recover=True, n=3)
+    assert outputs(wait_terminal(more)) == [33]
+    counts = executions(log)
+    assert (counts["prep 0"], counts["prep 1"], counts["prep 2"]) == (1, 1, 1), (
+        "the preps whose inputs did not change were reused; the new one ran"
+    )
+    assert counts["measure"] == 2, "the trace's input changed, so it ran again"

@@ -25,8 +25,8 @@ const IMMUTABLE: &[&str] = &["uploads/", "inputs/"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// One run's data: read and write under its prefix, and read (by exact key, or listed
-    /// below a content-named folder) the inputs and uploads of its project and domain, which
-    /// hold its inputs and code bundle.
+    /// below a content-named folder) the inputs of its project and domain and the uploads of
+    /// its project, which hold its inputs and code bundle.
     Run(RunId),
     /// Every object; `write` allows writes and deletes too (an operator's credential).
     Bucket { write: bool },
@@ -66,14 +66,16 @@ impl Scope {
                 if key.starts_with(&own) {
                     return true;
                 }
-                let shared = [
-                    format!("inputs/{}/{}/", run.project, run.domain),
-                    format!("uploads/{}/{}/", run.project, run.domain),
-                ];
-                let Some(rest) = shared
-                    .iter()
-                    .find_map(|base| key.strip_prefix(base.as_str()))
-                else {
+                let inputs = format!("inputs/{}/{}/", run.project, run.domain);
+                // Uploads of the run's project in any domain: the SDK reuses a code bundle it
+                // uploaded for another domain earlier in the same session.
+                let uploads = format!("uploads/{}/", run.project);
+                let Some(rest) = key.strip_prefix(inputs.as_str()).or_else(|| {
+                    key.strip_prefix(uploads.as_str())
+                        .and_then(|in_domain| in_domain.split_once('/'))
+                        .filter(|(domain, _)| !domain.is_empty())
+                        .map(|(_, rest)| rest)
+                }) else {
                     return false;
                 };
                 match use_ {
@@ -289,6 +291,7 @@ mod tests {
         assert!(scope.allows(Use::Read, "inputs/p/d/abc/inputs.pb"));
         assert!(scope.allows(Use::Read, "uploads/p/d/f00/code.tgz"));
         assert!(scope.allows(Use::List, "uploads/p/d/f00/dir/"));
+        assert!(scope.allows(Use::Read, "uploads/p/staging/f00/code.tgz"));
         for (use_, key) in [
             (Use::Read, "runs/p/d/r2/a0/1/outputs.pb"),
             (Use::Read, "runs/p/d/r10/a0/1/outputs.pb"),
@@ -299,6 +302,9 @@ mod tests {
             (Use::Write, "inputs/p/d/abc/inputs.pb"),
             (Use::Read, "inputs/p/other/abc/inputs.pb"),
             (Use::Read, "runs/q/d/r1/a0/1/outputs.pb"),
+            (Use::Read, "uploads/q/d/f00/code.tgz"),
+            (Use::Read, "uploads/p//f00/code.tgz"),
+            (Use::List, "uploads/p/staging/"),
         ] {
             assert!(!scope.allows(use_, key), "{use_:?} {key}");
         }

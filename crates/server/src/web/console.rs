@@ -4,7 +4,9 @@
 //! runs refresh themselves.
 
 use crate::state::AppState;
-use aerie_core::{ActionId, ActionState, Domain, Project, RunId, Timestamp};
+use aerie_core::{
+    ActionId, ActionKind, ActionState, CacheStatus, Domain, Project, RunId, Timestamp,
+};
 use aerie_store::{ActionRecord, ListQuery};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -106,6 +108,44 @@ pub async fn runs(
     page("runs", unfinished, &body).into_response()
 }
 
+/// What else the action's record says: its cache outcome, where a recovery took it from, a
+/// condition's signal (escaped: names and values come from users).
+fn notes(action: &ActionRecord) -> String {
+    let state = &action.state;
+    let mut notes = Vec::new();
+    match (state.cache_status, &state.cache_source) {
+        (CacheStatus::Disabled, _) => {}
+        (CacheStatus::Hit, Some(source)) => notes.push(format!(
+            "cache hit: outputs of {}/{}",
+            source.action.run.name, source.action.name
+        )),
+        (status, _) => notes.push(format!("cache: {status:?}").to_lowercase()),
+    }
+    if let Some(source) = &state.recovered_from {
+        notes.push(format!(
+            "recovered from {}/{}",
+            source.run.name, source.name
+        ));
+    }
+    if action.kind() == ActionKind::Condition {
+        match (&state.signal, crate::conditions::signalled_text(state)) {
+            (Some(signal), Some(value)) => notes.push(format!(
+                "signalled {} by {}",
+                escape(&value),
+                escape(&signal.by)
+            )),
+            _ if state.phase == aerie_core::ActionPhase::Paused => {
+                notes.push(format!(
+                    "condition {} waits for a signal",
+                    escape(&action.spec.task.name)
+                ));
+            }
+            _ => {}
+        }
+    }
+    notes.join("<br>")
+}
+
 fn action_rows(body: &mut String, run: &RunId, actions: &[ActionRecord]) {
     body.push_str("<table><tr><th>action</th><th>parent</th><th>task</th><th>phase</th><th>attempts</th><th>duration</th><th>result</th></tr>");
     for action in actions {
@@ -138,6 +178,11 @@ fn action_rows(body: &mut String, run: &RunId, actions: &[ActionRecord]) {
             ),
             (None, None) => String::new(),
         };
+        let result = [result, notes(action)]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("<br>");
         body.push_str(&format!(
             "<tr><td>{name}</td><td>{parent}</td><td>{task}</td><td class=\"{phase}\">{phase}</td><td>{attempts}</td><td>{dur}</td><td>{result}</td></tr>",
             name = action.id.name,
