@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -241,3 +242,14 @@ def test_the_actions_service_signal_takes_a_literal_of_the_declared_type(sdk):
     reply = signal(boolean=False)
     assert reply.status == 200, reply.explain()
     assert outputs(wait_terminal(run)) == ["refused 8"]
+
+
+def test_a_webhook_that_cannot_be_reached_does_not_fail_the_run(sdk):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    run = flyte.run(gated.announced, hook_url=f"http://127.0.0.1:{port}/nobody")
+    paused_condition(run.name, "ship").signal(False)
+    finished = wait_terminal(run)
+    assert finished.phase.value == "succeeded", finished.error_message
+    assert outputs(finished) == ["held"]

@@ -15,7 +15,7 @@
 //!   then look up again. Who runs is kept in memory; after a restart the first to be looked at
 //!   again runs.
 
-use crate::Inner;
+use crate::{Inner, outputs};
 use aerie_blob::ActionLayout;
 use aerie_core::{ActionId, ActionPhase, CacheSource, CacheStatus, Timestamp, WaitReason};
 use aerie_store::{ActionRecord, CacheEntry, CacheScope, StoreError};
@@ -150,22 +150,13 @@ async fn reuse(
             .map_err(|err| err.to_string())?;
     }
     let source_outputs = format!("{}/outputs.pb", entry.outputs_prefix.trim_end_matches('/'));
-    // A task that returns nothing writes no outputs file; its hit copies nothing.
-    let outputs = inner
-        .blobs
-        .get(&source_outputs)
-        .await
-        .map_err(|err| err.to_string())?;
-    if let Some(outputs) = outputs {
-        let own = ActionLayout::new(&action.run_output_base, &action.id.name)
-            .attempt(1)
-            .outputs();
-        inner
-            .blobs
-            .put(&own, outputs)
-            .await
-            .map_err(|err| err.to_string())?;
-    }
+    outputs::adopt(
+        &inner.blobs,
+        &source_outputs,
+        &action.run_output_base,
+        &action.id.name,
+    )
+    .await?;
     let source = entry.source.clone();
     let hit = inner
         .store

@@ -10,7 +10,8 @@
 //! - `conditions`: conditions' timeouts.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
-//! - `recover_run`: a recovery run's taking over of what the earlier run finished.
+//! - `recover_run`: a recovery run's taking over of what the earlier run finished; `outputs`:
+//!   copying an earlier attempt's outputs, for it and for cache hits.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
 //!   document + exit status → verdict, pure), `process` (process groups and the processes that
 //!   escape them), `capture` (logs).
@@ -31,6 +32,7 @@ pub mod launch;
 pub mod local;
 pub mod noop;
 pub mod outcome;
+mod outputs;
 mod process;
 mod recover_run;
 mod recovery;

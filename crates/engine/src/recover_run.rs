@@ -14,7 +14,7 @@
 //! - The root always runs again (an earlier root that succeeded is not RECOVERED: the SDK's
 //!   `Run.wait` treats a RECOVERED root as a failure).
 
-use crate::Inner;
+use crate::{Inner, outputs};
 use aerie_blob::ActionLayout;
 use aerie_core::{ActionId, ActionKind, ActionState, RunId, Timestamp};
 use aerie_store::{ActionRecord, NewAction, StoreError};
@@ -94,17 +94,13 @@ async fn take_over(
         let source = ActionLayout::new(&child.run_output_base, &child.id.name)
             .attempt(child.state.current_attempt().number)
             .outputs();
-        // A task that returns nothing wrote no outputs file.
-        if let Some(outputs) = inner.blobs.get(&source).await.map_err(|e| e.to_string())? {
-            let own = ActionLayout::new(&parent.run_output_base, &child.id.name)
-                .attempt(1)
-                .outputs();
-            inner
-                .blobs
-                .put(&own, outputs)
-                .await
-                .map_err(|err| err.to_string())?;
-        }
+        outputs::adopt(
+            &inner.blobs,
+            &source,
+            &parent.run_output_base,
+            &child.id.name,
+        )
+        .await?;
     }
     let original = child
         .state
