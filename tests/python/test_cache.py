@@ -63,6 +63,8 @@ def test_a_root_hit_in_a_later_run_starts_no_process_and_returns_the_cached_outp
     assert f"hit (outputs of {first.name}/a0, attempt 1)" in shown.stdout, shown.explain()
     page = http_request(sdk, "GET", f"/v2/domain/development/project/{PROJECT}/runs/{second.name}")
     assert f"cache hit: outputs of {first.name}/a0".encode() in page.body, page.explain()
+    logs = aerie_cli(sdk, "logs", second.name)
+    assert logs.returncode == 0 and "cache hit" in logs.stdout and "nothing ran" in logs.stdout, logs.explain()
 
 
 def test_a_child_hits_inside_one_run_and_shares_its_entry_with_a_root_run(sdk, tmp_path):

@@ -66,6 +66,8 @@ def test_a_recovery_reuses_what_succeeded_and_runs_only_what_failed(sdk, tmp_pat
     assert f"from {failed_run.name}/{reused}" in shown.stdout, shown.explain()
     page = http_request(sdk, "GET", f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs/{recovered_run.name}")
     assert f"recovered from {failed_run.name}/{reused}".encode() in page.body, page.explain()
+    logs = aerie_cli(sdk, "logs", recovered_run.name, reused)
+    assert logs.returncode == 0 and "nothing ran" in logs.stdout, logs.explain()
 
 
 def test_force_rerun_actions_runs_the_named_ones_again(sdk, tmp_path):

@@ -42,6 +42,10 @@ const RUN_SETTINGS_KEPT: usize = 10_000;
 
 pub(crate) async fn run(inner: Arc<Inner>) {
     let mut wait = RESCAN_INTERVAL;
+    // Conditions are looked at when one is due, and otherwise once a second, not on every
+    // wake-up: new work wakes the loop often, and conditions do not change with it.
+    let mut next_condition_scan = Timestamp::now();
+    let mut condition_due: Option<Timestamp> = None;
     loop {
         tokio::select! {
             () = inner.cancel.cancelled() => return,
@@ -52,12 +56,16 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             tracing::warn!(error = %err, "scanning for queued work failed");
             None
         });
-        let condition_due = conditions::time_out_overdue(&inner)
-            .await
-            .unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "timing out conditions failed");
-                None
-            });
+        let now = Timestamp::now();
+        if now >= next_condition_scan || condition_due.is_some_and(|due| due <= now) {
+            condition_due = conditions::time_out_overdue(&inner)
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "timing out conditions failed");
+                    None
+                });
+            next_condition_scan = instant_after(now, RESCAN_INTERVAL);
+        }
         // A retry waiting out its backoff, or a time limit, is looked at again when it is due.
         wait = queued_due
             .into_iter()

@@ -10,6 +10,7 @@ use crate::state::AppState;
 use aerie_blob::{ActionLayout, LogLine, Originator, SignedGrant};
 use aerie_convert::wire_timestamp;
 use aerie_core::{ActionId, Domain, Project, Timestamp};
+use aerie_store::ActionRecord;
 use aerie_wire::flyteidl2::common::ActionAttemptIdentifier;
 use aerie_wire::flyteidl2::common::OffloadedInputData;
 use aerie_wire::flyteidl2::dataproxy::__buffa::oneof::{
@@ -295,6 +296,26 @@ fn wire_log_line(line: LogLine) -> WireLogLine {
     }
 }
 
+/// Why an action that ended without starting a process has no log: a cache hit, a recovery,
+/// a condition. `None` for anything else.
+fn ran_nothing(record: &ActionRecord) -> Option<String> {
+    let state = &record.state;
+    if let Some(source) = &state.cache_source {
+        return Some(format!(
+            "[aerie] cache hit: the outputs of {}/{} were reused; nothing ran",
+            source.action.run.name, source.action.name
+        ));
+    }
+    if let Some(source) = &state.recovered_from {
+        return Some(format!(
+            "[aerie] recovered from {}/{}; nothing ran",
+            source.run.name, source.name
+        ));
+    }
+    (record.kind() == aerie_core::ActionKind::Condition)
+        .then(|| "[aerie] a condition waits for a signal; nothing runs".to_owned())
+}
+
 fn log_batches(lines: Vec<LogLine>) -> Vec<TailLogsResponse> {
     let mut batches = Vec::new();
     let mut lines = lines.into_iter().peekable();
@@ -423,6 +444,16 @@ impl DataProxyService for DataProxyHandlers {
             .attempts
             .get(attempt as usize - 1)
             .is_some_and(|state| state.logs_available);
+        if let Some(note) = ran_nothing(&record).filter(|_| !started) {
+            // A follower asking for its logs gets why there are none, not a retry loop.
+            let line = LogLine {
+                timestamp: record.state.ended_at.unwrap_or(record.state.created_at),
+                originator: Originator::System,
+                message: note,
+            };
+            let batches = log_batches(vec![line]).into_iter().map(Ok);
+            return Ok(Response::new(Box::pin(futures::stream::iter(batches))));
+        }
         if !started {
             return Err(ApiError::NotFound(format!(
                 "logs of attempt {attempt} of {id} are not available: the attempt has not started"
