@@ -200,8 +200,9 @@ pub(crate) async fn apply_update_action(
     Err(StoreError::Contention(held.id.clone()))
 }
 
-/// The runs whose root actions the writer changed recently, so a root change carries its run
-/// (run watchers render its labels) without reading it again. Runs never change once created.
+/// Runs read or written recently, so a root change carries its run (run watchers render its
+/// labels) and a root's details name its run without reading it again. Runs never change once
+/// created, so any reader may remember one.
 #[derive(Debug, Default)]
 pub(crate) struct RunsSeen {
     runs: std::sync::Mutex<std::collections::HashMap<RunId, Arc<RunRecord>>>,
@@ -220,19 +221,22 @@ impl RunsSeen {
         runs.insert(run.id.clone(), Arc::clone(run));
     }
 
+    /// The run `id`, if remembered.
+    pub fn known(&self, id: &RunId) -> Option<Arc<RunRecord>> {
+        self.runs
+            .lock()
+            .expect("runs seen lock poisoned")
+            .get(id)
+            .cloned()
+    }
+
     /// The run `id`, from memory or else the database.
     async fn get(
         &self,
         connection: &mut AnyConnection,
         id: &RunId,
     ) -> Result<Arc<RunRecord>, StoreError> {
-        let known = self
-            .runs
-            .lock()
-            .expect("runs seen lock poisoned")
-            .get(id)
-            .cloned();
-        if let Some(run) = known {
+        if let Some(run) = self.known(id) {
             return Ok(run);
         }
         let run = Arc::new(crate::runs::read_run(&mut *connection, id).await?);

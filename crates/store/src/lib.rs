@@ -88,6 +88,7 @@ pub struct Store {
     writer: Writer,
     hub: Arc<ChangeHub>,
     cache: Arc<cache::ActionCache>,
+    runs: Arc<actions::RunsSeen>,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,11 +139,18 @@ impl Store {
             }
         };
         let cache = Arc::new(cache::ActionCache::default());
+        let runs = Arc::new(actions::RunsSeen::default());
         Ok(Self {
             reads,
-            writer: Writer::start(connector, lanes, Arc::clone(&hub), Arc::clone(&cache)),
+            writer: Writer::start(
+                connector,
+                lanes,
+                Arc::clone(&hub),
+                (Arc::clone(&cache), Arc::clone(&runs)),
+            ),
             hub,
             cache,
+            runs,
         })
     }
 

@@ -135,9 +135,14 @@ impl Store {
             .await
     }
 
-    /// The run `id`.
+    /// The run `id` (from memory when it was read or written recently).
     pub async fn get_run(&self, id: &RunId) -> Result<RunRecord, StoreError> {
-        read_run(&self.reads, id).await
+        if let Some(run) = self.runs.known(id) {
+            return Ok((*run).clone());
+        }
+        let run = read_run(&self.reads, id).await?;
+        self.runs.remember(&Arc::new(run.clone()));
+        Ok(run)
     }
 
     /// Runs of `project` (and `domain`, when given) with their root actions, filtered, sorted

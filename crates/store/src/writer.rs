@@ -183,14 +183,13 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts `lanes` writer tasks on connections from `connector`, publishing to `hub` and
-    /// keeping `cache` current.
+    /// keeping `cache` and `runs` current.
     pub fn start(
         connector: Connector,
         lanes: usize,
         hub: Arc<ChangeHub>,
-        cache: Arc<ActionCache>,
+        (cache, runs): (Arc<ActionCache>, Arc<RunsSeen>),
     ) -> Self {
-        let runs = Arc::new(RunsSeen::default());
         let senders = (0..lanes.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(LANE_QUEUE);
