@@ -241,19 +241,6 @@ fn already_completed(id: &ActionId, phase: aerie_core::ActionPhase) -> ApiError 
     ))
 }
 
-/// The value a condition was signalled with, as text (`true`, `3`, `0.5`, `"blue"`).
-pub fn signalled_text(state: &ActionState) -> Option<String> {
-    let value = signalled_value(state)?;
-    let (primitive, _) = signalled_primitive(&value).ok()?;
-    Some(match primitive {
-        primitive::Value::Boolean(flag) => flag.to_string(),
-        primitive::Value::Integer(integer) => integer.to_string(),
-        primitive::Value::FloatValue(float) => format!("{float:?}"),
-        primitive::Value::StringValue(text) => format!("{text:?}"),
-        _ => return None,
-    })
-}
-
 /// The value a condition was signalled with, decoded.
 pub fn signalled_value(state: &ActionState) -> Option<Literal> {
     Literal::decode_from_slice(&state.signal.as_ref()?.value).ok()

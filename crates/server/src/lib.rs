@@ -9,7 +9,7 @@
 //!   those parents' calls share.
 //! - `web`: everything HTTP: connections and TLS (`listen`), which path goes where and behind
 //!   which middleware (`routes`), request limits, signed blob URLs and health, the S3 bucket
-//!   (`bucket`), the console.
+//!   (`bucket`), the console and its API; `signed_urls`: the blob URLs aerie signs.
 //! - `auth`: API keys, tokens, roles, the `Host`/`Origin` checks and the OAuth2 endpoints.
 //! - `convert`: wire to domain and back: request identifiers and list queries, wire specs, and
 //!   the one place records become wire `ActionDetails`.
@@ -40,6 +40,7 @@ mod rpc;
 mod schedule;
 mod scheduler;
 pub mod secrets;
+mod signed_urls;
 mod state;
 mod watch;
 pub mod web;

@@ -4,7 +4,7 @@
 //! | grant | may |
 //! |---|---|
 //! | `admin` key | everything |
-//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, get and list deployed tasks, triggers, projects and secrets (never a secret's value), the console, `whoami` |
+//! | `read-only` key | get, list and watch runs and actions, read inputs, outputs and logs, download links, get and list deployed tasks, triggers, projects and secrets (never a secret's value), the console's reads (`/console/api/`), `whoami` |
 //! | a running attempt | what `read-only` may, plus what a task calls while it runs: enqueue, watch and abort its children and traces, upload inputs and files; changes only to its own run (`crate::caller::may_change`) |
 
 use aerie_core::Role;
@@ -21,8 +21,9 @@ pub enum Grant {
 /// What a request needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Nothing: health checks, the token endpoint, auth discovery, signed blob URLs, conditions'
-    /// signed callback URLs and the S3 bucket (the signature is the credential).
+    /// Nothing: health checks, the token endpoint, auth discovery, the console's page and
+    /// assets (they hold no data), signed blob URLs, conditions' signed callback URLs and the S3
+    /// bucket (the signature is the credential).
     Public,
     /// Any valid credential.
     Read,
@@ -84,7 +85,8 @@ pub fn required(method: &http::Method, path: &str) -> Access {
         || path.starts_with("/flyteidl2.auth.AuthMetadataService/")
         || path.starts_with("/blobs/")
         || path.starts_with("/conditions/")
-        || crate::web::bucket::is_bucket_path(path);
+        || crate::web::bucket::is_bucket_path(path)
+        || (*method == http::Method::GET && crate::web::console::is_console_path(path));
     if public {
         Access::Public
     } else if READS.contains(&path) {
@@ -95,8 +97,7 @@ pub fn required(method: &http::Method, path: &str) -> Access {
             .any(|service| path.starts_with(service))
     {
         Access::Attempt
-    } else if *method == http::Method::GET && !path.starts_with("/flyteidl2.") {
-        // Console pages.
+    } else if *method == http::Method::GET && path.starts_with(crate::web::console_api::PREFIX) {
         Access::Read
     } else {
         Access::Admin

@@ -56,6 +56,7 @@ fn refuse(path: &str, status: StatusCode, message: String) -> Response {
 fn needs_origin(path: &str) -> bool {
     path.starts_with("/flyteidl2.dataproxy.")
         || path.starts_with("/flyteidl2.auth.")
+        || path.starts_with(crate::web::console_api::PREFIX)
         || matches!(
             path,
             "/flyteidl2.workflow.QueueService/EnqueueAction"

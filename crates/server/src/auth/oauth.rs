@@ -3,9 +3,11 @@
 //! token (the client-credentials grant), and `IdentityService.UserInfo` says who a credential
 //! belongs to (`whoami`).
 
+use super::access::Grant;
 use super::guard::RequestOrigin;
 use super::{Auth, Identity, Refusal, basic_credentials};
 use crate::caller::caller;
+use aerie_core::Role;
 use aerie_wire::flyteidl2::auth::{
     AuthMetadataService, GetOAuth2MetadataRequest, GetOAuth2MetadataResponse,
     GetPublicClientConfigRequest, GetPublicClientConfigResponse, IdentityService, UserInfoRequest,
@@ -13,6 +15,8 @@ use aerie_wire::flyteidl2::auth::{
 };
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use buffa_types::google::protobuf::value::Kind;
+use buffa_types::google::protobuf::{Struct, Value};
 use bytes::Bytes;
 use connectrpc::{RequestContext, ServiceRequest, ServiceResult};
 use http::{HeaderMap, StatusCode, header};
@@ -80,16 +84,33 @@ impl IdentityService for AuthHandlers {
         // `created_by` filter on the subject) finds the caller's runs. With auth off there is no
         // checked caller: everyone is the local user.
         let name = caller(&ctx);
-        let username = ctx
-            .extensions()
-            .get::<Identity>()
-            .map_or_else(|| name.clone(), |identity| identity.subject.clone());
+        let identity = ctx.extensions().get::<Identity>();
+        let username = identity.map_or_else(|| name.clone(), |identity| identity.subject.clone());
         Ok(connectrpc::Response::new(UserInfoResponse {
             subject: name.clone(),
             name,
             preferred_username: username,
+            additional_claims: role_claim(identity).into(),
             ..Default::default()
         }))
+    }
+}
+
+/// `{"role": ROLE}`: what the caller may do, so the console shows only the buttons that work.
+/// With auth off everyone is an admin.
+fn role_claim(identity: Option<&Identity>) -> Struct {
+    let role = match identity.map(|identity| identity.grant) {
+        None => Role::Admin.to_string(),
+        Some(Grant::Key(role)) => role.to_string(),
+        Some(Grant::Attempt) => "attempt".to_owned(),
+    };
+    let value = Value {
+        kind: Some(Kind::StringValue(role)),
+        ..Default::default()
+    };
+    Struct {
+        fields: [("role".to_owned(), value)].into_iter().collect(),
+        ..Default::default()
     }
 }
 

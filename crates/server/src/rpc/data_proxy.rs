@@ -6,10 +6,11 @@ use crate::caller::request_origin;
 use crate::convert::ids::{self, required_action_id};
 use crate::data::{action_data, store_inputs};
 use crate::error::{ApiError, ApiResult};
+use crate::signed_urls;
 use crate::state::AppState;
-use aerie_blob::{ActionLayout, LogLine, Originator, SignedGrant};
+use aerie_blob::{ActionLayout, LogLine, Originator};
 use aerie_convert::wire_timestamp;
-use aerie_core::{ActionId, Domain, Project, Timestamp};
+use aerie_core::{ActionId, Domain, Project};
 use aerie_store::ActionRecord;
 use aerie_wire::flyteidl2::common::ActionAttemptIdentifier;
 use aerie_wire::flyteidl2::common::OffloadedInputData;
@@ -66,17 +67,6 @@ fn check_file_name(what: &str, raw: &str) -> ApiResult<()> {
     }
 }
 
-fn percent_encode_key(key: &str) -> String {
-    key.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 fn ttl(requested: Option<&buffa_types::google::protobuf::Duration>) -> Duration {
     match requested {
         Some(duration) if duration.seconds > 0 => {
@@ -87,38 +77,6 @@ fn ttl(requested: Option<&buffa_types::google::protobuf::Duration>) -> Duration 
 }
 
 impl DataProxyHandlers {
-    /// A URL on this server (as the request reached it) allowing `method` on blob `key` for
-    /// `ttl`, and its expiry.
-    /// An upload URL is bound to `content_md5` (hex, or empty for none).
-    fn signed_url(
-        &self,
-        origin: &RequestOrigin,
-        method: &str,
-        key: &str,
-        content_md5: &str,
-        ttl: Duration,
-    ) -> (String, Timestamp) {
-        let now = Timestamp::now();
-        let expires_unix = now.as_micros() / 1_000_000 + ttl.as_secs() as i64;
-        let signature = self.app.signer.sign(&SignedGrant {
-            method,
-            key,
-            expires_unix,
-            content_md5,
-        });
-        let hash = if content_md5.is_empty() {
-            String::new()
-        } else {
-            format!("&content_md5={content_md5}")
-        };
-        let url = format!(
-            "{}/blobs/{}?expires={expires_unix}{hash}&signature={signature}",
-            origin.0,
-            percent_encode_key(key)
-        );
-        (url, Timestamp::from_micros(expires_unix * 1_000_000))
-    }
-
     async fn create_upload_location_inner(
         &self,
         origin: &RequestOrigin,
@@ -169,7 +127,8 @@ impl DataProxyHandlers {
                 request.filename
             )));
         }
-        let (signed_url, expires_at) = self.signed_url(
+        let (signed_url, expires_at) = signed_urls::blob_url(
+            &self.app,
             origin,
             "PUT",
             &key,
@@ -266,8 +225,14 @@ impl DataProxyHandlers {
             && self.app.blobs.exists(&uri).await?
         {
             let key = self.app.blobs.key_of(&uri)?;
-            let (url, expires_at) =
-                self.signed_url(origin, "GET", &key, "", ttl(request.expires_in.as_option()));
+            let (url, expires_at) = signed_urls::blob_url(
+                &self.app,
+                origin,
+                "GET",
+                &key,
+                "",
+                ttl(request.expires_in.as_option()),
+            );
             urls.push(url);
             expires = Some(wire_timestamp(expires_at));
         }

@@ -168,6 +168,16 @@ pub async fn upload(
     }
 }
 
+/// The type a blob is served as: HTML for an `.html` key (a task's report, shown in the
+/// console's sandboxed frame), bytes for everything else.
+fn download_content_type(key: &str) -> &'static str {
+    if key.ends_with(".html") {
+        "text/html; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    }
+}
+
 /// `GET /blobs/{key}`: streams the blob from disk if the URL is signed for it.
 pub async fn download(
     State(app): State<AppState>,
@@ -178,8 +188,12 @@ pub async fn download(
     match app.blobs.open(&app.blobs.uri(&key)).await {
         Ok(Some((file, length))) => Ok((
             [
-                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_TYPE, download_content_type(&key).to_owned()),
                 (header::CONTENT_LENGTH, length.to_string()),
+                // Whatever a task wrote opens with no scripts and no origin of its own, even
+                // as a top-level page; and is never sniffed into something else.
+                (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
             ],
             Body::from_stream(tokio_util::io::ReaderStream::new(file)),
         )

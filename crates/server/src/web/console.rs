@@ -1,266 +1,186 @@
-//! A small read-only web console at the URLs the SDK prints after `flyte run`
-//! (`/v2/domain/D/project/P/runs/RUN`): a project's runs, a run's actions with their attempts,
-//! phases, errors and abort reasons, and each attempt's log as plain text. Pages of unfinished
-//! runs refresh themselves.
+//! The web console: one page application built from `console/` (see its README) and embedded
+//! in the binary, served at `/` and at every console URL, including the ones the SDK prints
+//! (`/v2/domain/D/project/P/runs/RUN`). The page holds no data: it reads everything through
+//! the same Connect RPCs as the SDK (plus the two reads in `console_api`), so serving it needs
+//! no credential, and its headers forbid inline scripts, framing and foreign connections.
 
-use crate::state::AppState;
-use aerie_core::{
-    ActionId, ActionKind, ActionState, CacheStatus, Domain, Project, RunId, Timestamp,
-};
-use aerie_store::{ActionRecord, ListQuery};
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::LazyLock;
 
-/// Seconds between refreshes of a page that shows unfinished work.
-const REFRESH_SECONDS: u32 = 2;
+/// The page every console URL answers with; the script picks the view from the URL.
+const SHELL: &[u8] = include_bytes!("../../../../console/dist/index.html");
+const SCRIPT: &[u8] = include_bytes!("../../../../console/dist/console.js");
+const STYLE: &[u8] = include_bytes!("../../../../console/dist/console.css");
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Where the page may load from and talk to: this origin only; nothing inline, no plugins,
+/// never framed. The task report opens in a sandboxed frame of a signed blob URL.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; frame-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// One embedded file with the validator a browser revalidates it with.
+struct Asset {
+    bytes: &'static [u8],
+    content_type: &'static str,
+    etag: HeaderValue,
 }
 
-fn page(title: &str, refresh: bool, body: &str) -> Html<String> {
-    let refresh = if refresh {
-        format!("<meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">")
-    } else {
-        String::new()
-    };
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\">{refresh}<title>{title} · aerie</title>\
-         <style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}}\
-         .SUCCEEDED{{color:#17803d}}.FAILED,.TIMED_OUT{{color:#b42318}}.ABORTED{{color:#8a5a00}}\
-         pre{{white-space:pre-wrap;margin:0}}</style></head><body>{body}</body></html>",
-        title = escape(title)
-    ))
+impl Asset {
+    fn new(bytes: &'static [u8], content_type: &'static str) -> Self {
+        let digest = fnv1a_digest(bytes);
+        Self {
+            bytes,
+            content_type,
+            etag: HeaderValue::from_str(&format!("\"{digest:016x}\""))
+                .expect("hex is a valid header"),
+        }
+    }
+
+    fn respond(&self, request_headers: &axum::http::HeaderMap) -> Response {
+        let unchanged = request_headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|sent| sent == self.etag);
+        let mut response = if unchanged {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            ([(header::CONTENT_TYPE, self.content_type)], self.bytes).into_response()
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
+        response
+    }
 }
 
-fn not_found(what: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        page(
-            "not found",
-            false,
-            &format!("<p>{}</p>", escape(&what.to_string())),
-        ),
-    )
-        .into_response()
-}
-
-fn run_id(domain: &str, project: &str, run: &str) -> Result<RunId, aerie_core::IdError> {
-    Ok(RunId {
-        project: project.parse()?,
-        domain: domain.parse()?,
-        name: run.parse()?,
+/// A 64-bit FNV-1a digest: enough to tell one build of an asset from another.
+fn fnv1a_digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-fn bad_request(err: aerie_core::IdError) -> Response {
-    (StatusCode::BAD_REQUEST, err.to_string()).into_response()
+static SHELL_ASSET: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(SHELL, "text/html; charset=utf-8"));
+static SCRIPT_ASSET: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(SCRIPT, "text/javascript; charset=utf-8"));
+static STYLE_ASSET: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(STYLE, "text/css; charset=utf-8"));
+
+/// Whether `path` is a console page or asset: served to anyone, since it holds no data.
+pub fn is_console_path(path: &str) -> bool {
+    path == "/" || path.starts_with("/v2/") || matches!(path, CONSOLE_SCRIPT | CONSOLE_STYLE)
 }
 
-fn duration(state: &ActionState) -> String {
-    let runtime = state.runtime(Timestamp::now());
-    format!("{:.1}s", runtime.as_secs_f64())
+pub const CONSOLE_SCRIPT: &str = "/console/console.js";
+pub const CONSOLE_STYLE: &str = "/console/console.css";
+
+/// `/` and every `/v2/...` console URL: the page.
+pub async fn shell(headers: axum::http::HeaderMap) -> Response {
+    SHELL_ASSET.respond(&headers)
 }
 
-/// `/`: the default project's runs.
-pub async fn home() -> Redirect {
-    Redirect::to("/v2/domain/development/project/flytesnacks/runs")
+/// `/console/console.js`.
+pub async fn script(headers: axum::http::HeaderMap) -> Response {
+    SCRIPT_ASSET.respond(&headers)
 }
 
-/// `/v2/domain/D/project/P/runs`: the newest runs of a project.
-pub async fn runs(
-    State(app): State<AppState>,
-    Path((domain, project)): Path<(String, String)>,
-) -> Response {
-    let (Ok(domain), Ok(project)) = (domain.parse::<Domain>(), project.parse::<Project>()) else {
-        return (StatusCode::BAD_REQUEST, "bad project or domain").into_response();
-    };
-    let page_of_runs = match app
-        .store
-        .list_runs(&project, Some(&domain), &ListQuery::default())
-        .await
-    {
-        Ok(page_of_runs) => page_of_runs,
-        Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
-    };
-    let mut body = format!(
-        "<h1>Runs of {}/{}</h1><table><tr><th>run</th><th>task</th><th>phase</th><th>started</th><th>duration</th></tr>",
-        escape(project.as_str()),
-        escape(domain.as_str())
-    );
-    let mut unfinished = false;
-    for item in &page_of_runs.items {
-        let state = &item.root.state;
-        unfinished |= !state.phase.is_terminal();
-        body.push_str(&format!(
-            "<tr><td><a href=\"/v2/domain/{d}/project/{p}/runs/{r}\">{r}</a></td><td>{task}</td><td class=\"{phase}\">{phase}</td><td>{start}</td><td>{dur}</td></tr>",
-            d = domain, p = project, r = item.run.id.name,
-            task = escape(&item.root.spec.task.name), phase = state.phase,
-            start = state.created_at, dur = duration(state),
-        ));
+/// `/console/console.css`.
+pub async fn style(headers: axum::http::HeaderMap) -> Response {
+    STYLE_ASSET.respond(&headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use std::path::{Path, PathBuf};
+
+    fn console_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console")
     }
-    body.push_str("</table>");
-    page("runs", unfinished, &body).into_response()
-}
 
-/// What else the action's record says: its cache outcome, where a recovery took it from, a
-/// condition's signal (escaped: names and values come from users).
-fn notes(action: &ActionRecord) -> String {
-    let state = &action.state;
-    let mut notes = Vec::new();
-    match (state.cache_status, &state.cache_source) {
-        (CacheStatus::Disabled, _) => {}
-        (CacheStatus::Hit, Some(source)) => notes.push(format!(
-            "cache hit: outputs of {}/{}",
-            source.action.run.name, source.action.name
-        )),
-        (status, _) => notes.push(format!("cache: {status:?}").to_lowercase()),
-    }
-    if let Some(source) = &state.recovered_from {
-        notes.push(format!(
-            "recovered from {}/{}",
-            source.run.name, source.name
-        ));
-    }
-    if action.kind() == ActionKind::Condition {
-        match (&state.signal, crate::conditions::signalled_text(state)) {
-            (Some(signal), Some(value)) => notes.push(format!(
-                "signalled {} by {}",
-                escape(&value),
-                escape(&signal.by)
-            )),
-            _ if state.phase == aerie_core::ActionPhase::Paused => {
-                notes.push(format!(
-                    "condition {} waits for a signal",
-                    escape(&action.spec.task.name)
-                ));
+    fn files_under(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("console/src is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                files_under(&path, root, out);
+            } else {
+                let relative = path.strip_prefix(root).expect("under console/");
+                out.push(relative.to_string_lossy().replace('\\', "/"));
             }
-            _ => {}
         }
     }
-    notes.join("<br>")
-}
 
-fn action_rows(body: &mut String, run: &RunId, actions: &[ActionRecord]) {
-    body.push_str("<table><tr><th>action</th><th>parent</th><th>task</th><th>phase</th><th>attempts</th><th>duration</th><th>result</th></tr>");
-    for action in actions {
-        let state = &action.state;
-        let attempts: Vec<String> = state
-            .attempts
-            .iter()
-            .map(|attempt| {
-                let logs = if attempt.logs_available {
-                    format!(
-                        " <a href=\"/v2/domain/{}/project/{}/runs/{}/actions/{}/attempts/{}/logs\">logs</a>",
-                        run.domain, run.project, run.name, action.id.name, attempt.number
-                    )
-                } else {
-                    String::new()
-                };
-                format!("#{} <span class=\"{phase}\">{phase}</span>{logs}", attempt.number, phase = attempt.phase)
-            })
-            .collect();
-        let result = match (&state.error, &state.abort) {
-            (Some(error), _) => format!(
-                "<pre>{}: {}</pre>",
-                escape(&error.code),
-                escape(&error.message)
-            ),
-            (None, Some(abort)) => format!(
-                "aborted by {}: {}",
-                escape(&abort.aborted_by),
-                escape(&abort.reason)
-            ),
-            (None, None) => String::new(),
-        };
-        let result = [result, notes(action)]
-            .into_iter()
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join("<br>");
-        body.push_str(&format!(
-            "<tr><td>{name}</td><td>{parent}</td><td>{task}</td><td class=\"{phase}\">{phase}</td><td>{attempts}</td><td>{dur}</td><td>{result}</td></tr>",
-            name = action.id.name,
-            parent = action.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
-            task = escape(&action.spec.task.name),
-            phase = state.phase,
-            attempts = attempts.join("<br>"),
-            dur = duration(state),
-        ));
+    /// The digest `console/stamp.mjs` writes, recomputed from the sources as committed.
+    fn sources_digest() -> String {
+        let root = console_dir();
+        let mut files: Vec<String> = [
+            "index.html",
+            "package.json",
+            "package-lock.json",
+            "tsconfig.json",
+            "vite.config.ts",
+        ]
+        .map(String::from)
+        .to_vec();
+        files_under(&root.join("src"), &root, &mut files);
+        files.sort();
+        let mut digest = Sha256::new();
+        for file in files {
+            let content = std::fs::read(root.join(&file)).expect("a console source is readable");
+            digest.update(format!(
+                "{file}\n{}\n",
+                hex::encode(Sha256::digest(&content))
+            ));
+        }
+        hex::encode(digest.finalize())
     }
-    body.push_str("</table>");
-}
 
-/// `/v2/domain/D/project/P/runs/RUN`: a run and its actions.
-pub async fn run(
-    State(app): State<AppState>,
-    Path((domain, project, run_name)): Path<(String, String, String)>,
-) -> Response {
-    run_page(&app, &domain, &project, &run_name).await
-}
+    #[test]
+    fn the_embedded_console_was_built_from_the_committed_sources() {
+        let stamped = std::fs::read_to_string(console_dir().join("dist/SOURCES.sha256"))
+            .expect("console/dist/SOURCES.sha256 exists");
+        assert_eq!(
+            stamped.trim(),
+            sources_digest(),
+            "console/dist is stale: run scripts/build-console and commit console/dist"
+        );
+    }
 
-/// `/v2/domain/D/project/P/runs/RUN/actions/A`: the run page, which shows every action.
-pub async fn action(
-    State(app): State<AppState>,
-    Path((domain, project, run_name, _action)): Path<(String, String, String, String)>,
-) -> Response {
-    run_page(&app, &domain, &project, &run_name).await
-}
+    #[test]
+    fn the_page_loads_its_own_script_and_style_only() {
+        let shell = std::str::from_utf8(SHELL).expect("the page is UTF-8");
+        assert!(
+            shell.contains(CONSOLE_SCRIPT) && shell.contains(CONSOLE_STYLE),
+            "{shell}"
+        );
+        assert!(!shell.contains("<script>"), "no inline script: {shell}");
+    }
 
-async fn run_page(app: &AppState, domain: &str, project: &str, run_name: &str) -> Response {
-    let run = match run_id(domain, project, run_name) {
-        Ok(run) => run,
-        Err(err) => return bad_request(err),
-    };
-    let query = ListQuery {
-        descending: false,
-        limit: aerie_store::query::MAX_PAGE_SIZE,
-        ..ListQuery::default()
-    };
-    let actions = match app.store.list_actions(&run, &query).await {
-        Ok(page_of_actions) => page_of_actions.items,
-        Err(aerie_store::StoreError::RunNotFound(_)) => {
-            return not_found(format!("run {run} not found"));
-        }
-        Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
-    };
-    let unfinished = actions
-        .iter()
-        .any(|action| !action.state.phase.is_terminal());
-    let mut body = format!(
-        "<p><a href=\"/v2/domain/{d}/project/{p}/runs\">runs of {p}/{d}</a></p><h1>Run {r}</h1>",
-        d = run.domain,
-        p = run.project,
-        r = run.name
-    );
-    action_rows(&mut body, &run, &actions);
-    page(run.name.as_str(), unfinished, &body).into_response()
-}
-
-/// `/v2/domain/D/project/P/runs/RUN/actions/A/attempts/N/logs`: one attempt's log.
-pub async fn logs(
-    State(app): State<AppState>,
-    Path((domain, project, run_name, action, attempt)): Path<(String, String, String, String, u32)>,
-) -> Response {
-    let run = match run_id(&domain, &project, &run_name) {
-        Ok(run) => run,
-        Err(err) => return bad_request(err),
-    };
-    let Ok(name) = action.parse() else {
-        return (StatusCode::BAD_REQUEST, "bad action name").into_response();
-    };
-    let id = ActionId { run, name };
-    match app.logs.read_from(&id, attempt, 0).await {
-        Ok(Some((lines, _))) => {
-            let text: String = lines.into_iter().map(|line| line.message).collect();
-            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
-        }
-        Ok(None) => not_found(format!("no log for attempt {attempt} of {id}")),
-        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response(),
+    #[test]
+    fn a_browser_holding_the_current_asset_gets_not_modified() {
+        let first = SCRIPT_ASSET.respond(&axum::http::HeaderMap::new());
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[header::ETAG].clone();
+        let mut again = axum::http::HeaderMap::new();
+        again.insert(header::IF_NONE_MATCH, etag);
+        assert_eq!(
+            SCRIPT_ASSET.respond(&again).status(),
+            StatusCode::NOT_MODIFIED
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Which path goes to which handler, behind which middleware. Every request passes, outermost
 //! first: request logging, the guard (`Host`, `Origin`, credentials, roles), the RPC limits,
-//! the content-type explainer, then its route: health checks, console pages, signed blob URLs,
+//! the content-type explainer, then its route: health checks, the console and its API, signed blob URLs,
 //! the S3 bucket, the token endpoint, and every Connect, gRPC and gRPC-Web service.
 
 use crate::MAX_REQUEST_BYTES;
@@ -11,7 +11,7 @@ use crate::rpc::{
     task_service, trigger_service,
 };
 use crate::state::AppState;
-use crate::web::{blobs, bucket, condition_callback, console, limits};
+use crate::web::{blobs, bucket, condition_callback, console, console_api, limits};
 use aerie_wire::flyteidl2::actions::ActionsServiceExt;
 use aerie_wire::flyteidl2::auth::{AuthMetadataServiceExt, IdentityServiceExt};
 use aerie_wire::flyteidl2::cluster::ClusterServiceExt;
@@ -88,17 +88,12 @@ pub fn all(
     let router = axum::Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(healthz))
-        .route("/", get(console::home))
-        .route("/v2/domain/{domain}/project/{project}/runs", get(console::runs))
-        .route("/v2/domain/{domain}/project/{project}/runs/{run}", get(console::run))
-        .route(
-            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}",
-            get(console::action),
-        )
-        .route(
-            "/v2/domain/{domain}/project/{project}/runs/{run}/actions/{action}/attempts/{attempt}/logs",
-            get(console::logs),
-        )
+        .route("/", get(console::shell))
+        .route("/v2/{*page}", get(console::shell))
+        .route(console::CONSOLE_SCRIPT, get(console::script))
+        .route(console::CONSOLE_STYLE, get(console::style))
+        .route("/console/api/files", get(console_api::files))
+        .route("/console/api/next-fires", get(console_api::next_fires))
         .route("/blobs/{*key}", put(blobs::upload).get(blobs::download))
         .merge(
             axum::Router::new()
@@ -106,7 +101,9 @@ pub fn all(
                     "/conditions/{project}/{domain}/{run}/{action}/signal",
                     post(condition_callback::signal),
                 )
-                .layer(DefaultBodyLimit::max(condition_callback::MAX_CALLBACK_BYTES)),
+                .layer(DefaultBodyLimit::max(
+                    condition_callback::MAX_CALLBACK_BYTES,
+                )),
         )
         .with_state(app)
         .merge(bucket::routes(s3))
