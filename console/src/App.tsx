@@ -12,6 +12,9 @@ import { TriggersPage } from "./pages/Triggers";
 
 type Theme = "light" | "dark";
 
+/** Who the caller is while the server has not said: someone who may change nothing. */
+const UNKNOWN_CALLER: Identity = { name: "", mayChange: false };
+
 function useTheme(): [Theme, () => void] {
   const initial = (localStorage.getItem("aerie.theme") as Theme | null) ??
     (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
@@ -60,8 +63,9 @@ export function App() {
         )}
       </header>
       <main>
-        {session.state === "checking" && <p class="muted">connecting…</p>}
         {session.state === "needs-credential" && <SignIn problem={session.problem} done={recheck} />}
+        {/* The page starts reading while the session is checked; until then it offers no changes. */}
+        {session.state === "checking" && <Page route={route} identity={UNKNOWN_CALLER} />}
         {session.state === "signed-in" && <Page route={route} identity={session.identity} />}
       </main>
     </div>

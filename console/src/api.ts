@@ -28,9 +28,12 @@ export function setCredential(typed: string): void {
   const text = typed.trim();
   let header = `Bearer ${text}`;
   try {
+    // The endpoint may hold colons itself (a port): the last three fields are the client id,
+    // the secret and the org.
     const parts = atob(text).split(":");
-    if (parts.length >= 3 && parts[1] && parts[2]) {
-      header = `Basic ${btoa(`${parts[1]}:${parts[2]}`)}`;
+    const [clientId, secret] = parts.slice(-3, -1);
+    if (parts.length >= 4 && clientId && secret) {
+      header = `Basic ${btoa(`${clientId}:${secret}`)}`;
     }
   } catch {
     // Not base64: a token.

@@ -29,3 +29,9 @@ export function isTerminal(phase: Phase): boolean {
 export function phaseLabel(phase: Phase): string {
   return phase.toLowerCase().replace(/_/g, " ");
 }
+
+/** The phase a wire enum number names (`5` → `SUCCEEDED`), as map keys carry it. */
+export function phaseOfNumber(number: number): Phase {
+  const names: Phase[] = ["UNKNOWN", "QUEUED", "WAITING_FOR_RESOURCES", "INITIALIZING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT", "PAUSED", "RECOVERED"];
+  return names[number] ?? "UNKNOWN";
+}

@@ -5,7 +5,7 @@
 
 import type { Action } from "./wire";
 import { phaseOf, type Phase } from "./phase";
-import { millis } from "./format";
+import { statusTimes } from "./format";
 
 /** Which member phase a folded row takes, first match wins. */
 const FOLD_PHASE_ORDER: Phase[] = [
@@ -157,8 +157,7 @@ function summarize(members: Action[]) {
   let end = -Infinity;
   let running = false;
   for (const member of members) {
-    const started = millis(member.status?.startTime);
-    const ended = millis(member.status?.endTime);
+    const [started, ended] = statusTimes(member.status);
     if (started !== null) start = Math.min(start, started);
     if (ended === null) running = true;
     else end = Math.max(end, ended);

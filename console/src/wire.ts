@@ -51,6 +51,8 @@ export interface Action {
 
 export interface EnrichedAction {
   action: Action;
+  /** Phase number → how many of the action's children are in it (snapshot messages only). */
+  childrenPhaseCounts?: Record<string, number>;
 }
 
 export interface Run {

@@ -327,3 +327,36 @@ def failed_run(sdk: AerieServer) -> FinishedRun:
 
     run = flyte.run(basic.fail_with_value_error, answer=41)
     return FinishedRun(run, wait_terminal(run))
+
+
+#: Console page timings the browser tests measured, printed in the test report: (what, ms).
+CONSOLE_TIMINGS: list[tuple[str, float]] = []
+
+
+def chromium_path() -> str:
+    """Debian's chromium (scripts/setup-browser installs it), or `$AERIE_CHROMIUM`."""
+    found = os.environ.get("AERIE_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail("no chromium on PATH: run scripts/setup-browser (or set AERIE_CHROMIUM)", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright, for one test module. Playwright's sync API keeps an
+    event loop running in this thread while it lives, so it lives no longer than the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path())
+        yield launched
+        launched.close()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The console's page timings, measured in the browser (navigation start to content shown)."""
+    if not CONSOLE_TIMINGS:
+        return
+    terminalreporter.section("console page timings (headless Chromium, this machine)")
+    for what, ms in CONSOLE_TIMINGS:
+        terminalreporter.write_line(f"{ms:8.0f} ms  {what}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime
 import gzip
 import http.client
@@ -72,6 +73,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
     )
 
 
+def run_coroutine(make: Callable[[], Any]) -> Any:
+    """`asyncio.run(make())`, in a thread of its own when this one already runs an event loop
+    (Playwright's sync API keeps one running while a browser test drives the page)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def wait_terminal(run, timeout: float = 120.0):
     """Wait for a `flyte.remote.Run` to reach a terminal phase, with a deadline, and return its a0 details."""
     import flyte.remote
@@ -80,7 +92,7 @@ def wait_terminal(run, timeout: float = 120.0):
         await asyncio.wait_for(run.wait.aio(quiet=True), timeout)
 
     try:
-        asyncio.run(_wait())
+        run_coroutine(_wait)
     except TimeoutError:
         details = flyte.remote.ActionDetails.get(run_name=run.name, name="a0")
         raise AssertionError(

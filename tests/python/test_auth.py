@@ -409,3 +409,41 @@ def test_the_console_page_opens_without_a_key_but_its_reads_need_one(secure):
     basic = base64.b64encode(f"{secure.reader.client_id}:{secure.reader.secret}".encode()).decode()
     status, body = https(secure, "GET", files, headers={"authorization": f"Basic {basic}"})
     assert status == 404 and b"not_found" in body, body
+
+def test_the_console_asks_for_a_key_and_offers_no_changes_to_a_read_only_one(secure, browser):
+    admin = "Basic " + base64.b64encode(f"{secure.admin.client_id}:{secure.admin.secret}".encode()).decode()
+    task = {
+        "taskTemplate": {
+            "id": {"project": PROJECT, "domain": DOMAIN, "name": "console-hold", "version": "v1"},
+            "type": "python",
+            "container": {"args": ["python", "-c", "import time; time.sleep(120)"]},
+        },
+        "shortName": "console-hold",
+    }
+    run = {"project": PROJECT, "domain": DOMAIN, "name": "consolekeys"}
+    headers = {"content-type": "application/json", "connect-protocol-version": "1", "authorization": admin}
+    status, reply = https(
+        secure, "POST", "/flyteidl2.workflow.RunService/CreateRun",
+        json.dumps({"runId": run, "taskSpec": task}).encode(), headers,
+    )
+    assert status == 200, reply
+    context = browser.new_context(ignore_https_errors=True, base_url=f"https://localhost:{secure.server.port}")
+    try:
+        page = context.new_page()
+        page.goto(f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs/consolekeys")
+        page.get_by_placeholder("API key or token").fill(secure.reader.encoded)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator("h1 .phase[data-phase=RUNNING]").wait_for(timeout=60_000)
+        assert "(read-only)" in page.locator(".who").inner_text()
+        assert page.get_by_role("button", name="Abort run").count() == 0
+        assert page.get_by_role("button", name="Rerun").count() == 0
+
+        page.get_by_role("button", name="sign out").click()
+        page.get_by_placeholder("API key or token").fill(secure.admin.encoded)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Abort run").click()
+        page.get_by_placeholder("reason").fill("done looking")
+        page.locator("form.abort-form button[type=submit]").click()
+        page.locator("h1 .phase[data-phase=ABORTED]").wait_for(timeout=60_000)
+    finally:
+        context.close()

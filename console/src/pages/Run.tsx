@@ -5,8 +5,8 @@
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { follow, unary } from "../api";
-import { clock, elapsed, millis, who } from "../format";
-import { isTerminal, phaseOf } from "../phase";
+import { clock, elapsed, millis, statusTimes, who } from "../format";
+import { isTerminal, phaseOf, phaseOfNumber, type Phase } from "../phase";
 import { navigate, runPath, type Scope } from "../route";
 import type { Identity } from "../session";
 import { countPhases, taskName, visibleRows, type TreeRow } from "../tree";
@@ -17,6 +17,8 @@ import { ActionPanel, ErrorBox, AbortBox, failedAttempt } from "./Action";
 import { RunActions } from "./RunActions";
 
 const ROW_HEIGHT = 30;
+/** Fewest milliseconds between renders while a run's snapshot is still arriving. */
+const SNAPSHOT_RENDER_MS = 150;
 
 /** Follows one action's details for as long as the component lives. */
 export function useActionDetails(scope: Scope, run: string, action: string) {
@@ -60,33 +62,53 @@ export function useActionData(scope: Scope, run: string, action: string, phase: 
   return { data, problem };
 }
 
-/** A run's actions by name, kept current by `WatchActions`; changes are applied once a frame. */
+/**
+ * A run's actions by name, kept current by `WatchActions`; changes are applied once a frame.
+ * `childCounts` is what the snapshot said of all children by phase, so a large run shows its
+ * shape before the last page of its snapshot arrives; `expected` is how many actions it holds.
+ */
 function useRunActions(scope: Scope, run: string) {
   const actions = useRef(new Map<string, Action>());
+  const childCounts = useRef(new Map<Phase, number>());
+  const expected = useRef(0);
   const [version, setVersion] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
-  const [loadedMs, setLoadedMs] = useState<number | null>(null);
   useEffect(() => {
-    const started = performance.now();
     const stop = new AbortController();
     let frame = 0;
+    // Changes show once a frame; while a large snapshot still arrives, at most every
+    // SNAPSHOT_RENDER_MS, so the page spends its time reading rather than re-rendering.
+    let timer = 0;
     const bump = () => {
-      if (frame) return;
-      frame = requestAnimationFrame(() => {
+      if (frame || timer) return;
+      const show = () => {
         frame = 0;
+        timer = 0;
         setVersion((n) => n + 1);
-      });
+      };
+      if (actions.current.size < expected.current) timer = window.setTimeout(show, SNAPSHOT_RENDER_MS);
+      else frame = requestAnimationFrame(show);
     };
     follow<{ enrichedActions?: EnrichedAction[] }>(
       "flyteidl2.workflow.RunService/WatchActions",
       { runId: { org: "", project: scope.project, domain: scope.domain, name: run } },
       {
-        onOpen: () => actions.current.clear(),
+        onOpen: () => {
+          actions.current.clear();
+          childCounts.current.clear();
+          expected.current = 0;
+        },
         onMessage: (message) => {
           for (const enriched of message.enrichedActions ?? []) {
+            const known = actions.current.has(enriched.action.id.name);
             actions.current.set(enriched.action.id.name, enriched.action);
+            if (!known && !enriched.action.metadata?.parent) expected.current += 1;
+            for (const [number, count] of Object.entries(enriched.childrenPhaseCounts ?? {})) {
+              const phase = phaseOfNumber(Number(number));
+              childCounts.current.set(phase, (childCounts.current.get(phase) ?? 0) + count);
+              expected.current += count;
+            }
           }
-          setLoadedMs((ms) => ms ?? performance.now() - started);
           bump();
         },
         onError: (err) => setProblem(err.message),
@@ -96,19 +118,28 @@ function useRunActions(scope: Scope, run: string) {
     return () => {
       stop.abort();
       cancelAnimationFrame(frame);
+      clearTimeout(timer);
     };
   }, [scope.project, scope.domain, run]);
-  return { actions: actions.current, version, problem, loadedMs };
+  // Loading until the snapshot has arrived: nothing yet, or fewer actions than it announced.
+  const loading = expected.current === 0 || actions.current.size < expected.current;
+  return { actions: actions.current, version, problem, loading, expected: expected.current, childCounts: childCounts.current };
 }
 
 export function RunPage({ scope, run, selected, identity }: { scope: Scope; run: string; selected: string | null; identity: Identity }) {
-  const { actions, version, problem, loadedMs } = useRunActions(scope, run);
+  const { actions, version, problem, loading, expected, childCounts } = useRunActions(scope, run);
   const root = useActionDetails(scope, run, "a0");
-  const rootPhase = root.details?.status?.phase;
+  // The root's details, or until they arrive, the root as the action snapshot has it.
+  const details: ActionDetails | null = root.details ?? actions.get("a0") ?? null;
+  const rootPhase = details?.status?.phase;
   const rootData = useActionData(scope, run, "a0", rootPhase);
   const [toggled, setToggled] = useState(new Set<string>());
   const rows = useMemo(() => visibleRows(actions, toggled), [version, toggled]);
+  // While the snapshot still arrives, the counts are the server's; then the page's own.
   const children = useMemo(() => [...actions.values()].filter((action) => action.metadata?.parent), [version]);
+  const shownCounts = useMemo(() => (loading ? childCounts : countPhases(children)), [version, loading]);
+  const childTotal = [...shownCounts.values()].reduce((sum, count) => sum + count, 0);
+  useTimingMarks(details !== null, actions.size > 0 && !loading);
   const span = useMemo(() => timeSpan(actions), [version]);
   const live = !isTerminal(phaseOf(rootPhase));
   const now = useNow(live);
@@ -119,10 +150,9 @@ export function RunPage({ scope, run, selected, identity }: { scope: Scope; run:
     else next.add(key);
     setToggled(next);
   };
-  const details = root.details;
   const owner = { scope, run };
   return (
-    <section class="run" data-loaded-ms={loadedMs ?? ""} data-actions={actions.size}>
+    <section class="run" data-actions={actions.size} data-loading={loading}>
       <div class="run-head">
         <h1>
           <span class="muted">run</span> {run} {details && <PhaseBadge phase={phaseOf(rootPhase)} />}
@@ -145,10 +175,10 @@ export function RunPage({ scope, run, selected, identity }: { scope: Scope; run:
                 <dd><a href={runPath(scope, details.metadata.relation.relatedTo.name)}>{details.metadata.relation.relatedTo.name}</a></dd>
               </>
             )}
-            {children.length > 0 && (
+            {childTotal > 0 && (
               <>
                 <dt>Children</dt>
-                <dd class="child-counts">{children.length} · <PhaseCounts counts={countPhases(children)} /></dd>
+                <dd class="child-counts">{childTotal} · <PhaseCounts counts={shownCounts} /></dd>
               </>
             )}
           </dl>
@@ -173,7 +203,7 @@ export function RunPage({ scope, run, selected, identity }: { scope: Scope; run:
       <div class="split">
         <div class="tree-pane">
           <div class="tree-head">
-            <span>Actions ({actions.size})</span>
+            <span>Actions ({loading ? `${actions.size} of ${expected}, loading` : actions.size})</span>
             <span class="muted">{span ? `timeline ${elapsed(new Date(span.start).toISOString(), span.end ? new Date(span.end).toISOString() : undefined, now)}` : ""}</span>
           </div>
           <VirtualList
@@ -195,6 +225,22 @@ export function RunPage({ scope, run, selected, identity }: { scope: Scope; run:
   );
 }
 
+/**
+ * Marks, on the page's performance timeline, when the run's summary first showed and when its
+ * whole action list had arrived (the browser tests report them).
+ */
+function useTimingMarks(summaryShown: boolean, allLoaded: boolean) {
+  useEffect(() => {
+    if (summaryShown && performance.getEntriesByName(MARK_SUMMARY).length === 0) performance.mark(MARK_SUMMARY);
+  }, [summaryShown]);
+  useEffect(() => {
+    if (allLoaded && performance.getEntriesByName(MARK_LOADED).length === 0) performance.mark(MARK_LOADED);
+  }, [allLoaded]);
+}
+
+const MARK_SUMMARY = "aerie:run-summary-shown";
+const MARK_LOADED = "aerie:run-actions-loaded";
+
 interface Span {
   start: number;
   end: number | null;
@@ -205,8 +251,7 @@ function timeSpan(actions: Map<string, Action>): Span | null {
   let end = -Infinity;
   let open = false;
   for (const action of actions.values()) {
-    const started = millis(action.status?.startTime);
-    const ended = millis(action.status?.endTime);
+    const [started, ended] = statusTimes(action.status);
     if (started !== null) start = Math.min(start, started);
     if (ended === null) open = true;
     else end = Math.max(end, ended);

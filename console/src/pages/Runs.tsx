@@ -36,7 +36,7 @@ function wireFilters(filters: RunFilters): Filter[] {
   const out: Filter[] = [];
   if (filters.phase) out.push({ function: "EQUAL", field: "phase", values: [filters.phase] });
   if (filters.task) out.push({ function: "CONTAINS", field: "task_name", values: [filters.task] });
-  if (filters.text) out.push({ function: "CONTAINS", field: "name", values: [filters.text] });
+  if (filters.text) out.push({ function: "CONTAINS", field: "run_name", values: [filters.text] });
   if (filters.label) {
     const [key, value] = filters.label.split("=", 2);
     if (value === undefined) out.push({ function: "EXISTS", field: `labels.${key.trim()}`, values: [] });

@@ -30,7 +30,10 @@ export function LogView({ scope, run, details }: { scope: Scope; run: string; de
       {
         onOpen: () => setLines([]),
         onMessage: (message) => {
-          const batch = (message.logs ?? []).flatMap((logs) => logs.lines ?? []);
+          // Lines arrive as written, newline included; the view puts each on its own row.
+          const batch = (message.logs ?? [])
+            .flatMap((logs) => logs.lines ?? [])
+            .map((line) => ({ ...line, message: (line.message ?? "").replace(/\r?\n$/, "") }));
           if (batch.length) setLines((shown) => shown.concat(batch));
         },
         onError: (err) => setProblem(err.message),

@@ -10,7 +10,9 @@ use crate::records::{ActionRecord, Change, NewAction, RunRecord};
 use crate::rows::{ACTION_COLUMNS, action_from_row, spec_to_json, state_to_json};
 use crate::task_cache::CacheEntry;
 use crate::writer::{StateChange, WriteOp};
-use aerie_core::{ActionId, ActionKind, ActionPhase, ActionSpec, Org, RunId, Timestamp};
+use aerie_core::{
+    ActionId, ActionKind, ActionName, ActionPhase, ActionSpec, Org, RunId, Timestamp,
+};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
@@ -552,6 +554,35 @@ impl Store {
             .await
             .during("listing actions")?;
         query.page_of(records(&rows)?)
+    }
+
+    /// How many children each parent of `run` has in each phase, as `(parent, phase, count)`;
+    /// one grouped read, so a page can show the shape of a large run before listing it.
+    pub async fn child_phase_counts(
+        &self,
+        run: &RunId,
+    ) -> Result<Vec<(ActionName, ActionPhase, u64)>, StoreError> {
+        let rows: Vec<(String, i32, i64)> = sqlx::query_as(
+            "SELECT parent, phase, COUNT(*) FROM actions \
+             WHERE project = $1 AND domain = $2 AND run_name = $3 AND parent <> '' \
+             GROUP BY parent, phase",
+        )
+        .bind(run.project.as_str())
+        .bind(run.domain.as_str())
+        .bind(run.name.as_str())
+        .fetch_all(&self.reads)
+        .await
+        .during("counting children by phase")?;
+        rows.into_iter()
+            .map(|(parent, phase, count)| {
+                let parent = parent
+                    .parse()
+                    .map_err(|err| StoreError::corrupt("a parent action name", err))?;
+                let phase = ActionPhase::from_i32(phase)
+                    .ok_or_else(|| StoreError::corrupt("an action phase", phase))?;
+                Ok((parent, phase, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
     }
 
     /// The direct children of `parent` that have not ended.

@@ -18,6 +18,8 @@ pub enum FilterField {
     ActionType,
     ParentName,
     Name,
+    /// The name of the action's run.
+    RunName,
     TaskName,
     TaskVersion,
     CreatedBy,
@@ -32,6 +34,7 @@ impl FilterField {
             Self::ActionType => "a.kind",
             Self::ParentName => "a.parent",
             Self::Name => "a.name",
+            Self::RunName => "a.run_name",
             Self::TaskName => "a.task_name",
             Self::TaskVersion => "a.task_version",
             Self::CreatedBy => "r.created_by",
@@ -51,6 +54,7 @@ impl FilterField {
             (
                 Self::ParentName
                 | Self::Name
+                | Self::RunName
                 | Self::TaskName
                 | Self::TaskVersion
                 | Self::CreatedBy,

@@ -32,7 +32,8 @@ fn filter_field(name: &str) -> ApiResult<FilterField> {
         "phase" => FilterField::Phase,
         "action_type" => FilterField::ActionType,
         "parent_name" | "parent" => FilterField::ParentName,
-        "name" | "run_name" | "action_name" => FilterField::Name,
+        "name" | "action_name" => FilterField::Name,
+        "run_name" => FilterField::RunName,
         "task_name" => FilterField::TaskName,
         "task_version" => FilterField::TaskVersion,
         "created_by" => FilterField::CreatedBy,
@@ -65,6 +66,7 @@ fn filter_value(field: FilterField, raw: &str) -> ApiResult<FilterValue> {
             .ok_or_else(|| bad("an RFC 3339 timestamp")),
         FilterField::ParentName
         | FilterField::Name
+        | FilterField::RunName
         | FilterField::TaskName
         | FilterField::TaskVersion
         | FilterField::CreatedBy => Ok(FilterValue::Text(raw.to_owned())),

@@ -1,5 +1,6 @@
 //! The RunService's long-lived streams over the event log: `WatchActions` (a run's actions) and
 //! `WatchRuns` (a project's runs). Nothing is lost: a stream that falls behind re-reads.
+//! A `WatchActions` snapshot gives each parent its children's counts by phase.
 
 use crate::convert::details;
 use crate::error::ApiResult;
@@ -13,6 +14,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
+/// Actions in the first snapshot message: few, so a reader can show a large run at once; the
+/// rest follow in pages of the most a page may hold.
+const FIRST_SNAPSHOT_PAGE: u32 = 100;
+
 /// `WatchActions`: every action of the run, then each change, until every action is done.
 pub fn actions(
     app: AppState,
@@ -24,10 +29,22 @@ pub fn actions(
         // one is newer than it, so that change is skipped.
         let start_seq = app.store.last_seq(&run_id).await?;
         let mut records: HashMap<ActionName, ActionRecord> = HashMap::new();
-        let mut query = aerie_store::ListQuery { descending: false, limit: aerie_store::query::MAX_PAGE_SIZE, ..Default::default() };
+        // Each parent's children by phase, on the parent in the snapshot, so a reader knows
+        // the shape of a large run from the first page.
+        let mut child_counts: HashMap<ActionName, HashMap<i32, i32>> = HashMap::new();
+        for (parent, phase, count) in app.store.child_phase_counts(&run_id).await? {
+            child_counts.entry(parent).or_default().insert(phase.as_i32(), i32::try_from(count).unwrap_or(i32::MAX));
+        }
+        let mut query = aerie_store::ListQuery { descending: false, limit: FIRST_SNAPSHOT_PAGE, ..Default::default() };
         loop {
             let page = app.store.list_actions(&run_id, &query).await?;
-            let enriched = page.items.iter().map(|record| enriched(record, &record.state)).collect();
+            let enriched = page.items.iter().map(|record| {
+                let mut action = enriched(record, &record.state);
+                if let Some(counts) = child_counts.remove(&record.id.name) {
+                    action.children_phase_counts = counts.into_iter().collect();
+                }
+                action
+            }).collect();
             for record in page.items {
                 records.insert(record.id.name.clone(), record);
             }
@@ -36,6 +53,7 @@ pub fn actions(
                 Some(token) => query.token = token,
                 None => break,
             }
+            query.limit = aerie_store::query::MAX_PAGE_SIZE;
         }
         let mut phases: HashMap<ActionName, ActionPhase> =
             records.iter().map(|(name, record)| (name.clone(), record.state.phase)).collect();
