@@ -8,10 +8,11 @@ committed ones)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
-import time
 import urllib.request
+import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 from conftest import CONSOLE_TIMINGS, start_aerie, stop_aerie_process
 from helpers import DOMAIN, PROJECT, wait_terminal
-from workflows import basic, fanout, gated, showcase
+from workflows import basic, extras, fanout, gated, scheduled, showcase
 
 VIEWPORT = {"width": 1280, "height": 800}
 #: How long the page may take to show what a test waits for (the task itself may still be starting).
@@ -65,6 +66,15 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
 
 
+def open_finished_run(page, phase: str, task, **inputs):
+    """Runs `task` through the SDK, waits until it ends in `phase`, and opens its page."""
+    run = flyte.run(task, **inputs)
+    finished = wait_terminal(run)
+    assert finished.phase.value == phase, finished.error_message
+    page.goto(run_path(run.name))
+    return run
+
+
 def mark(page, name: str) -> float:
     """When the page set the performance mark `name`, in milliseconds from navigation start."""
     return page.evaluate("name => performance.getEntriesByName(name)[0].startTime", name)
@@ -104,9 +114,7 @@ def test_a_failed_run_shows_the_error_kind_message_and_traceback_without_a_click
 
 
 def test_a_fan_out_shows_its_tree_with_counts_per_phase(page, sdk):
-    run = flyte.run(fanout.sum_of_squares, n=12)
-    assert wait_terminal(run).phase.value == "succeeded"
-    page.goto(run_path(run.name))
+    open_finished_run(page, "succeeded", fanout.sum_of_squares, n=12)
     counts = page.locator(".summary .child-counts")
     counts.wait_for(timeout=SHOWN_MS)
     assert counts.inner_text().startswith("12 ·"), counts.inner_text()
@@ -121,9 +129,7 @@ def test_a_fan_out_shows_its_tree_with_counts_per_phase(page, sdk):
 
 
 def test_a_group_folds_into_one_row_with_its_counts(page, sdk):
-    run = flyte.run(showcase.grouped_squares, n=4)
-    assert wait_terminal(run).phase.value == "succeeded"
-    page.goto(run_path(run.name))
+    open_finished_run(page, "succeeded", showcase.grouped_squares, n=4)
     group = page.locator(".tree-row.fold.group[data-fold=squares]")
     group.wait_for(timeout=SHOWN_MS)
     assert "×4" in group.inner_text() and "4 succeeded" in group.inner_text()
@@ -223,9 +229,7 @@ def test_the_runs_list_filters_and_shows_new_runs_live(page, succeeded_run, fail
 
 
 def test_hostile_text_in_a_log_and_an_error_is_shown_as_text(page, sdk):
-    run = flyte.run(showcase.hostile)
-    assert wait_terminal(run).phase.value == "failed"
-    page.goto(run_path(run.name))
+    open_finished_run(page, "failed", showcase.hostile)
     message = page.locator(".summary .failure .error-message")
     message.wait_for(timeout=SHOWN_MS)
     assert showcase.HOSTILE_ERROR in message.inner_text()
@@ -238,11 +242,9 @@ def test_hostile_text_in_a_log_and_an_error_is_shown_as_text(page, sdk):
 
 
 def test_inputs_and_outputs_render_by_type_and_files_download(page, sdk):
-    run = flyte.run(
-        showcase.describe, values=[1, 2, 3], weights={"a": 0.5}, where=showcase.Point(x=1, label="p")
+    open_finished_run(
+        page, "succeeded", showcase.describe, values=[1, 2, 3], weights={"a": 0.5}, where=showcase.Point(x=1, label="p")
     )
-    assert wait_terminal(run).phase.value == "succeeded"
-    page.goto(run_path(run.name))
     outputs = page.locator(".run-outputs")
     outputs.locator("[data-name=o2]").wait_for(timeout=SHOWN_MS)
     inputs = page.locator(".run-inputs")
@@ -351,3 +353,44 @@ def test_a_ten_thousand_action_run_opens_in_the_browser_and_renders_only_what_is
         CONSOLE_TIMINGS.append(("runs list with the 10,000-action run", shown_after_ms(page)))
     finally:
         context.close()
+
+
+def test_a_finished_run_is_rerun_from_the_page(page, succeeded_run):
+    page.goto(run_path(succeeded_run.name))
+    page.get_by_role("button", name="Rerun").click()
+    page.wait_for_url(lambda url: "/runs/" in url and succeeded_run.name not in url, timeout=SHOWN_MS)
+    run_phase(page, "SUCCEEDED")
+    source = page.locator("dl.facts a", has_text=succeeded_run.name)
+    assert source.count() == 1, "the new run names the run it reruns"
+    page.locator(".run-outputs [data-name=o0]").wait_for(timeout=SHOWN_MS)
+    assert page.locator(".run-outputs [data-name=o0] td").inner_text() == "42"
+    rerun_name = page.url.rsplit("/", 1)[1]
+    relation = flyte.remote.ActionDetails.get(run_name=rerun_name, name="a0").pb2.metadata.relation
+    assert relation.related_to.name == succeeded_run.name
+
+
+def test_a_report_is_shown_in_a_sandboxed_frame(page, sdk):
+    open_finished_run(page, "succeeded", extras.with_report, title="<b>console report</b>")
+    page.get_by_role("tab", name="Report").click()
+    frame = page.locator("iframe.report")
+    frame.wait_for(timeout=SHOWN_MS)
+    assert frame.get_attribute("sandbox") == "", "no scripts, no origin of its own"
+    assert page.frame_locator("iframe.report").locator("h1").inner_text(timeout=SHOWN_MS) == "console report"
+
+
+def test_deployed_tasks_and_triggers_have_pages_with_the_next_fire_time(page, sdk):
+    flyte.deploy(scheduled.env, version="console-v1")
+    page.goto(f"/v2/domain/{DOMAIN}/project/{PROJECT}/tasks")
+    task = page.locator("tr[data-task='scheduled.stamp']")
+    task.wait_for(timeout=SHOWN_MS)
+    assert "console-v1" in task.inner_text()
+    page.get_by_role("link", name="Triggers").click()
+    trigger = page.locator("tr[data-trigger=yearly]")
+    trigger.wait_for(timeout=SHOWN_MS)
+    assert "cron 0 0 1 1 * (Europe/Paris)" in trigger.inner_text()
+    next_fire = trigger.locator(".next-fire time")
+    next_fire.wait_for(timeout=SHOWN_MS)
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    new_year = datetime.datetime(datetime.datetime.now(paris).year + 1, 1, 1, tzinfo=paris)
+    shown = datetime.datetime.fromisoformat(next_fire.get_attribute("datetime").replace("Z", "+00:00"))
+    assert shown == new_year, f"next fire {shown}, expected midnight of New Year in Paris"

@@ -70,7 +70,9 @@ export function TriggersPage({ scope }: { scope: Scope }) {
                   <td>{schedule(trigger)}</td>
                   <td>{trigger.active ? "yes" : "no"}</td>
                   <td>{when(trigger.status?.triggeredAt) || <span class="muted">never</span>}</td>
-                  <td class="next-fire">{trigger.active ? when(next[`${task}/${name}`]) : ""}</td>
+                  <td class="next-fire">
+                    {trigger.active && next[`${task}/${name}`] && <time dateTime={next[`${task}/${name}`]}>{when(next[`${task}/${name}`])}</time>}
+                  </td>
                   <td>{who(trigger.metadata?.deployedBy)}</td>
                 </tr>
               );
