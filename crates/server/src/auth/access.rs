@@ -151,7 +151,13 @@ mod tests {
         assert_eq!(required(&Method::GET, "/healthz"), Access::Public);
         assert_eq!(
             required(&Method::GET, "/v2/domain/d/project/p/runs/r"),
-            Access::Read
+            Access::Public,
+            "the console's page holds no data"
+        );
+        assert_eq!(required(&Method::GET, "/console/api/files"), Access::Read);
+        assert_eq!(
+            required(&Method::POST, "/v2/domain/d/project/p/runs/r"),
+            Access::Admin
         );
         assert_eq!(
             required(&Method::GET, "/flyteidl2.workflow.RunService/CreateRun"),
