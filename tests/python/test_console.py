@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 from conftest import CONSOLE_TIMINGS, start_aerie, stop_aerie_process
 from helpers import DOMAIN, PROJECT, wait_terminal
-from workflows import basic, extras, fanout, gated, scheduled, showcase
+from workflows import basic, extras, fanout, frames, gated, scheduled, showcase
 
 VIEWPORT = {"width": 1280, "height": 800}
 #: How long the page may take to show what a test waits for (the task itself may still be starting).
@@ -206,7 +206,7 @@ def test_a_waiting_condition_is_signalled_from_the_page(page, sdk):
 
 def test_the_runs_list_filters_and_shows_new_runs_live(page, succeeded_run, failed_run):
     page.goto(f"/v2/domain/{DOMAIN}/project/{PROJECT}/runs")
-    page.locator(f"tr[data-run={failed_run.name}]").wait_for(timeout=SHOWN_MS)
+    page.locator("tr[data-run]").first.wait_for(timeout=SHOWN_MS)
     mark_page(page)
     fresh = flyte.run(basic.add_and_greet, x=1, name="live")
     page.locator(f"tr[data-run={fresh.name}]").wait_for(timeout=SHOWN_MS)
@@ -215,15 +215,18 @@ def test_the_runs_list_filters_and_shows_new_runs_live(page, succeeded_run, fail
 
     page.locator("select[name=phase]").select_option("FAILED")
     page.get_by_role("button", name="Filter").click()
-    page.locator(f"tr[data-run={succeeded_run.name}]").wait_for(state="detached", timeout=SHOWN_MS)
+    page.locator(f"tr[data-run={fresh.name}]").wait_for(state="detached", timeout=SHOWN_MS)
     phases = page.locator("tr[data-run] .phase").evaluate_all("els => els.map(e => e.dataset.phase)")
     assert phases and set(phases) == {"FAILED"}, phases
-    assert page.locator(f"tr[data-run={failed_run.name}]").count() == 1
-
-    page.get_by_role("button", name="clear").click()
-    page.get_by_placeholder("run name contains").fill(succeeded_run.name[2:12])
+    page.get_by_placeholder("run name contains").fill(failed_run.name[2:14])
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr[data-run]")).to_have_count(1)
+    assert page.locator("tr[data-run]").get_attribute("data-run") == failed_run.name
+
+    page.get_by_role("button", name="clear").click()
+    page.get_by_placeholder("run name contains").fill(succeeded_run.name[2:14])
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator(f"tr[data-run]:not([data-run={succeeded_run.name}])")).to_have_count(0)
     assert page.locator("tr[data-run]").get_attribute("data-run") == succeeded_run.name
     assert wait_terminal(fresh).phase.value == "succeeded"
 
@@ -394,3 +397,17 @@ def test_deployed_tasks_and_triggers_have_pages_with_the_next_fire_time(page, sd
     new_year = datetime.datetime(datetime.datetime.now(paris).year + 1, 1, 1, tzinfo=paris)
     shown = datetime.datetime.fromisoformat(next_fire.get_attribute("datetime").replace("Z", "+00:00"))
     assert shown == new_year, f"next fire {shown}, expected midnight of New Year in Paris"
+
+
+def test_a_dataframe_output_previews_its_first_rows(page, sdk):
+    open_finished_run(page, "succeeded", frames.scores)
+    output = page.locator(".run-outputs [data-name=o0]")
+    output.wait_for(timeout=SHOWN_MS)
+    assert "dataframe (parquet)" in output.inner_text()
+    output.get_by_role("button", name="preview").click()
+    table = output.locator("table.frame")
+    table.wait_for(timeout=SHOWN_MS)
+    assert table.locator("th").all_inner_texts()[:2] == ["name", "score"]
+    rows = [row.locator("td").all_inner_texts()[:2] for row in table.locator("tbody tr").all()]
+    assert rows == [["ada", "3"], ["<b>bob</b>", "5"], ["cy", "8"]], rows
+    assert table.locator("b").count() == 0, "markup in a cell is text"

@@ -1,11 +1,13 @@
 // Inputs and outputs rendered by their type: scalars as values, lists and maps as nested
-// tables, files, directories and dataframes as download links, msgpack-encoded structures
-// as data. Every value is text in the DOM: nothing user-provided becomes HTML.
+// tables, files and directories as download links, dataframes with a preview of their first
+// rows, msgpack-encoded structures as data. Every value is a text node: nothing user-provided
+// becomes HTML.
 
 import { useState } from "preact/hooks";
 import type { Literal, NamedLiteral } from "../wire";
 import { base64Bytes, decodeMsgpack, type Decoded } from "../msgpack";
 import { dataFiles, type DataFile } from "../download";
+import { DataFramePreview } from "./DataFrame";
 import type { Scope } from "../route";
 
 /** Items of a list shown before "N more". */
@@ -116,7 +118,8 @@ function ScalarView({ literal, owner }: { literal: Literal; owner: DataOwner }) 
     return (
       <span class="file">
         dataframe ({type?.format || "parquet"}){columns.length > 0 && <> with columns <code>{columns.join(", ")}</code></>}{" "}
-        <Download uri={scalar.structuredDataset.uri} owner={owner} label="list files" directory />
+        <Download uri={scalar.structuredDataset.uri} owner={owner} label="list files" directory />{" "}
+        {scalar.structuredDataset.uri && <DataFramePreview uri={scalar.structuredDataset.uri} format={type?.format || "parquet"} owner={owner} />}
       </span>
     );
   }

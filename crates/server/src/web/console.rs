@@ -4,14 +4,33 @@
 //! the same Connect RPCs as the SDK (plus the two reads in `console_api`), so serving it needs
 //! no credential, and its headers forbid inline scripts, framing and foreign connections.
 
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
 
 /// The page every console URL answers with; the script picks the view from the URL.
 const SHELL: &[u8] = include_bytes!("../../../../console/dist/index.html");
-const SCRIPT: &[u8] = include_bytes!("../../../../console/dist/console.js");
-const STYLE: &[u8] = include_bytes!("../../../../console/dist/console.css");
+
+/// The files the page loads, by name under `/console/`: its script and style, and the Parquet
+/// reader it loads when a dataframe is previewed.
+const FILES: &[(&str, &[u8], &str)] = &[
+    (
+        "console.js",
+        include_bytes!("../../../../console/dist/console.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "console.css",
+        include_bytes!("../../../../console/dist/console.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "console-parquet.js",
+        include_bytes!("../../../../console/dist/console-parquet.js"),
+        "text/javascript; charset=utf-8",
+    ),
+];
 
 /// Where the page may load from and talk to: this origin only; nothing inline, no plugins,
 /// never framed. The task report opens in a sandboxed frame of a signed blob URL.
@@ -75,45 +94,50 @@ fn fnv1a_digest(bytes: &[u8]) -> u64 {
 
 static SHELL_ASSET: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(SHELL, "text/html; charset=utf-8"));
-static SCRIPT_ASSET: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(SCRIPT, "text/javascript; charset=utf-8"));
-static STYLE_ASSET: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new(STYLE, "text/css; charset=utf-8"));
+static FILE_ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|(name, bytes, content_type)| (*name, Asset::new(bytes, content_type)))
+        .collect()
+});
 
-/// Whether `path` is a console page or asset: served to anyone, since it holds no data.
+/// Where the page's files are served.
+const FILES_PREFIX: &str = "/console/";
+
+/// Whether `path` is a console page or one of its files: served to anyone, since they hold no
+/// data.
 pub fn is_console_path(path: &str) -> bool {
-    path == "/" || path.starts_with("/v2/") || matches!(path, CONSOLE_SCRIPT | CONSOLE_STYLE)
+    path == "/"
+        || path.starts_with("/v2/")
+        || path
+            .strip_prefix(FILES_PREFIX)
+            .is_some_and(|name| FILES.iter().any(|(file, _, _)| *file == name))
 }
-
-pub const CONSOLE_SCRIPT: &str = "/console/console.js";
-pub const CONSOLE_STYLE: &str = "/console/console.css";
 
 /// `/` and every `/v2/...` console URL: the page.
 pub async fn shell(headers: axum::http::HeaderMap) -> Response {
     SHELL_ASSET.respond(&headers)
 }
 
-/// `/console/console.js`.
-pub async fn script(headers: axum::http::HeaderMap) -> Response {
-    SCRIPT_ASSET.respond(&headers)
-}
-
-/// `/console/console.css`.
-pub async fn style(headers: axum::http::HeaderMap) -> Response {
-    STYLE_ASSET.respond(&headers)
+/// `/console/{file}`: one of the page's files.
+pub async fn file(Path(name): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    match FILE_ASSETS.iter().find(|(file, _)| *file == name) {
+        Some((_, asset)) => asset.respond(&headers),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use sha2::{Digest, Sha256};
-    use std::path::{Path, PathBuf};
+    use std::path::{Path as FsPath, PathBuf};
 
     fn console_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console")
+        FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../../console")
     }
 
-    fn files_under(dir: &Path, root: &Path, out: &mut Vec<String>) {
+    fn files_under(dir: &FsPath, root: &FsPath, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("console/src is readable") {
             let path = entry.expect("a directory entry").path();
             if path.is_dir() {
@@ -165,7 +189,7 @@ mod tests {
     fn the_page_loads_its_own_script_and_style_only() {
         let shell = std::str::from_utf8(SHELL).expect("the page is UTF-8");
         assert!(
-            shell.contains(CONSOLE_SCRIPT) && shell.contains(CONSOLE_STYLE),
+            shell.contains("/console/console.js") && shell.contains("/console/console.css"),
             "{shell}"
         );
         assert!(!shell.contains("<script>"), "no inline script: {shell}");
@@ -173,14 +197,12 @@ mod tests {
 
     #[test]
     fn a_browser_holding_the_current_asset_gets_not_modified() {
-        let first = SCRIPT_ASSET.respond(&axum::http::HeaderMap::new());
+        let (_, script) = &FILE_ASSETS[0];
+        let first = script.respond(&axum::http::HeaderMap::new());
         assert_eq!(first.status(), StatusCode::OK);
         let etag = first.headers()[header::ETAG].clone();
         let mut again = axum::http::HeaderMap::new();
         again.insert(header::IF_NONE_MATCH, etag);
-        assert_eq!(
-            SCRIPT_ASSET.respond(&again).status(),
-            StatusCode::NOT_MODIFIED
-        );
+        assert_eq!(script.respond(&again).status(), StatusCode::NOT_MODIFIED);
     }
 }
