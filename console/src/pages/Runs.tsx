@@ -130,6 +130,7 @@ export function RunsPage({ scope }: { scope: Scope }) {
     const search = query.toString();
     history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}`);
   };
+  const filtering = Object.values(filters).some((value) => value !== "");
   const live = useMemo(() => runs.some((run) => !isTerminal(phaseOf(run.action.status?.phase))), [runs]);
   const now = useNow(live);
   const input = (field: keyof RunFilters) => (event: Event) =>
@@ -151,7 +152,7 @@ export function RunsPage({ scope }: { scope: Scope }) {
         <input name="label" placeholder="label key=value" value={draft.label} onInput={input("label")} />
         <input name="q" placeholder="run name contains" value={draft.text} onInput={input("text")} />
         <button type="submit">Filter</button>
-        {JSON.stringify(filters) !== JSON.stringify(NO_FILTERS) && (
+        {filtering && (
           <button type="button" class="ghost" onClick={() => { setDraft(NO_FILTERS); setFilters(NO_FILTERS); setTokens([""]); history.replaceState(null, "", location.pathname); }}>
             clear
           </button>
@@ -187,7 +188,7 @@ export function RunsPage({ scope }: { scope: Scope }) {
           })}
         </tbody>
       </table>
-      {loaded && runs.length === 0 && <p class="muted">No runs{filters === NO_FILTERS ? " yet" : " match these filters"}.</p>}
+      {loaded && runs.length === 0 && <p class="muted">No runs{filtering ? " match these filters" : " yet"}.</p>}
       <div class="pager">
         <button disabled={page === 0} onClick={() => setTokens(tokens.slice(0, -1))}>newer</button>
         <span class="muted">page {page + 1}</span>
