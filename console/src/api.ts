@@ -92,6 +92,21 @@ export async function unary<T>(method: string, request: unknown): Promise<T> {
   return body as T;
 }
 
+/**
+ * One of the console's own reads under `/console/api/` (what the Flyte API has no message
+ * for), e.g. `consoleRead("files", {...})`: a GET with this session's credential, whose errors
+ * have the Connect JSON shape.
+ */
+export async function consoleRead<T>(path: string, params: Record<string, string>): Promise<T> {
+  const kept = credential();
+  const response = await fetch(`/console/api/${path}?${new URLSearchParams(params)}`, {
+    headers: kept ? { Authorization: kept } : {},
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw refused(body.code ?? "unknown", body.message ?? `HTTP ${response.status}`);
+  return body as T;
+}
+
 /** Frames one message the Connect streaming way: a flag byte, a 4-byte length, the JSON. */
 function envelope(message: unknown): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(message));

@@ -3,7 +3,7 @@
 // since the wire has no field for it).
 
 import { useEffect, useState } from "preact/hooks";
-import { credential, unary } from "../api";
+import { consoleRead, unary } from "../api";
 import { when, who } from "../format";
 import { scopePath, type Scope } from "../route";
 import { Problem } from "../parts/common";
@@ -28,12 +28,8 @@ function schedule(trigger: DeployedTrigger): string {
 
 /** `task/trigger` → next fire time (RFC 3339), from `/console/api/next-fires`. */
 async function nextFires(scope: Scope): Promise<Record<string, string>> {
-  const kept = credential();
-  const query = new URLSearchParams({ project: scope.project, domain: scope.domain });
-  const response = await fetch(`/console/api/next-fires?${query}`, { headers: kept ? { Authorization: kept } : {} });
-  if (!response.ok) return {};
-  const body = await response.json();
-  return body.next_fires ?? {};
+  const reply = await consoleRead<{ next_fires?: Record<string, string> }>("next-fires", { project: scope.project, domain: scope.domain });
+  return reply.next_fires ?? {};
 }
 
 export function TriggersPage({ scope }: { scope: Scope }) {
