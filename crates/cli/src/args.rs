@@ -79,6 +79,19 @@ pub enum Command {
     /// `apikey`); a running aerie sees a cleared entry on its next lookup.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// The aerie nodes sharing a PostgreSQL database: alive or silent, their load, and how
+    /// many attempts each holds a lease on (read from the database directly).
+    Nodes(NodesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    /// Also list every lease: which node runs which attempt, and until when it holds it.
+    #[arg(long)]
+    pub leases: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]

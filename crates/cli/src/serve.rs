@@ -114,6 +114,19 @@ pub struct ServeArgs {
     #[arg(long, env = "AERIE_CREATE_PROJECTS")]
     pub create_projects: bool,
 
+    /// This node's id among the nodes sharing a PostgreSQL database: unique, and kept across
+    /// restarts so that a restarted node takes its unfinished attempts back at once (default:
+    /// the host name and process id).
+    #[arg(long, env = "AERIE_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+
+    /// How long, in seconds, an attempt's lease lasts without renewal when nodes share a
+    /// PostgreSQL database: a node that stops renewing (dies, pauses, loses the database)
+    /// loses its attempts to another node this long after its last renewal, at most. Renewed
+    /// every fifth of it.
+    #[arg(long, env = "AERIE_LEASE_TTL", default_value_t = aerie_store::cluster::DEFAULT_LEASE_TTL.as_secs(), value_name = "SECONDS")]
+    pub lease_ttl: u64,
+
     /// Most connections open at once.
     #[arg(
         long,
@@ -191,6 +204,18 @@ impl ServeArgs {
         if self.token_ttl == 0 {
             bail!("--token-ttl must be at least 1 second");
         }
+        if self.lease_ttl < 2 {
+            bail!("--lease-ttl must be at least 2 seconds");
+        }
+        if let Some(id) = &self.node_id
+            && (id.is_empty()
+                || id.len() > 63
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            bail!("--node-id must be 1 to 63 letters, digits, '-', '_' or '.', not {id:?}");
+        }
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
                 cert: cert.clone(),
@@ -219,6 +244,8 @@ impl ServeArgs {
             task_env_allow: self.task_env_allow.clone(),
             secret_key_file: self.secret_key_file.clone(),
             create_projects: self.create_projects,
+            node_id: self.node_id.clone(),
+            lease_ttl: Duration::from_secs(self.lease_ttl),
         })
     }
 }

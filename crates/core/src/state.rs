@@ -158,6 +158,8 @@ pub enum TransitionError {
     },
     #[error("{0} is a terminal phase; use succeed, fail or abort")]
     TerminalViaAdvance(ActionPhase),
+    #[error("attempt {attempt} is over; the action is on attempt {current}")]
+    Superseded { attempt: u32, current: u32 },
 }
 
 /// Whether a failed attempt is followed by another.
@@ -277,6 +279,17 @@ impl ActionState {
         self.attempts
             .last()
             .expect("an action always has at least one attempt")
+    }
+
+    /// Refuses a change meant for `attempt` once the action has moved past it (a retry
+    /// opened a newer one), so a late report of an old attempt never lands on its successor.
+    pub fn check_attempt(&self, attempt: u32) -> Result<(), TransitionError> {
+        let current = self.current_attempt().number;
+        if current == attempt {
+            Ok(())
+        } else {
+            Err(TransitionError::Superseded { attempt, current })
+        }
     }
 
     fn current_attempt_mut(&mut self) -> &mut AttemptState {
@@ -493,6 +506,28 @@ mod tests {
         assert_eq!(state.current_attempt().number, 1);
         assert_eq!(phases(state.current_attempt()), [Queued]);
         assert!(!state.current_attempt().logs_available);
+    }
+
+    #[test]
+    fn a_change_for_an_earlier_attempt_is_refused_once_a_retry_opened() {
+        let mut state = ActionState::queued(at(1));
+        state.advance(Running, at(2)).unwrap();
+        assert_eq!(state.check_attempt(1), Ok(()));
+        let error = ErrorInfo {
+            message: "node lost".into(),
+            kind: crate::ErrorKind::System,
+            code: "NodeLost".into(),
+            recoverable: true,
+        };
+        state.fail(error, Retry::NewAttempt, at(3)).unwrap();
+        assert_eq!(
+            state.check_attempt(1),
+            Err(TransitionError::Superseded {
+                attempt: 1,
+                current: 2
+            })
+        );
+        assert_eq!(state.check_attempt(2), Ok(()));
     }
 
     #[test]

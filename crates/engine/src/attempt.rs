@@ -1,12 +1,16 @@
 //! The attempt driver: one attempt from claim to final record, whatever executor runs it.
 //! QUEUED → INITIALIZING (claimed) → RUNNING (started) → verdict, with the task's timeout and
 //! the action's deadline enforced here, and a parent that ends leaving nothing running below it.
+//!
+//! Every write names the attempt it is about (`check_attempt`), so a late report never lands
+//! on a newer attempt; when nodes share the store the attempt is claimed with a lease first,
+//! and a node that lost the lease reports nothing (`ownership`).
 
 use crate::caching;
 use crate::capture::AttemptLog;
 use crate::executor::{AttemptToStart, Started};
 use crate::recover_run::{self, RecoverFrom};
-use crate::{Engine, Inner};
+use crate::{Engine, Inner, ownership};
 use aerie_blob::LogStore;
 use aerie_core::spec::{deadline_error, instant_after, timeout_error};
 use aerie_core::{
@@ -18,7 +22,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 /// Runs one attempt of `queued` (in a recovery run, once its reusable children are taken over
-/// from `recover`); true if it ended with a retry queued.
+/// from `recover`) if this node wins it; true if it ended with a retry queued.
 pub(crate) async fn run(
     inner: &Arc<Inner>,
     queued: ActionRecord,
@@ -26,9 +30,26 @@ pub(crate) async fn run(
 ) -> bool {
     let id = queued.id.clone();
     let attempt = queued.state.current_attempt().number;
+    if !ownership::claim(inner, &id, attempt).await {
+        return false;
+    }
+    let requeued = drive(inner, queued, recover).await;
+    // An attempt interrupted by this node's stop keeps its lease: the stop gives the lease up
+    // so that another node takes the attempt over (`Engine::shutdown`).
+    if !inner.cancel.is_cancelled() {
+        ownership::release(inner, &id, attempt).await;
+    }
+    requeued
+}
+
+/// Drives the claimed attempt of `queued` to its verdict.
+async fn drive(inner: &Arc<Inner>, queued: ActionRecord, recover: Option<&RecoverFrom>) -> bool {
+    let id = queued.id.clone();
+    let attempt = queued.state.current_attempt().number;
     let claimed = match inner
         .store
-        .update_action(&queued, |state| {
+        .update_action(&queued, move |state| {
+            state.check_attempt(attempt)?;
             state.advance(ActionPhase::Initializing, Timestamp::now())
         })
         .await
@@ -68,6 +89,7 @@ pub(crate) async fn run(
     let running = inner
         .store
         .update_action(&claimed, move |state| {
+            state.check_attempt(attempt)?;
             state.mark_started(pid, logs_available)?;
             state.advance(ActionPhase::Running, Timestamp::now())
         })
@@ -166,12 +188,18 @@ const VERDICT_RETRY: Duration = Duration::from_millis(500);
 /// Returns true if a retry was queued.
 async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict) -> bool {
     let id = held.id.clone();
+    let attempt = held.state.current_attempt().number;
+    if !ownership::still_owned(inner, &id, attempt).await {
+        info!(run = %id.run, action = %id.name, attempt, "another node took this attempt over; its verdict is not recorded");
+        return false;
+    }
     let policy = held.spec.retry;
     let cache_entry = caching::entry_on_success(&held);
     let result = loop {
         let change = {
             let verdict = verdict.clone();
             move |state: &mut ActionState| {
+                state.check_attempt(attempt)?;
                 state.conclude(&verdict, &policy, Timestamp::now())?;
                 caching::mark_populated(state);
                 Ok(())
@@ -224,11 +252,13 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
 
 /// A parent that ended leaves nothing running below it.
 async fn end_orphans(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
+    // Another node may have taken children for this parent when nodes share the store.
     let may_have_children = inner
         .parents
         .lock()
         .expect("parents lock poisoned")
-        .remove(parent);
+        .remove(parent)
+        || inner.ownership.is_some();
     if !may_have_children {
         return;
     }

@@ -10,6 +10,8 @@
 //! - `conditions`: conditions' timeouts.
 //! - `scheduler`: the loop that finds queued work.
 //! - `abort` and `recovery`: aborting actions and runs; reconciling after a restart.
+//! - `ownership`: with several nodes on one store, the leases that make each attempt one
+//!   node's, their renewal, and taking over the attempts of a node that died.
 //! - `recover_run`: a recovery run's taking over of what the earlier run finished; `outputs`:
 //!   copying an earlier attempt's outputs, for it and for cache hits.
 //! - For the local executor: [`launch`] (launch spec → process, pure), [`outcome`] (error
@@ -33,6 +35,7 @@ pub mod local;
 pub mod noop;
 pub mod outcome;
 mod outputs;
+mod ownership;
 mod process;
 mod recover_run;
 mod recovery;
@@ -101,6 +104,8 @@ struct Inner {
     run_settings: Mutex<HashMap<RunId, scheduler::RunSettings>>,
     /// For serialized caching: the action running under each cache key.
     cache_owners: Mutex<HashMap<String, ActionId>>,
+    /// The leases of the attempts this node runs, when nodes share the store.
+    ownership: Option<ownership::Ownership>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -123,8 +128,12 @@ impl Engine {
             }),
             ExecutorKind::Noop => Box::new(noop::NoopExecutor),
         };
+        let ownership = store
+            .cluster()
+            .map(|cluster| ownership::Ownership::new(Arc::clone(cluster)));
         Self {
             inner: Arc::new(Inner {
+                ownership,
                 store,
                 blobs,
                 logs,
@@ -155,6 +164,10 @@ impl Engine {
         self.inner
             .tasks
             .spawn(async move { scheduler::run(inner).await });
+        let inner = Arc::clone(&self.inner);
+        self.inner
+            .tasks
+            .spawn(async move { ownership::run(inner).await });
         Ok(())
     }
 
@@ -197,7 +210,8 @@ impl Engine {
     }
 
     /// Stops scheduling, kills every running attempt and waits for the engine's tasks. The
-    /// killed attempts stay RUNNING in the store; the next start reconciles them.
+    /// killed attempts stay RUNNING in the store; the next start reconciles them, or, when
+    /// nodes share the store, another node takes them over at once (this node leaves).
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.cancel.cancel();
         let started: Vec<Arc<dyn AttemptControl>> = {
@@ -220,6 +234,11 @@ impl Engine {
             .is_err()
         {
             tracing::warn!("engine tasks still running after the shutdown grace period");
+        }
+        if let Some(cluster) = self.inner.store.cluster()
+            && let Err(err) = cluster.leave().await
+        {
+            tracing::warn!(error = %err, "leaving the cluster failed; this node's leases expire on their own");
         }
     }
 }

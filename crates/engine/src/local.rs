@@ -191,6 +191,10 @@ impl LocalExecutor {
             None => AttemptExtras::default(),
         };
         let mut attempt_env = extras.env;
+        if let Some(cluster) = self.store.cluster() {
+            // Which node ran an attempt, for the task's own records.
+            attempt_env.push(("AERIE_NODE_ID".to_owned(), cluster.node_id().to_owned()));
+        }
         if !extras.secret_files.is_empty() {
             attempt_env.push((
                 "FLYTE_SECRETS_DEFAULT_DIR".to_owned(),

@@ -10,7 +10,9 @@
 //! counts every running action of the run, parents included) waits in WAITING_FOR_RESOURCES
 //! with the reason, and starts in order when a slot frees. Before its first attempt a cacheable
 //! action is looked up in the task cache (`caching`): a hit ends it without a slot. Each pass
-//! also ends the paused conditions past their timeouts (`conditions`).
+//! also ends the paused conditions past their timeouts (`conditions`). When nodes share the
+//! store, every node's loop scans the same queue and wakes on the others' commits too; an
+//! attempt starts on the node whose claim on it wins (`ownership`).
 
 use crate::caching::{self, Decision, RunCacheSettings};
 use crate::recover_run::RecoverFrom;
@@ -50,6 +52,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         tokio::select! {
             () = inner.cancel.cancelled() => return,
             () = inner.wake.notified() => {}
+            () = inner.store.hub().committed_elsewhere() => {}
             () = tokio::time::sleep(wait) => {}
         }
         let queued_due = launch_queued(&inner).await.unwrap_or_else(|err| {

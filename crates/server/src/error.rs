@@ -82,6 +82,7 @@ impl ApiError {
                 StoreError::Write(WriteFailure::DiskFull) => ErrorCode::ResourceExhausted,
                 StoreError::Write(WriteFailure::Unavailable { .. }) => ErrorCode::Unavailable,
                 StoreError::Corrupt { .. } => ErrorCode::DataLoss,
+                StoreError::SchemaTooNew { .. } => ErrorCode::FailedPrecondition,
             },
             ApiError::Blob(blob) => match blob {
                 BlobError::OutsideStorage { .. } | BlobError::BadKey { .. } => {

@@ -102,6 +102,10 @@ pub struct ServeConfig {
     pub secret_key_file: Option<PathBuf>,
     /// Whether work in an unknown project creates it (otherwise it is `not_found`).
     pub create_projects: bool,
+    /// This node's id among the nodes sharing a PostgreSQL database; `None` makes one up.
+    pub node_id: Option<String>,
+    /// How long this node's attempt leases last without renewal (PostgreSQL only).
+    pub lease_ttl: Duration,
 }
 
 /// Why the server could not start.
@@ -215,7 +219,16 @@ pub async fn start(
         .filter_map(|listener| listener.local_addr().ok())
         .collect();
     let first = *addresses.first().ok_or(ServeError::NoListener)?;
-    let store = Store::open(&config.backend).await?;
+    let node = aerie_store::NodeConfig {
+        id: config
+            .node_id
+            .clone()
+            .unwrap_or_else(|| aerie_store::NodeConfig::anonymous().id),
+        address: first.to_string(),
+        lease_ttl: config.lease_ttl,
+        capacity: u32::try_from(config.max_running).unwrap_or(u32::MAX),
+    };
+    let store = Store::open_as(&config.backend, node).await?;
     let filled = store
         .fill_missing_specs(|stored| convert::spec::from_stored(stored.kind, &stored.wire_spec))
         .await?;

@@ -3,16 +3,16 @@
 //! A watcher subscribes to its run's committed changes first, then reads its starting point
 //! from the store (an action row carries the sequence of its latest change), then follows the
 //! changes after that sequence as the writer publishes them. A watcher that falls behind the
-//! channel (`Lagged`) re-reads the event log from the last sequence it saw, so it loses nothing;
+//! channel, or hears that another node committed a change, re-reads the event log from the last
+//! sequence it saw, so it loses nothing;
 //! an idle watcher costs nothing, and the stream's consumer applies backpressure.
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 use aerie_core::{ActionId, ActionState, RunId};
-use aerie_store::{ActionEvent, ActionRecord, Change};
+use aerie_store::{ActionEvent, ActionRecord, Change, Received, Subscription};
 use futures::Stream;
 use std::sync::Arc;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Events read per store round trip when catching up.
 const EVENT_BATCH: u32 = 256;
@@ -55,7 +55,7 @@ impl RunChange {
 pub fn follow_run(
     app: AppState,
     run: RunId,
-    mut changes: broadcast::Receiver<Arc<Change>>,
+    mut changes: Subscription,
     after_seq: i64,
 ) -> impl Stream<Item = ApiResult<RunChange>> + Send + 'static {
     async_stream::try_stream! {
@@ -66,14 +66,14 @@ pub fn follow_run(
                 received = changes.recv() => received,
             };
             match received {
-                Ok(change) => {
+                Received::Committed(change) => {
                     if change.record.seq <= last_seq {
                         continue;
                     }
                     last_seq = change.record.seq;
                     yield RunChange { event: change.event(), committed: Some(change) };
                 }
-                Err(RecvError::Lagged(_)) => loop {
+                Received::Reread => loop {
                     let events = app.store.events_after(&run, last_seq, EVENT_BATCH).await?;
                     let caught_up = events.len() < EVENT_BATCH as usize;
                     for event in events {
@@ -84,7 +84,7 @@ pub fn follow_run(
                         break;
                     }
                 },
-                Err(RecvError::Closed) => break,
+                Received::Closed => break,
             }
         }
     }
@@ -96,7 +96,7 @@ pub fn follow_run(
 pub fn action_states(
     app: AppState,
     record: ActionRecord,
-    changes: broadcast::Receiver<Arc<Change>>,
+    changes: Subscription,
 ) -> impl Stream<Item = ApiResult<ActionState>> + Send + 'static {
     async_stream::try_stream! {
         let done = record.state.phase.is_terminal();

@@ -7,6 +7,8 @@
 //! database's at the moment a reply could have told anyone about a newer one. Readers never
 //! insert (a reader's row could be older than a change committed meanwhile). The oldest
 //! written actions are evicted first once [`CAPACITY`] is reached; a miss reads the database.
+//! A store shared by several nodes keeps no cache ([`ActionCache::disabled`]): another node's
+//! commit would leave it stale.
 
 use crate::records::ActionRecord;
 use aerie_core::ActionId;
@@ -31,12 +33,30 @@ struct Entries {
 }
 
 /// Recently written actions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ActionCache {
     entries: Mutex<Entries>,
+    capacity: usize,
+}
+
+impl Default for ActionCache {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::default(),
+            capacity: CAPACITY,
+        }
+    }
 }
 
 impl ActionCache {
+    /// A cache that keeps nothing: every read goes to the database.
+    pub fn disabled() -> Self {
+        Self {
+            entries: Mutex::default(),
+            capacity: 0,
+        }
+    }
+
     /// The cached action `id`, if it is among the recently written.
     pub fn get(&self, id: &ActionId) -> Option<CachedAction> {
         let entries = self.entries.lock().expect("action cache lock poisoned");
@@ -45,6 +65,9 @@ impl ActionCache {
 
     /// Stores a newly inserted action (writer only, after its commit).
     pub fn inserted(&self, record: ActionRecord, wire_spec: Arc<[u8]>) {
+        if self.capacity == 0 {
+            return;
+        }
         let mut entries = self.entries.lock().expect("action cache lock poisoned");
         let id = record.id.clone();
         if entries
@@ -54,7 +77,7 @@ impl ActionCache {
         {
             entries.order.push_back(id);
         }
-        while entries.order.len() > CAPACITY {
+        while entries.order.len() > self.capacity {
             if let Some(oldest) = entries.order.pop_front() {
                 entries.actions.remove(&oldest);
             }

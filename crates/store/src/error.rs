@@ -47,6 +47,11 @@ pub enum StoreError {
     Write(WriteFailure),
     #[error("the store is shutting down")]
     Closed,
+    #[error(
+        "the database's schema is newer than this aerie: it has migration {database}, and this \
+         aerie knows migrations up to {known}; run the aerie release that migrated it (or a newer one)"
+    )]
+    SchemaTooNew { database: i64, known: i64 },
 }
 
 /// Why a batch of writes was refused as a whole; nothing of it was saved.

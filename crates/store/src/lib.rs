@@ -11,6 +11,8 @@
 //! - [`records`]: what is stored and returned.
 //! - [`query`]: typed list filters, sort and paging.
 //! - [`hub`]: in-process delivery of committed changes to watchers.
+//! - [`cluster`]: several nodes on one PostgreSQL database: nodes, attempt leases, and the
+//!   notices that carry one node's commits to the others' watchers.
 //! - `writer`: the group-commit writer lanes.
 //! - `cache`: the recently written actions, which hot reads take from memory.
 //! - `runs`, `actions`, `events`, `api_keys`, `tasks` (deployed task versions), `triggers`,
@@ -26,6 +28,7 @@
 mod actions;
 mod api_keys;
 mod cache;
+pub mod cluster;
 mod control;
 mod error;
 pub mod events;
@@ -43,8 +46,9 @@ mod writer;
 
 pub use actions::SpeclessAction;
 pub use api_keys::{ApiKeyRecord, NewApiKey};
+pub use cluster::{Cluster, Lease, NodeConfig, NodeRecord};
 pub use error::{StoreError, WriteFailure};
-pub use hub::ChangeHub;
+pub use hub::{ChangeHub, Received, Subscription};
 pub use projects::ProjectRecord;
 pub use query::{
     Filter, FilterField, FilterOp, FilterValue, LabelFilter, ListQuery, Page, SortKey,
@@ -63,7 +67,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, AssertSqlSafe};
 use std::sync::Arc;
 use std::time::Duration;
-use writer::{Connector, Writer};
+use tokio_util::sync::CancellationToken;
+use writer::{Connector, Notices, Writer};
 
 /// Read connections to a SQLite database (WAL readers run beside the writer).
 const SQLITE_READERS: u32 = 4;
@@ -89,6 +94,10 @@ pub struct Store {
     hub: Arc<ChangeHub>,
     cache: Arc<cache::ActionCache>,
     runs: Arc<actions::RunsSeen>,
+    /// This node among the others, for a PostgreSQL store (which several nodes may share).
+    cluster: Option<Arc<Cluster>>,
+    /// Stops the listener for other nodes' notices.
+    stop: CancellationToken,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,38 +116,77 @@ const SQLITE_READER_SETUP: &str =
     "PRAGMA busy_timeout = 5000; PRAGMA query_only = ON; PRAGMA mmap_size = 268435456;";
 
 impl Store {
-    /// Connects to `backend`, applies pending migrations and starts the writer lanes.
+    /// Connects to `backend`, applies pending migrations and starts the writer lanes; on
+    /// PostgreSQL, as a node with a made-up id ([`NodeConfig::anonymous`]).
     pub async fn open(backend: &Backend) -> Result<Self, StoreError> {
+        Self::open_as(backend, NodeConfig::anonymous()).await
+    }
+
+    /// Connects to `backend` as `node` (which matters on PostgreSQL only: a SQLite store has
+    /// one node), applies pending migrations and starts the writer lanes.
+    pub async fn open_as(backend: &Backend, node: NodeConfig) -> Result<Self, StoreError> {
         install_default_drivers();
         let hub = Arc::new(ChangeHub::default());
-        let (reads, connector, lanes) = match backend {
+        let stop = CancellationToken::new();
+        let (reads, connector, lanes, cluster, cache) = match backend {
             Backend::Sqlite { path } => {
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 let connector = Connector {
                     url: url.clone(),
                     setup: SQLITE_WRITER_SETUP.to_owned(),
+                    notices: None,
                 };
                 migrate(&connector, sqlx::migrate!("migrations/sqlite")).await?;
-                (open_sqlite_readers(&url).await?, connector, 1)
+                (
+                    open_sqlite_readers(&url).await?,
+                    connector,
+                    1,
+                    None,
+                    cache::ActionCache::default(),
+                )
             }
             Backend::Postgres { url, schema } => {
                 let setup = match schema {
                     Some(schema) => prepare_schema(url, schema).await?,
                     None => String::new(),
                 };
+                let channel = cluster::channel(schema.as_deref());
                 let connector = Connector {
                     url: url.clone(),
                     setup,
+                    notices: Some(Notices {
+                        node: node.id.clone(),
+                        channel: channel.clone(),
+                    }),
                 };
                 migrate(&connector, sqlx::migrate!("migrations/postgres")).await?;
+                let cluster = Cluster::new(
+                    pool_with_setup(
+                        &connector.url,
+                        &connector.setup,
+                        cluster::CLUSTER_CONNECTIONS,
+                    )
+                    .await?,
+                    node.clone(),
+                );
+                hub.set_listening(false);
+                tokio::spawn(cluster::listen(
+                    url.clone(),
+                    channel,
+                    node.id.clone(),
+                    Arc::clone(&hub),
+                    stop.clone(),
+                ));
                 (
                     open_postgres_readers(&connector).await?,
                     connector,
                     POSTGRES_LANES,
+                    Some(Arc::new(cluster)),
+                    cache::ActionCache::disabled(),
                 )
             }
         };
-        let cache = Arc::new(cache::ActionCache::default());
+        let cache = Arc::new(cache);
         let runs = Arc::new(actions::RunsSeen::default());
         Ok(Self {
             reads,
@@ -151,7 +199,28 @@ impl Store {
             hub,
             cache,
             runs,
+            cluster,
+            stop,
         })
+    }
+
+    /// Whether this store can serve: the database answers a read and, when nodes share it, the
+    /// other nodes' notices reach this one. The error says what is wrong.
+    pub async fn readiness(&self) -> Result<(), String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reads)
+            .await
+            .map_err(|_| "the database does not answer".to_owned())?;
+        if self.hub.listening() {
+            Ok(())
+        } else {
+            Err("the connection that hears other nodes' changes is down".to_owned())
+        }
+    }
+
+    /// This node among the others sharing the database; `None` for SQLite (one node).
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     /// Where committed changes are delivered to watchers.
@@ -161,12 +230,15 @@ impl Store {
 
     /// Commits what is queued, then closes every connection.
     pub async fn close(&self) {
+        self.stop.cancel();
         self.writer.close().await;
         self.reads.close().await;
     }
 }
 
-/// Applies `migrator` on a connection of its own.
+/// Applies `migrator` on a connection of its own. On PostgreSQL the migrator holds an advisory
+/// lock while it works, so nodes starting together migrate once. A database that has a
+/// migration this build does not know (a newer aerie migrated it) is refused, untouched.
 async fn migrate(
     connector: &Connector,
     migrator: sqlx::migrate::Migrator,
@@ -174,9 +246,19 @@ async fn migrate(
     let pool = pool_with_setup(&connector.url, &connector.setup, 1).await?;
     let migrated = migrator.run(&pool).await;
     pool.close().await;
-    migrated.map_err(|source| StoreError::Database {
-        op: "applying migrations",
-        source: source.into(),
+    let known = migrator
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0);
+    migrated.map_err(|source| match source {
+        sqlx::migrate::MigrateError::VersionMissing(database) => {
+            StoreError::SchemaTooNew { database, known }
+        }
+        source => StoreError::Database {
+            op: "applying migrations",
+            source: source.into(),
+        },
     })
 }
 

@@ -13,6 +13,11 @@
 //! - A database failure (disk full, I/O error, lost connection) fails exactly the requests of
 //!   its batch, rolls the transaction back, and leaves the lane usable: a connection in doubt
 //!   is replaced before the next batch.
+//! - On PostgreSQL, where other nodes write too, a batch first locks the rows of the runs whose
+//!   actions it changes, in one order (so two nodes' batches never deadlock): the changes of a
+//!   run are then numbered and committed in one order across nodes, and a watcher that read up
+//!   to a sequence never finds a lower one committed later. Before it commits, the batch sends
+//!   one notice per run it changed (`crate::cluster`).
 
 use crate::actions::RunsSeen;
 use crate::cache::ActionCache;
@@ -161,6 +166,15 @@ pub(crate) enum Applied {
 pub(crate) struct Connector {
     pub url: String,
     pub setup: String,
+    /// Where the lane tells other nodes about its commits (PostgreSQL only).
+    pub notices: Option<Notices>,
+}
+
+/// This node's name and the channel other nodes listen on.
+#[derive(Debug, Clone)]
+pub(crate) struct Notices {
+    pub node: String,
+    pub channel: String,
 }
 
 impl Connector {
@@ -325,7 +339,8 @@ async fn commit_or_fail(
             }
         }
         let open = connection.as_mut().expect("connected above");
-        if let Err(failure) = commit_batch(open, batch, committed).await {
+        if let Err(failure) = commit_batch(open, batch, committed, connector.notices.as_ref()).await
+        {
             batch.drain(..).for_each(|op| op.fail(&failure));
             if !rolled_back(open).await {
                 // The connection's state is unknown: replace it before the next batch.
@@ -342,11 +357,17 @@ async fn commit_batch(
     connection: &mut AnyConnection,
     batch: &mut Vec<WriteOp>,
     committed: &Committed,
+    notices: Option<&Notices>,
 ) -> Result<(), WriteFailure> {
     connection
         .execute("BEGIN")
         .await
         .map_err(|err| WriteFailure::from_database("starting a transaction", &err))?;
+    if notices.is_some() {
+        lock_runs(connection, batch)
+            .await
+            .map_err(|err| WriteFailure::from_store(&err))?;
+    }
     let mut staged: Vec<Staged> = Vec::with_capacity(batch.len());
     let mut pending_events = events::PendingEvents::default();
     let mut failure = None;
@@ -369,6 +390,13 @@ async fn commit_batch(
         failure = Some(WriteFailure::from_store(&err));
     }
     if failure.is_none()
+        && let Some(notices) = notices
+        && let Err(err) =
+            send_notices(connection, &notices.channel, notices_of(notices, &staged)).await
+    {
+        failure = Some(WriteFailure::from_store(&err));
+    }
+    if failure.is_none()
         && let Err(err) = connection.execute("COMMIT").await
     {
         failure = Some(WriteFailure::from_database("committing", &err));
@@ -383,6 +411,95 @@ async fn commit_batch(
     committed.publish(&staged);
     for done in staged {
         (done.reply)(Ok(()));
+    }
+    Ok(())
+}
+
+/// Locks the rows of the runs whose existing actions `batch` changes, in key order (module
+/// contract). Runs the batch creates need no lock: nobody else can write to them yet.
+async fn lock_runs(connection: &mut AnyConnection, batch: &[WriteOp]) -> Result<(), StoreError> {
+    let mut runs: Vec<&RunId> = batch
+        .iter()
+        .filter(|op| {
+            matches!(
+                op,
+                WriteOp::InsertAction { .. } | WriteOp::UpdateAction { .. }
+            )
+        })
+        .filter_map(WriteOp::lane_key)
+        .collect();
+    runs.sort_by(|a, b| {
+        (a.project.as_str(), a.domain.as_str(), a.name.as_str()).cmp(&(
+            b.project.as_str(),
+            b.domain.as_str(),
+            b.name.as_str(),
+        ))
+    });
+    runs.dedup();
+    for chunk in runs.chunks(LOCKS_PER_STATEMENT) {
+        let keys: Vec<String> = (0..chunk.len())
+            .map(|row| format!("(${}, ${}, ${})", row * 3 + 1, row * 3 + 2, row * 3 + 3))
+            .collect();
+        let sql = format!(
+            "SELECT 1 FROM runs WHERE (project, domain, name) IN ({}) \
+             ORDER BY project, domain, name FOR UPDATE",
+            keys.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for run in chunk {
+            query = query
+                .bind(run.project.as_str())
+                .bind(run.domain.as_str())
+                .bind(run.name.as_str());
+        }
+        query
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|source| StoreError::Database {
+                op: "locking the runs a batch changes",
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Runs locked per statement (three parameters each).
+const LOCKS_PER_STATEMENT: usize = 256;
+
+/// The notice payload of each run `staged` changed, once per run (`crate::cluster::notice`).
+fn notices_of(notices: &Notices, staged: &[Staged]) -> Vec<String> {
+    let mut changed: Vec<(&RunId, bool)> = Vec::new();
+    for change in staged.iter().flat_map(|done| &done.changes) {
+        let run = &change.record.id.run;
+        let root = change.record.parent.is_none();
+        match changed.iter_mut().find(|(seen, _)| *seen == run) {
+            Some((_, root_changed)) => *root_changed |= root,
+            None => changed.push((run, root)),
+        }
+    }
+    changed
+        .into_iter()
+        .map(|(run, root_changed)| crate::cluster::notice(&notices.node, run, root_changed))
+        .collect()
+}
+
+/// Queues `payloads` on the notices' channel; PostgreSQL delivers them when (and only if) the
+/// transaction commits.
+async fn send_notices(
+    connection: &mut AnyConnection,
+    channel: &str,
+    payloads: Vec<String>,
+) -> Result<(), StoreError> {
+    for payload in payloads {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&mut *connection)
+            .await
+            .map_err(|source| StoreError::Database {
+                op: "telling other nodes about a commit",
+                source,
+            })?;
     }
     Ok(())
 }

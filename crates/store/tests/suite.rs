@@ -320,10 +320,13 @@ async fn commits_reach_run_watchers_in_order(store: Store) {
         .await
         .unwrap();
     for (seq, phase) in [(2, ActionPhase::Running), (3, ActionPhase::Succeeded)] {
-        let change = tokio::time::timeout(std::time::Duration::from_secs(5), changes.recv())
-            .await
-            .expect("delivered")
-            .unwrap();
+        let aerie_store::Received::Committed(change) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), changes.recv())
+                .await
+                .expect("delivered")
+        else {
+            panic!("a change committed on this node arrives with its data");
+        };
         assert_eq!(change.record.seq, seq);
         assert_eq!(change.record.state.phase, phase);
         let run = change.run.as_ref().expect("root changes carry their run");

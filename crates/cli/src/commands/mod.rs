@@ -10,6 +10,7 @@ mod deployed;
 mod get;
 mod io;
 mod logs;
+mod nodes;
 mod signal;
 mod storage;
 mod watch;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
         Command::Storage(command) => storage::run(command, &global.endpoint).map(succeeded),
         Command::Cache(command) => cache::run(command).await.map(succeeded),
+        Command::Nodes(args) => nodes::run(args).await.map(succeeded),
     };
     outcome.map_err(|err| explain_unreachable(err, &global.endpoint))
 }

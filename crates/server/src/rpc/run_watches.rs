@@ -7,12 +7,11 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::watch;
 use aerie_core::{ActionName, ActionPhase, ActionState, Domain, Project, RunId, Timestamp};
-use aerie_store::{ActionRecord, Change, FilterValue};
+use aerie_store::{ActionRecord, Change, FilterValue, Received};
 use aerie_wire::flyteidl2::workflow::{EnrichedAction, WatchActionsResponse, WatchRunsResponse};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 
 /// Actions in the first snapshot message: few, so a reader can show a large run at once; the
 /// rest follow in pages of the most a page may hold.
@@ -130,13 +129,17 @@ pub fn runs(
                 };
                 let mut batch: Vec<Arc<Change>> = Vec::new();
                 match first {
-                    Ok(change) => batch.push(change),
-                    Err(RecvError::Lagged(_)) => continue 'relist,
-                    Err(RecvError::Closed) => break 'relist,
+                    Received::Committed(change) => batch.push(change),
+                    Received::Reread => continue 'relist,
+                    Received::Closed => break 'relist,
                 }
                 // Whatever else is already here goes out in the same message, latest per run.
-                while let Ok(change) = changes.try_recv() {
-                    batch.push(change);
+                while let Some(next) = changes.try_recv() {
+                    match next {
+                        Received::Committed(change) => batch.push(change),
+                        Received::Reread => continue 'relist,
+                        Received::Closed => break 'relist,
+                    }
                 }
                 let mut latest: HashMap<RunId, Arc<Change>> = HashMap::new();
                 for change in batch {

@@ -87,7 +87,7 @@ pub fn all(
         .with_state(Arc::new(auth));
     let router = axum::Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/", get(console::shell))
         .route("/v2/{*page}", get(console::shell))
         .route("/console/{file}", get(console::file))
@@ -129,9 +129,24 @@ pub fn bucket_only(guard: auth::guard::Guard, s3: aerie_s3::S3Service) -> Routes
     )
 }
 
-/// `GET /healthz` and `/readyz`.
+/// `GET /healthz`: the process answers.
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+/// `GET /readyz`: this node can serve requests: its database answers and, when nodes share it,
+/// it hears the other nodes' commits (otherwise its watchers would miss them). 503 with the
+/// reason when not.
+async fn readyz(
+    axum::extract::State(app): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, String) {
+    match app.store.readiness().await {
+        Ok(()) => (axum::http::StatusCode::OK, "ok\n".to_owned()),
+        Err(reason) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        ),
+    }
 }
 
 /// Gives a bare `415 Unsupported Media Type` from the RPC layer a Connect error body that says

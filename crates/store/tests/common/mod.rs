@@ -34,6 +34,15 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let backend = fresh_postgres();
+    let store = Store::open(&backend).await.unwrap();
+    test(store.clone()).await;
+    store.close().await;
+    drop_postgres(&backend).await;
+}
+
+/// A PostgreSQL backend in a schema of its own, created when a store first opens it.
+pub fn fresh_postgres() -> Backend {
     // Tests of one process run in parallel: the counter keeps two that start in the same
     // microsecond apart.
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -43,13 +52,21 @@ where
         Timestamp::now().as_micros(),
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let backend = Backend::Postgres {
+    Backend::Postgres {
         url: postgres_url(),
-        schema: Some(schema.clone()),
+        schema: Some(schema),
+    }
+}
+
+/// Drops the schema of a backend from [`fresh_postgres`].
+pub async fn drop_postgres(backend: &Backend) {
+    let Backend::Postgres {
+        schema: Some(schema),
+        ..
+    } = backend
+    else {
+        panic!("not a backend from fresh_postgres");
     };
-    let store = Store::open(&backend).await.unwrap();
-    test(store.clone()).await;
-    store.close().await;
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
     let admin = sqlx::AnyPool::connect(&postgres_url()).await.unwrap();

@@ -1,0 +1,264 @@
+//! Which attempts this node owns when several nodes share the store (PostgreSQL): an attempt is
+//! claimed with a lease before it starts, the lease is renewed while it runs and given up after
+//! its verdict is recorded (`aerie_store::cluster` has the rules).
+//!
+//! The loop here renews this node's leases, and:
+//! - kills the process of an attempt whose lease another node took over (this node was paused
+//!   or cut off from the database past the lease): that attempt's verdict is never recorded;
+//! - kills every attempt it runs when it could not renew for most of a lease's lifetime, since
+//!   it can no longer prove it owns them;
+//! - takes over the leases other nodes let expire, failing their attempts as SYSTEM errors that
+//!   name the node, retried by policy (a new attempt is queued for any node to claim).
+//!
+//! A store with one node (SQLite) has no leases: every claim succeeds, and a restart
+//! reconciles everything that was running (`recovery`).
+
+use crate::{Inner, recovery};
+use aerie_core::{ActionId, ActionPhase, ErrorInfo, ErrorKind};
+use aerie_store::{Cluster, Lease};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Most expired leases taken over per look.
+const TAKEOVER_BATCH: u32 = 64;
+
+/// The leases this node holds, with when each was claimed.
+pub(crate) struct Ownership {
+    cluster: Arc<Cluster>,
+    held: Mutex<HashMap<ActionId, (u32, Instant)>>,
+}
+
+impl Ownership {
+    pub(crate) fn new(cluster: Arc<Cluster>) -> Self {
+        Self {
+            cluster,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<ActionId, (u32, Instant)>> {
+        self.held.lock().expect("held leases lock poisoned")
+    }
+}
+
+/// Claims `attempt` of `action` for this node; false if another node has it (or the claim could
+/// not be written: the scheduler looks again).
+pub(crate) async fn claim(inner: &Inner, action: &ActionId, attempt: u32) -> bool {
+    let Some(ownership) = &inner.ownership else {
+        return true;
+    };
+    match ownership.cluster.claim(action, attempt).await {
+        Ok(true) => {
+            ownership
+                .held()
+                .insert(action.clone(), (attempt, Instant::now()));
+            true
+        }
+        Ok(false) => false,
+        Err(err) => {
+            tracing::warn!(run = %action.run, action = %action.name, attempt, error = %err, "claiming an attempt failed");
+            false
+        }
+    }
+}
+
+/// Whether this node may still report on `attempt` of `action`.
+pub(crate) async fn still_owned(inner: &Inner, action: &ActionId, attempt: u32) -> bool {
+    let Some(ownership) = &inner.ownership else {
+        return true;
+    };
+    match ownership.cluster.holds(action, attempt).await {
+        Ok(held) => held,
+        Err(err) => {
+            // Unknown: report anyway; the store's phase rules refuse a report on an attempt
+            // another node already ended.
+            tracing::warn!(run = %action.run, action = %action.name, attempt, error = %err, "reading an attempt's lease failed");
+            true
+        }
+    }
+}
+
+/// Gives up the lease on `attempt` of `action` once its verdict is recorded (or it was never
+/// started); another node's lease on it is left alone.
+pub(crate) async fn release(inner: &Inner, action: &ActionId, attempt: u32) {
+    let Some(ownership) = &inner.ownership else {
+        return;
+    };
+    ownership.held().remove(action);
+    if let Err(err) = ownership.cluster.release(action, attempt).await {
+        // It expires on its own; another node then finds the attempt over and lets it go.
+        tracing::warn!(run = %action.run, action = %action.name, attempt, error = %err, "releasing an attempt's lease failed");
+    }
+}
+
+/// Joins the cluster, then fails what nobody runs: attempts left INITIALIZING or RUNNING with
+/// no lease. Attempts under an earlier life's leases are taken over by the loop.
+pub(crate) async fn reconcile(inner: &Inner, cluster: &Cluster) -> Result<(), crate::EngineError> {
+    cluster.join().await?;
+    loop {
+        let unowned = cluster.unleased_running(TAKEOVER_BATCH).await?;
+        if unowned.is_empty() {
+            return Ok(());
+        }
+        for id in unowned {
+            let action = inner.store.get_action(&id).await?;
+            let attempt = action.state.current_attempt().number;
+            let error = ErrorInfo {
+                message: "aerie stopped while this attempt was running, and no node held it any \
+                          more; it was ended"
+                    .into(),
+                kind: ErrorKind::System,
+                code: "AerieRestarted".into(),
+                recoverable: true,
+            };
+            recovery::fail_interrupted(inner, &action, attempt, error).await?;
+        }
+    }
+}
+
+/// Renews this node's leases and takes over expired ones, until the engine stops.
+pub(crate) async fn run(inner: Arc<Inner>) {
+    let Some(ownership) = &inner.ownership else {
+        return;
+    };
+    let node = ownership.cluster.node().clone();
+    let mut last_renewed = Instant::now();
+    let mut every = tokio::time::interval(node.renew_every());
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = inner.cancel.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let renewal_started = Instant::now();
+        let running = inner
+            .active
+            .lock()
+            .expect("active attempts lock poisoned")
+            .len();
+        match ownership
+            .cluster
+            .renew(u32::try_from(running).unwrap_or(u32::MAX))
+            .await
+        {
+            Ok(still_held) => {
+                last_renewed = renewal_started;
+                kill_lost(&inner, ownership, &still_held, renewal_started);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "renewing this node's leases failed");
+                if last_renewed.elapsed() + node.renew_every() >= node.lease_ttl {
+                    kill_all_owned(&inner, ownership);
+                }
+            }
+        }
+        match ownership.cluster.take_over_expired(TAKEOVER_BATCH).await {
+            Ok(taken) => {
+                for lease in taken {
+                    take_over(&inner, lease).await;
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "taking over expired leases failed"),
+        }
+    }
+}
+
+/// Kills the attempts this node claimed before `renewal_started` whose leases are no longer
+/// among `still_held`.
+fn kill_lost(
+    inner: &Inner,
+    ownership: &Ownership,
+    still_held: &[(ActionId, u32)],
+    renewal_started: Instant,
+) {
+    let lost: Vec<(ActionId, u32)> = ownership
+        .held()
+        .iter()
+        .filter(|(id, (attempt, claimed_at))| {
+            *claimed_at < renewal_started
+                && !still_held
+                    .iter()
+                    .any(|(held, held_attempt)| held == *id && held_attempt == attempt)
+        })
+        .map(|(id, (attempt, _))| (id.clone(), *attempt))
+        .collect();
+    for (id, attempt) in lost {
+        tracing::warn!(run = %id.run, action = %id.name, attempt, "another node took this attempt over; killing it here");
+        ownership.held().remove(&id);
+        kill(inner, &id);
+    }
+}
+
+/// Kills every attempt this node runs: it could not renew its leases in time.
+fn kill_all_owned(inner: &Inner, ownership: &Ownership) {
+    let owned: Vec<ActionId> = ownership.held().keys().cloned().collect();
+    if !owned.is_empty() {
+        tracing::warn!(
+            attempts = owned.len(),
+            "this node could not renew its leases in time; killing the attempts it runs"
+        );
+    }
+    for id in owned {
+        kill(inner, &id);
+    }
+}
+
+fn kill(inner: &Inner, id: &ActionId) {
+    let control = inner
+        .active
+        .lock()
+        .expect("active attempts lock poisoned")
+        .get(id)
+        .and_then(|active| active.control.clone());
+    if let Some(control) = control {
+        control.kill();
+    }
+}
+
+/// Ends the attempt under `lease`, which its node let expire: a SYSTEM error naming the node,
+/// retried by policy. Then lets the lease go.
+async fn take_over(inner: &Inner, lease: Lease) {
+    let Lease {
+        action: id,
+        attempt,
+        node,
+        ..
+    } = lease;
+    match inner.store.get_action(&id).await {
+        Ok(action) => {
+            let phase = action.state.phase;
+            let running = matches!(phase, ActionPhase::Initializing | ActionPhase::Running);
+            if running && action.state.current_attempt().number == attempt {
+                let this_node = inner
+                    .ownership
+                    .as_ref()
+                    .map_or("", |ownership| ownership.cluster.node_id());
+                let error = ErrorInfo {
+                    message: format!(
+                        "node {node} stopped renewing its lease on this attempt (it died, was \
+                         paused or lost the database); node {this_node} took it over and ended it"
+                    ),
+                    kind: ErrorKind::System,
+                    code: "NodeLost".into(),
+                    recoverable: true,
+                };
+                if let Err(err) = recovery::fail_interrupted(inner, &action, attempt, error).await {
+                    tracing::warn!(run = %id.run, action = %id.name, attempt, error = %err, "ending a lost node's attempt failed; it is tried again");
+                    return;
+                }
+                tracing::info!(run = %id.run, action = %id.name, attempt, from = %node, "took over a lost node's attempt");
+            }
+        }
+        Err(aerie_store::StoreError::ActionNotFound(_)) => {}
+        Err(err) => {
+            tracing::warn!(run = %id.run, action = %id.name, attempt, error = %err, "reading a lost node's attempt failed; it is tried again");
+            return;
+        }
+    }
+    if let Some(ownership) = &inner.ownership
+        && let Err(err) = ownership.cluster.release(&id, attempt).await
+    {
+        tracing::warn!(run = %id.run, action = %id.name, attempt, error = %err, "releasing a taken-over lease failed");
+    }
+}
