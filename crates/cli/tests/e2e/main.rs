@@ -11,6 +11,8 @@ mod abort;
 mod bad_input;
 /// Children and traces a running parent enqueues, and the parent's watch of them.
 mod children;
+/// Several nodes on one PostgreSQL database: takeover, pausing, watches across nodes.
+mod cluster;
 /// The read-only web console.
 mod console;
 /// Deployed tasks and triggers as `aerie get task` and `aerie get trigger` show them.
