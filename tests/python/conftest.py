@@ -28,6 +28,10 @@ from pathlib import Path
 import pytest
 from helpers import ANSI, DOMAIN, PROJECT, REPO_ROOT, TESTS_DIR
 
+# Several nodes on one PostgreSQL database and an S3 store (SeaweedFS): the `seaweed`,
+# `postgres_database` and `cluster` fixtures of the scale-out tests.
+pytest_plugins = ["cluster"]
+
 READY_LINE = re.compile(r"aerie ready on https?://(?P<host>\[[^\]]+\]|[^\s:/]+):(?P<port>\d+)")
 STARTUP_TIMEOUT_S = float(os.environ.get("AERIE_TEST_STARTUP_TIMEOUT", "60"))
 
