@@ -177,10 +177,33 @@ class Seaweed:
         return f"Seaweed({self.endpoint}, bucket={self.bucket})"
 
 
+def free_port_pair(offset: int = 10000) -> tuple[int, int]:
+    """A free loopback port `p` with `p + offset` free too."""
+    import random
+
+    for _ in range(200):
+        low = random.randint(20000, 65535 - offset)
+        pair = []
+        try:
+            for port in (low, low + offset):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                pair.append(s)
+                s.bind(("127.0.0.1", port))
+            return low, low + offset
+        except OSError:
+            continue
+        finally:
+            for s in pair:
+                s.close()
+    raise AssertionError("no free pair of loopback ports")
+
+
 def weed_command(data_dir: Path, config: Path, bucket: str, ports: list[int]) -> list[str]:
     """`weed mini` on loopback with every port chosen (gRPC ones too: weed's default is the HTTP
     port + 10000, which may be taken), the Iceberg and Lance catalogs, WebDAV and the admin UI
-    off, no telemetry, one identity from `config` and `bucket` made at start."""
+    off, no telemetry, one identity from `config` and `bucket` made at start. The admin server's
+    gRPC port must be its HTTP port + 10000: mini's maintenance worker dials that whatever
+    `-admin.port.grpc` says."""
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc = ports
     return [
         str(weed_binary()),
@@ -231,7 +254,7 @@ def start_seaweed(root: Path, bucket: str = S3_BUCKET) -> Seaweed:
             }
         )
     )
-    ports = free_ports(10)
+    ports = free_ports(8) + list(free_port_pair())
     cmd = weed_command(data_dir, config, bucket, ports)
     log_path = root / "weed.log"
     log = log_path.open("ab", buffering=0)
