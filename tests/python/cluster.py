@@ -11,9 +11,9 @@ A pytest plugin (conftest.py loads it) with three fixtures:
   replaced) and drops it after the test. SQL goes through `psql`, which ships with PostgreSQL.
 - `cluster`: a function `start(n=3, ...)` that starts `n` `aerie serve` nodes sharing a fresh
   database and a fresh prefix of the bucket, and stops them after the test (resuming any that a
-  test paused first). Node 1 starts alone and migrates the database; the others start after it
-  with copies of its key files (`*.key`: every node must check the same access and attempt
-  tokens), as an operator would copy them.
+  test paused first). Every node is given the same `--secret-key-file` (32 random bytes, mode
+  0600), the one file nodes must share: they derive the keys that sign URLs and tokens from it,
+  and refuse to start with a different one. Node 1 starts first and migrates the database.
 
 When a test that used a cluster fails, each node's log lines written during the test, and the
 tail of weed's log, are attached to the report.
@@ -508,7 +508,9 @@ def parse_table(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def _node_args(cluster_db: Database, storage: str, node_id: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+def _node_args(
+    cluster_db: Database, storage: str, node_id: str, secret_key: Path, extra: tuple[str, ...]
+) -> tuple[str, ...]:
     return (
         "--database",
         cluster_db.url,
@@ -516,19 +518,20 @@ def _node_args(cluster_db: Database, storage: str, node_id: str, extra: tuple[st
         storage,
         "--node-id",
         node_id,
+        "--secret-key-file",
+        str(secret_key),
         "--executor",
         "local",
         *extra,
     )
 
 
-def copy_keys(source: Path, target: Path) -> None:
-    """Copy the top-level `*.key` files of a node's data directory into another's (0700/0600)."""
-    target.mkdir(parents=True, exist_ok=True)
-    os.chmod(target, 0o700)
-    for key in source.glob("*.key"):
-        shutil.copy2(key, target / key.name)
-        os.chmod(target / key.name, 0o600)
+def make_secret_key(path: Path) -> Path:
+    """A new secret key file for nodes to share: 32 random bytes, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(os.urandom(32))
+    return path
 
 
 @pytest.fixture
@@ -557,15 +560,14 @@ def cluster(request: pytest.FixtureRequest, seaweed: Seaweed, postgres_database:
         )
         started.append(c)
         request.node._aerie_cluster = c
+        secret_key = make_secret_key(root / "secret.key")
         for i in range(1, n + 1):
             node_id = f"node-{i}"
             node_root = root / node_id
             node_root.mkdir()
-            if c.nodes:
-                copy_keys(c.nodes[0].data_dir, node_root / "data")
             server = start_aerie(
                 node_root,
-                extra_args=_node_args(postgres_database, c.storage, node_id, extra_args),
+                extra_args=_node_args(postgres_database, c.storage, node_id, secret_key, extra_args),
                 extra_env=seaweed.aws_env(),
             )
             c.nodes.append(Node(node_id=node_id, server=server))

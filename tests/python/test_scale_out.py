@@ -31,6 +31,7 @@ from cluster import (
     TAKEOVER_WITHIN_S,
     Cluster,
     known_migration_versions,
+    make_secret_key,
     parse_table,
     run_tool,
 )
@@ -483,10 +484,17 @@ def test_nodes_lists_live_nodes_with_their_leases_and_load_and_readyz_answers(cl
 
 
 def test_nodes_started_together_on_an_empty_database_migrate_it_once(postgres_database, tmp_path):
+    secret_key = make_secret_key(tmp_path / "secret.key")
+
     def start(i: int):
         root = tmp_path / f"node-{i}"
         root.mkdir()
-        return start_aerie(root, extra_args=("--database", postgres_database.url, "--node-id", f"node-{i}"))
+        return start_aerie(
+            root,
+            extra_args=(
+                "--database", postgres_database.url, "--node-id", f"node-{i}", "--secret-key-file", str(secret_key),
+            ),
+        )
 
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         starts = [pool.submit(start, i) for i in range(1, 4)]
