@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -379,7 +379,6 @@ class Node:
     server: AerieServer
     paused: bool = False
     killed: bool = False
-    log_mark: int = 0
 
     @property
     def endpoint(self) -> str:
@@ -413,7 +412,6 @@ class Cluster:
     root: Path
     sdk_config: Path
     extra_args: tuple[str, ...] = ()
-    _starts: list[float] = field(default_factory=list)
 
     @property
     def storage(self) -> str:
@@ -591,7 +589,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     c: Cluster | None = getattr(item, "_aerie_cluster", None)
     if report.failed and c is not None:
         for node in c.nodes:
-            text = ANSI.sub("", node.server.log_text(node.log_mark))
+            text = ANSI.sub("", node.server.log_text())
             lines = text.splitlines()
             if len(lines) > 300:
                 lines = [f"... ({len(lines) - 300} earlier lines in {node.server.log_path})"] + lines[-300:]
