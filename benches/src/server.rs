@@ -41,6 +41,8 @@ pub struct ServerOptions {
     pub database: Option<String>,
     /// `--python-env DIR` for tasks run by the official SDK.
     pub python_env: Option<PathBuf>,
+    /// `--node-id ID`, for one of several nodes sharing a PostgreSQL database.
+    pub node_id: Option<String>,
 }
 
 impl ServerOptions {
@@ -50,6 +52,7 @@ impl ServerOptions {
             executor: Executor::Local,
             database: None,
             python_env: None,
+            node_id: None,
         }
     }
 
@@ -72,6 +75,9 @@ impl ServerOptions {
         }
         if let Some(env) = &self.python_env {
             args.extend(["--python-env".into(), env.display().to_string()]);
+        }
+        if let Some(id) = &self.node_id {
+            args.extend(["--node-id".into(), id.clone()]);
         }
         args
     }

@@ -1,9 +1,12 @@
-//! `lifecycle_sqlite_actions_per_s`, `lifecycle_postgres_actions_per_s`, `db_bytes_per_action`.
+//! `lifecycle_sqlite_actions_per_s`, `lifecycle_postgres_actions_per_s`,
+//! `lifecycle_3nodes_actions_per_s`, `db_bytes_per_action`.
 //!
 //! 32 clients, each on its own HTTP/1.1 connection, create 5,000 runs (CreateRun of a noop
 //! task, inline empty inputs) as fast as the server answers; `aerie serve --executor noop` walks
 //! each root action QUEUED → INITIALIZING → RUNNING → SUCCEEDED. The figure is 5,000 divided by
-//! the wall time from the first CreateRun to the moment every run is seen SUCCEEDED.
+//! the wall time from the first CreateRun to the moment every run is seen SUCCEEDED. With three
+//! nodes on one PostgreSQL database, the clients are spread evenly over the nodes, and each
+//! attempt runs on whichever node claims it first.
 //!
 //! Completion is detected by polling ListRuns with the filter `phase != SUCCEEDED` and a page of
 //! one, every 20 ms, once the last CreateRun has returned: one cheap query per poll and nothing
@@ -14,7 +17,7 @@
 //! `db_bytes_per_action` is the size of `aerie.db` plus `aerie.db-wal` in the data directory
 //! right after the SQLite run, divided by the 5,000 finished actions.
 
-use super::{Bench, Measured, with_server};
+use super::{Bench, Measured, with_server, with_servers};
 use crate::concurrency::for_each_index;
 use crate::deadline::within;
 use crate::rpc::{Hold, Rpc, is_terminal, noop_task};
@@ -38,7 +41,7 @@ const PSQL_LIMIT: Duration = Duration::from_secs(30);
 
 pub async fn sqlite(bench: &Bench) -> anyhow::Result<Measured> {
     with_server(bench, &ServerOptions::noop(), async |server| {
-        let actions_per_s = walk_runs(server).await?;
+        let actions_per_s = walk_runs(&[server]).await?;
         let db_bytes = database_bytes(&server.data_dir())?;
         Ok(vec![
             ("lifecycle_sqlite_actions_per_s", actions_per_s),
@@ -57,7 +60,7 @@ pub async fn postgres(bench: &Bench) -> anyhow::Result<Measured> {
     let measured = with_server(bench, &options, async |server| {
         Ok(vec![(
             "lifecycle_postgres_actions_per_s",
-            walk_runs(server).await?,
+            walk_runs(&[server]).await?,
         )])
     })
     .await;
@@ -67,10 +70,38 @@ pub async fn postgres(bench: &Bench) -> anyhow::Result<Measured> {
     Ok(measured)
 }
 
-/// Creates [`RUNS`] runs from [`CLIENTS`] clients and waits until all succeeded; returns root
-/// actions per second.
-async fn walk_runs(server: &Server) -> anyhow::Result<f64> {
-    let clients: Vec<Rpc> = (0..CLIENTS).map(|_| server.rpc()).collect();
+/// Three nodes on one fresh PostgreSQL database, noop executor.
+pub async fn three_nodes(bench: &Bench) -> anyhow::Result<Measured> {
+    let database = Database::create(&bench.postgres).await?;
+    let options: Vec<ServerOptions> = (1..=3)
+        .map(|node| ServerOptions {
+            database: Some(database.url()),
+            node_id: Some(format!("bench-{node}")),
+            ..ServerOptions::noop()
+        })
+        .collect();
+    let measured = with_servers(bench, &options, async |servers| {
+        let mut measured = vec![(
+            "lifecycle_3nodes_actions_per_s",
+            walk_runs(&servers.iter().collect::<Vec<_>>()).await?,
+        )];
+        measured.extend(super::watch::across_nodes(&servers[0], &servers[1]).await?);
+        Ok(measured)
+    })
+    .await;
+    let dropped = database.drop_it().await;
+    let measured = measured?;
+    dropped?;
+    Ok(measured)
+}
+
+/// Creates [`RUNS`] runs from [`CLIENTS`] clients spread over `servers` and waits until all
+/// succeeded; returns root actions per second.
+async fn walk_runs(servers: &[&Server]) -> anyhow::Result<f64> {
+    let clients: Vec<Rpc> = (0..CLIENTS)
+        .map(|index| servers[index % servers.len()].rpc())
+        .collect();
+    let server = servers[0];
     let started = Instant::now();
     within(CREATE_LIMIT, "creating 5,000 runs", async {
         for_each_index(clients, RUNS, |rpc, index| async move {

@@ -45,6 +45,7 @@ pub struct Bench {
 pub enum Group {
     LifecycleSqlite,
     LifecyclePostgres,
+    ThreeNodes,
     Fanout,
     CreateToRunning,
     Watch,
@@ -98,6 +99,24 @@ pub const FIGURES: &[FigureSpec] = &[
         "actions/s",
         Target::AtLeast(1000.0),
         Group::LifecyclePostgres,
+    ),
+    figure(
+        "lifecycle_3nodes_actions_per_s",
+        "actions/s",
+        Target::Report,
+        Group::ThreeNodes,
+    ),
+    figure(
+        "watch_cross_node_p50_ms",
+        "ms",
+        Target::Report,
+        Group::ThreeNodes,
+    ),
+    figure(
+        "watch_cross_node_p99_ms",
+        "ms",
+        Target::Below(50.0),
+        Group::ThreeNodes,
     ),
     figure(
         "fanout_10k_children_s",
@@ -178,6 +197,10 @@ impl Group {
             Self::LifecyclePostgres => {
                 "lifecycle on PostgreSQL: 5,000 runs from 32 clients, noop executor"
             }
+            Self::ThreeNodes => {
+                "three nodes on one PostgreSQL: 5,000 runs spread over them, then 1,000 \
+                 watchers on one node seeing aborts made through another"
+            }
             Self::Fanout => {
                 "fan-out: 10,000 children from 16 enqueuers, then ListActions over them"
             }
@@ -197,6 +220,7 @@ impl Group {
         match self {
             Self::LifecycleSqlite => lifecycle::sqlite(bench).await,
             Self::LifecyclePostgres => lifecycle::postgres(bench).await,
+            Self::ThreeNodes => lifecycle::three_nodes(bench).await,
             Self::Fanout => fanout::measure(bench).await,
             Self::CreateToRunning => latency::measure(bench).await,
             Self::Watch => watch::measure(bench).await,
@@ -206,6 +230,38 @@ impl Group {
             Self::SdkOnAerie => sdk::on_aerie(bench).await,
             Self::SdkLocal => sdk::local(bench).await,
             Self::Bucket => bucket::measure(bench).await,
+        }
+    }
+}
+
+/// Starts one server per entry of `options`, runs `work` on them and stops them. When `work`
+/// fails, the tail of each server's log goes to stderr and the servers are killed.
+async fn with_servers<T>(
+    bench: &Bench,
+    options: &[ServerOptions],
+    work: impl AsyncFnOnce(&[Server]) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut servers = Vec::with_capacity(options.len());
+    for options in options {
+        servers.push(Server::start(&bench.aerie, options).await?);
+    }
+    match work(&servers).await {
+        Ok(value) => {
+            for mut server in servers {
+                server.check_alive()?;
+                server.stop().await?;
+            }
+            Ok(value)
+        }
+        Err(err) => {
+            for server in &servers {
+                eprintln!(
+                    "aerie-bench: last lines of the log of the server on {}:\n{}",
+                    server.endpoint,
+                    server.log_tail()
+                );
+            }
+            Err(err)
         }
     }
 }

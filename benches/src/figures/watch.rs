@@ -7,6 +7,11 @@
 //! AbortAction from a separate HTTP/1.1 client. A sample is the time from just before an
 //! AbortAction call to its watcher receiving the ABORTED update.
 //!
+//! `watch_cross_node_p50_ms` and `watch_cross_node_p99_ms` ([`across_nodes`]) are the same
+//! measurement with two nodes sharing a PostgreSQL database: runs are created and aborted
+//! through one node, and the watchers are on the other, which learns of each change through
+//! the database's notices.
+//!
 //! [`watch_until_running`] is shared with the loaded-memory figure, which holds 1,000 streams
 //! open the same way.
 
@@ -34,44 +39,64 @@ pub type Watchers = JoinSet<anyhow::Result<(usize, Instant)>>;
 
 pub async fn measure(bench: &Bench) -> anyhow::Result<Measured> {
     with_server(bench, &ServerOptions::noop(), async |server| {
-        let runs: Vec<String> = (0..WATCHERS)
-            .map(|index| format!("watch{index:04}"))
-            .collect();
-        let creators: Vec<Rpc> = (0..CREATORS).map(|_| server.rpc()).collect();
-        let names = runs.clone();
-        within(SETUP_LIMIT, "creating 1,000 held runs", async {
-            for_each_index(creators, WATCHERS, move |rpc, index| {
-                let run = names[index].clone();
-                async move { rpc.create_run(&run, noop_task(Hold::Running)).await }
-            })
-            .await
-        })
-        .await?;
-        let targets: Vec<(String, String)> = runs
-            .iter()
-            .map(|run| (run.clone(), ROOT.to_owned()))
-            .collect();
-        let watchers = watch_until_running(server, &targets).await?;
-        let aborter = server.rpc();
-        let latencies = within(ABORT_LIMIT, "aborting 1,000 watched actions", async {
-            let mut abort_started = Vec::with_capacity(WATCHERS);
-            for (run, action) in &targets {
-                abort_started.push(Instant::now());
-                aborter.abort_action(run, action).await?;
-            }
-            let received = join_all(watchers).await?;
-            Ok(received
-                .into_iter()
-                .map(|(index, at)| at.saturating_duration_since(abort_started[index]))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-        Ok(vec![
-            ("watch_p50_ms", ms(percentile(&latencies, 0.50))),
-            ("watch_p99_ms", ms(percentile(&latencies, 0.99))),
-        ])
+        let [p50, p99] = abort_latencies(server, server, "watch").await?;
+        Ok(vec![("watch_p50_ms", p50), ("watch_p99_ms", p99)])
     })
     .await
+}
+
+/// The watch latencies with runs made and aborted through `origin` and watched on `watching`.
+pub async fn across_nodes(origin: &Server, watching: &Server) -> anyhow::Result<Measured> {
+    let [p50, p99] = abort_latencies(origin, watching, "xwatch").await?;
+    Ok(vec![
+        ("watch_cross_node_p50_ms", p50),
+        ("watch_cross_node_p99_ms", p99),
+    ])
+}
+
+/// Creates [`WATCHERS`] held runs named `prefix…` through `origin`, watches each on `watching`,
+/// aborts them through `origin` one by one; returns the p50 and p99 latency in ms.
+async fn abort_latencies(
+    origin: &Server,
+    watching: &Server,
+    prefix: &str,
+) -> anyhow::Result<[f64; 2]> {
+    let runs: Vec<String> = (0..WATCHERS)
+        .map(|index| format!("{prefix}{index:04}"))
+        .collect();
+    let creators: Vec<Rpc> = (0..CREATORS).map(|_| origin.rpc()).collect();
+    let names = runs.clone();
+    within(SETUP_LIMIT, "creating 1,000 held runs", async {
+        for_each_index(creators, WATCHERS, move |rpc, index| {
+            let run = names[index].clone();
+            async move { rpc.create_run(&run, noop_task(Hold::Running)).await }
+        })
+        .await
+    })
+    .await?;
+    let targets: Vec<(String, String)> = runs
+        .iter()
+        .map(|run| (run.clone(), ROOT.to_owned()))
+        .collect();
+    let watchers = watch_until_running(watching, &targets).await?;
+    let aborter = origin.rpc();
+    let latencies = within(ABORT_LIMIT, "aborting 1,000 watched actions", async {
+        let mut abort_started = Vec::with_capacity(WATCHERS);
+        for (run, action) in &targets {
+            abort_started.push(Instant::now());
+            aborter.abort_action(run, action).await?;
+        }
+        let received = join_all(watchers).await?;
+        Ok(received
+            .into_iter()
+            .map(|(index, at)| at.saturating_duration_since(abort_started[index]))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok([
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    ])
 }
 
 /// Opens one WatchActionDetails stream per `(run, action)` target, spread over

@@ -131,6 +131,12 @@ pub enum ServeError {
     Engine(#[from] aerie_engine::EngineError),
     #[error(transparent)]
     Secrets(#[from] secrets::SecretError),
+    #[error(
+        "this node's secret key differs from the one the other nodes sharing the database use: \
+         give every node the same --secret-key-file (secrets, signed URLs and access tokens \
+         depend on it)"
+    )]
+    SecretKeyDiffers,
 }
 
 /// A serving aerie.
@@ -244,7 +250,6 @@ pub async fn start(
         let path = data_dir.join(name);
         load_or_create_key(&path).map_err(|source| ServeError::DataDir { path, source })
     };
-    let signer = UrlSigner::new(key_file("signing.key")?);
     let storage_keys = StorageKeys::new(key_file(STORAGE_KEY_FILE)?);
     // Tasks reach the bucket on the main port. Under TLS they get a plain-HTTP port of its own on
     // loopback instead: the SDK's object-store client cannot be told to trust aerie's own
@@ -271,12 +276,28 @@ pub async fn start(
             .clone()
             .unwrap_or_else(|| data_dir.join(SECRET_KEY_FILE)),
     )?;
-    let auth = Auth::new(
-        config.auth,
-        store.clone(),
-        key_file("token.key")?,
-        config.token_ttl,
-    );
+    // What one node signs (URLs, access tokens) another must accept: nodes sharing a
+    // PostgreSQL database derive both keys from the secret key they must share anyway. One
+    // node keeps its own key files.
+    let (url_key, token_key) = match config.backend {
+        Backend::Postgres { .. } => (
+            secret_box.derived_key("url signing"),
+            secret_box.derived_key("access tokens"),
+        ),
+        Backend::Sqlite { .. } => (key_file("signing.key")?, key_file("token.key")?),
+    };
+    if let Some(cluster) = store.cluster()
+        && !cluster
+            .agrees_on(
+                "secret key fingerprint",
+                &hex::encode(secret_box.derived_key("fingerprint")),
+            )
+            .await?
+    {
+        return Err(ServeError::SecretKeyDiffers);
+    }
+    let signer = UrlSigner::new(url_key);
+    let auth = Auth::new(config.auth, store.clone(), token_key, config.token_ttl);
     let engine = Engine::new(
         store.clone(),
         blobs.clone(),

@@ -31,6 +31,8 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     key: Arc<LessSafeKey>,
+    /// Derives the keys that every node sharing this secret key must agree on.
+    derivation: Arc<ring::hmac::Key>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -68,7 +70,17 @@ impl SecretBox {
             UnboundKey::new(&AES_256_GCM, &key).map_err(|_| problem("not a key".into()))?;
         Ok(Self {
             key: Arc::new(LessSafeKey::new(unbound)),
+            derivation: Arc::new(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key)),
         })
+    }
+
+    /// A 32-byte key for `purpose`, derived from the secret key (HMAC-SHA256 of the purpose):
+    /// nodes that share the secret key derive the same one, and it reveals nothing of it.
+    pub fn derived_key(&self, purpose: &str) -> Vec<u8> {
+        let message = format!("aerie derived key\0{purpose}");
+        ring::hmac::sign(&self.derivation, message.as_bytes())
+            .as_ref()
+            .to_vec()
     }
 
     /// `value` sealed for the secret `id`: a random nonce, then the ciphertext and its tag.

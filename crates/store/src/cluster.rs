@@ -318,6 +318,26 @@ impl Cluster {
         Ok(())
     }
 
+    /// Records `value` as the cluster's `name` if no node did yet; otherwise checks that it is
+    /// the value recorded. `Ok(false)` when another node recorded a different value.
+    pub async fn agrees_on(&self, name: &str, value: &str) -> Result<bool, StoreError> {
+        sqlx::query(
+            "INSERT INTO cluster_facts (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .during("recording a cluster fact")?;
+        let (recorded,): (String,) =
+            sqlx::query_as("SELECT value FROM cluster_facts WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await
+                .during("reading a cluster fact")?;
+        Ok(recorded == value)
+    }
+
     /// Every node that reported itself, with how many leases each holds now.
     pub async fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
         list_nodes(&self.pool).await

@@ -26,3 +26,10 @@ CREATE TABLE attempt_leases (
 );
 CREATE INDEX attempt_leases_by_node ON attempt_leases (node_id);
 CREATE INDEX attempt_leases_by_expiry ON attempt_leases (expires_at);
+
+-- Facts every node must agree on (the fingerprint of the secret key they share), written by
+-- the first node and checked by every later one.
+CREATE TABLE cluster_facts (
+    name            TEXT    NOT NULL PRIMARY KEY,
+    value           TEXT    NOT NULL
+);
