@@ -114,6 +114,19 @@ pub struct ServeArgs {
     #[arg(long, env = "AERIE_CREATE_PROJECTS")]
     pub create_projects: bool,
 
+    /// Where task data and logs live: `local` (the data directory, served as aerie's own
+    /// bucket) or `s3://BUCKET[/PREFIX]`, an S3-compatible store several nodes share. The
+    /// store's endpoint and credential come from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ALLOW_HTTP; tasks get the same
+    /// credential.
+    #[arg(
+        long,
+        env = "AERIE_STORAGE",
+        default_value = "local",
+        value_name = "URL"
+    )]
+    pub storage: String,
+
     /// Most connections open at once.
     #[arg(
         long,
@@ -219,6 +232,13 @@ impl ServeArgs {
             task_env_allow: self.task_env_allow.clone(),
             secret_key_file: self.secret_key_file.clone(),
             create_projects: self.create_projects,
+            storage: match self.storage.as_str() {
+                "local" | "" => None,
+                url => Some(
+                    aerie_blob::S3Config::from_url(url, |name| std::env::var(name).ok())
+                        .context("--storage")?,
+                ),
+            },
         })
     }
 }
