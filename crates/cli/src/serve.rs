@@ -381,6 +381,17 @@ mod tests {
     }
 
     #[test]
+    fn no_storage_flag_means_the_data_directory_and_a_bad_url_is_refused() {
+        assert_eq!(parse(&[]).config().unwrap().storage, None);
+        assert_eq!(
+            parse(&["--storage", "local"]).config().unwrap().storage,
+            None
+        );
+        let err = parse(&["--storage", "gs://bucket"]).config().unwrap_err();
+        assert!(format!("{err:#}").contains("s3://BUCKET"), "{err:#}");
+    }
+
+    #[test]
     fn no_database_flag_means_sqlite_inside_the_data_dir() {
         let config = parse(&["--data-dir", "/tmp/x"]).config().unwrap();
         assert_eq!(
