@@ -12,6 +12,7 @@
 //! {run_base}/{action}/{attempt}/report.html   the attempt's report
 //! {run_base}/{action}/{attempt}/checkpoint    the attempt's checkpoint prefix
 //! {dir}/{project}/{domain}/{run}/{action}/{attempt}   logs (`.jsonl`) and work directories
+//! logs/{project}/{domain}/{run}/{action}/{attempt}/{chunk:010}.jsonl   logs on S3, in chunks
 //! ```
 
 use aerie_core::{ActionId, ActionName};
@@ -95,6 +96,26 @@ pub fn action_dir(dir: &Path, action: &ActionId) -> PathBuf {
         .join(action.name.as_str())
 }
 
+/// The key prefix (no trailing slash) of an attempt's log chunks in an object store:
+/// `logs/{project}/{domain}/{run}/{action}/{attempt}`.
+pub fn attempt_log_prefix(action: &ActionId, attempt: u32) -> String {
+    format!(
+        "logs/{}/{}/{}/{}/{attempt}",
+        action.run.project, action.run.domain, action.run.name, action.name
+    )
+}
+
+/// The key of chunk `number` of the log under `prefix`; zero-padded, so keys sort by number.
+pub fn log_chunk(prefix: &str, number: u64) -> String {
+    format!("{prefix}/{number:010}.jsonl")
+}
+
+/// The number of a chunk [`log_chunk`] named, if `key` is one.
+pub fn log_chunk_number(key: &str) -> Option<u64> {
+    let name = key.rsplit('/').next()?.strip_suffix(".jsonl")?;
+    (name.len() == 10).then(|| name.parse().ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +141,10 @@ mod tests {
             attempt_dir(Path::new("/logs"), &action, 3),
             PathBuf::from("/logs/p/d/r1/a0/3")
         );
+        let prefix = attempt_log_prefix(&action, 3);
+        assert_eq!(prefix, "logs/p/d/r1/a0/3");
+        assert_eq!(log_chunk(&prefix, 12), "logs/p/d/r1/a0/3/0000000012.jsonl");
+        assert_eq!(log_chunk_number(&log_chunk(&prefix, 12)), Some(12));
+        assert_eq!(log_chunk_number("logs/p/d/r1/a0/3/x.jsonl"), None);
     }
 }

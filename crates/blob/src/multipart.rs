@@ -40,7 +40,7 @@ impl Blobs {
     pub async fn create_multipart(&self, key: &str) -> Result<String, BlobError> {
         let key = check_key(key)?;
         let upload_id = hex::encode(rand::random::<[u8; 16]>());
-        let dir = self.multipart_dir(&upload_id);
+        let dir = self.multipart_dir(&upload_id)?;
         let created: io::Result<()> = async {
             tokio::fs::create_dir_all(&dir).await?;
             tokio::fs::write(dir.join("key"), key).await
@@ -142,8 +142,8 @@ impl Blobs {
         Ok(())
     }
 
-    fn multipart_dir(&self, upload_id: &str) -> PathBuf {
-        self.incoming_dir().join(format!("multipart-{upload_id}"))
+    fn multipart_dir(&self, upload_id: &str) -> Result<PathBuf, BlobError> {
+        Ok(self.incoming_dir()?.join(format!("multipart-{upload_id}")))
     }
 
     /// The directory of upload `upload_id`, if it is in progress and for `key`.
@@ -155,7 +155,7 @@ impl Blobs {
         if upload_id.len() != 32 || !upload_id.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Err(missing());
         }
-        let dir = self.multipart_dir(upload_id);
+        let dir = self.multipart_dir(upload_id)?;
         match tokio::fs::read_to_string(dir.join("key")).await {
             Ok(stored) if stored == key => Ok(dir),
             _ => Err(missing()),

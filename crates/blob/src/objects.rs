@@ -55,7 +55,10 @@ impl Blobs {
     /// The object at `key`, if there is one.
     pub async fn stat(&self, key: &str) -> Result<Option<ObjectMeta>, BlobError> {
         let key = check_key(key)?;
-        match tokio::fs::metadata(self.path(key)).await {
+        if let Some(s3) = self.s3_backend() {
+            return s3.stat(key).await;
+        }
+        match tokio::fs::metadata(self.path(key)?).await {
             Ok(metadata) if metadata.is_file() => Ok(Some(ObjectMeta::of(key, &metadata))),
             Ok(_) => Ok(None),
             Err(err) if is_absent(&err) => Ok(None),
@@ -70,8 +73,9 @@ impl Blobs {
         offset: u64,
     ) -> Result<Option<tokio::fs::File>, BlobError> {
         let key = check_key(key)?;
+        let path = self.path(key)?;
         let opened: io::Result<tokio::fs::File> = async {
-            let mut file = tokio::fs::File::open(self.path(key)).await?;
+            let mut file = tokio::fs::File::open(path).await?;
             file.seek(io::SeekFrom::Start(offset)).await?;
             Ok(file)
         }
@@ -91,7 +95,7 @@ impl Blobs {
         E: std::fmt::Display,
     {
         let key = check_key(key)?;
-        let temp = self.incoming_dir().join(temp_name());
+        let temp = self.incoming_dir()?.join(temp_name());
         let written = self.fill(key, &temp, body).await;
         let placed = match written {
             Ok(()) => self.place(key, &temp).await.map_err(WriteError::from),
@@ -124,7 +128,7 @@ impl Blobs {
 
     /// Moves the finished file `temp` to `key`, replacing what was there.
     pub(crate) async fn place(&self, key: &str, temp: &Path) -> Result<ObjectMeta, BlobError> {
-        let path = self.path(key);
+        let path = self.path(key)?;
         let placed: io::Result<std::fs::Metadata> = async {
             if let Some(parent) = path.parent() {
                 tokio::fs::create_dir_all(parent).await?;
@@ -141,7 +145,12 @@ impl Blobs {
     /// Deletes the object at `key`; whether there was one.
     pub async fn delete(&self, key: &str) -> Result<bool, BlobError> {
         let key = check_key(key)?;
-        match tokio::fs::remove_file(self.path(key)).await {
+        if let Some(s3) = self.s3_backend() {
+            let existed = s3.stat(key).await?.is_some();
+            s3.delete(key).await?;
+            return Ok(existed);
+        }
+        match tokio::fs::remove_file(self.path(key)?).await {
             Ok(()) => Ok(true),
             Err(err) if is_absent(&err) => Ok(false),
             Err(err) => Err(BlobError::io(key, &err)),
@@ -156,7 +165,10 @@ impl Blobs {
         after: &str,
         limit: usize,
     ) -> Result<Vec<ObjectMeta>, BlobError> {
-        let root = self.path("");
+        if let Some(s3) = self.s3_backend() {
+            return s3.list(prefix, after, limit).await;
+        }
+        let root = self.path("")?;
         let owned_prefix = prefix.to_owned();
         let after = after.to_owned();
         tokio::task::spawn_blocking(move || list_sorted(&root, &owned_prefix, &after, limit))

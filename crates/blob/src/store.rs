@@ -1,17 +1,28 @@
 //! The store behind every data URI, and the storage layout.
 //!
-//! Every URI aerie hands out is `s3://aerie/{key}`: tasks and clients read and write it through
-//! aerie's S3-compatible API (the `aerie-s3` crate), as they would a bucket on Flyte. On this
-//! machine a key is a file under the blob root, stored under exactly its own name: spaces,
-//! brackets, `%`, `#`, `?` and non-ASCII characters included. A URI is mapped back to a key only
-//! if it names aerie's bucket (or, for records written before the bucket existed, a path under
-//! the root), so no request can make aerie read or write elsewhere. Writes land in a temporary
-//! file first and appear whole, after an fsync.
+//! Two backends, one API: callers name objects by URI or key and never ask which is used.
+//!
+//! - **Local** (the default): every URI aerie hands out is `s3://aerie/{key}`: tasks and
+//!   clients read and write it through aerie's S3-compatible API (the `aerie-s3` crate), as
+//!   they would a bucket on Flyte. A key is a file under the blob root, stored under exactly its own name: spaces,
+//!   brackets, `%`, `#`, `?` and non-ASCII characters included. A URI is mapped back to a key only
+//!   if it names aerie's bucket (or, for records written before the bucket existed, a path under
+//!   the root), so no request can make aerie read or write elsewhere. Writes land in a temporary
+//!   file first and appear whole, after an fsync.
+//! - **S3** (`--storage s3://BUCKET[/PREFIX]`, [`crate::s3`]): every object is in a real
+//!   bucket, URIs are `s3://BUCKET/PREFIX/{key}`, and tasks and clients reach the store itself.
+//!   Only the key-level operations aerie's own bucket needs (streamed writes, reads from an
+//!   offset into a local file, multipart, immutable uploads) answer [`BlobError::NotLocal`]:
+//!   aerie does not serve its bucket then.
 
+use crate::s3::{S3Blobs, S3Config};
 use aerie_core::{Domain, Project, RunId};
 use bytes::Bytes;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// Why a blob operation failed.
@@ -35,6 +46,16 @@ pub enum BlobError {
         key: String,
         kind: io::ErrorKind,
     },
+    /// The object store failed or could not be reached.
+    #[error("the object store failed on {key}: {reason}")]
+    Store { key: String, reason: String },
+    #[error("the object store is misconfigured: {reason}")]
+    Config { reason: String },
+    /// An operation of aerie's own bucket, asked of S3 storage.
+    #[error(
+        "{operation} is served by aerie's own bucket, which is off with S3 storage (use the store's endpoint)"
+    )]
+    NotLocal { operation: &'static str },
 }
 
 impl BlobError {
@@ -59,10 +80,16 @@ pub const BUCKET: &str = "aerie";
 /// `ENOSPC` on Linux: no space left on the device.
 const ENOSPC: i32 = 28;
 
-/// Blob storage rooted at one directory.
+/// Blob storage: a local directory or an S3 bucket.
 #[derive(Debug, Clone)]
 pub struct Blobs {
-    root: PathBuf,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Local { root: PathBuf },
+    S3(Arc<S3Blobs>),
 }
 
 impl Blobs {
@@ -79,8 +106,10 @@ impl Blobs {
                 path: root.to_path_buf(),
                 source,
             })?;
-        let blobs = Self { root };
-        let incoming = blobs.incoming_dir();
+        let blobs = Self {
+            backend: Backend::Local { root },
+        };
+        let incoming = blobs.incoming_dir()?;
         let _ = std::fs::remove_dir_all(&incoming);
         std::fs::create_dir(&incoming).map_err(|source| BlobError::CreateRoot {
             path: incoming,
@@ -89,19 +118,54 @@ impl Blobs {
         Ok(blobs)
     }
 
-    /// The URI of `key` (a `/`-separated relative path): `s3://aerie/{key}`.
+    /// Storage in the bucket and prefix `config` names; nothing is contacted yet.
+    pub fn s3(config: S3Config) -> Result<Self, BlobError> {
+        Ok(Self {
+            backend: Backend::S3(Arc::new(S3Blobs::new(config)?)),
+        })
+    }
+
+    /// The S3 store's settings, or `None` for local storage.
+    pub fn s3_config(&self) -> Option<&S3Config> {
+        match &self.backend {
+            Backend::Local { .. } => None,
+            Backend::S3(s3) => Some(s3.config()),
+        }
+    }
+
+    /// The URI of `key` (a `/`-separated relative path): `s3://aerie/{key}` locally,
+    /// `s3://BUCKET/PREFIX/{key}` on S3.
     pub fn uri(&self, key: &str) -> String {
-        format!("s3://{BUCKET}/{key}")
+        match &self.backend {
+            Backend::Local { .. } => format!("s3://{BUCKET}/{key}"),
+            Backend::S3(s3) => format!("{}{key}", s3.uri_base()),
+        }
     }
 
-    /// Where `key` is on disk; `key` must come from [`Blobs::key_of`].
-    pub(crate) fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    /// The S3 backend, or `None` for local storage.
+    pub(crate) fn s3_backend(&self) -> Option<&S3Blobs> {
+        match &self.backend {
+            Backend::Local { .. } => None,
+            Backend::S3(s3) => Some(s3),
+        }
     }
 
-    /// Where uploads are written before they are published.
-    pub(crate) fn incoming_dir(&self) -> PathBuf {
-        self.root.join(INCOMING)
+    /// The local root, or [`BlobError::NotLocal`] for `operation` on S3.
+    fn root(&self, operation: &'static str) -> Result<&Path, BlobError> {
+        match &self.backend {
+            Backend::Local { root } => Ok(root),
+            Backend::S3(_) => Err(BlobError::NotLocal { operation }),
+        }
+    }
+
+    /// Where `key` is on disk; `key` must come from [`Blobs::key_of`]. Local storage only.
+    pub(crate) fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        Ok(self.root("a file under the blob root")?.join(key))
+    }
+
+    /// Where uploads are written before they are published. Local storage only.
+    pub(crate) fn incoming_dir(&self) -> Result<PathBuf, BlobError> {
+        Ok(self.root("an upload through aerie")?.join(INCOMING))
     }
 
     /// The key of `uri`: `s3://aerie/{key}`, or a path (plain or `file://`) under the root as
@@ -109,13 +173,20 @@ impl Blobs {
     /// [`check_key`] refuses.
     pub fn key_of(&self, uri: &str) -> Result<String, BlobError> {
         let outside = || BlobError::OutsideStorage { uri: uri.into() };
+        let root = match &self.backend {
+            Backend::Local { root } => root,
+            Backend::S3(s3) => {
+                let key = uri.strip_prefix(&s3.uri_base()).ok_or_else(outside)?;
+                return check_key(key).map(str::to_owned).map_err(|_| outside());
+            }
+        };
         let key = if let Some(rest) = uri.strip_prefix("s3://") {
             rest.strip_prefix(BUCKET)
                 .and_then(|rest| rest.strip_prefix('/'))
                 .ok_or_else(outside)?
         } else {
             let path = uri.strip_prefix("file://").unwrap_or(uri);
-            let root = self.root.to_str().ok_or_else(outside)?;
+            let root = root.to_str().ok_or_else(outside)?;
             path.strip_prefix(root)
                 .and_then(|rest| rest.strip_prefix('/'))
                 .ok_or_else(outside)?
@@ -126,9 +197,13 @@ impl Blobs {
     /// Writes `bytes` at `uri`, replacing what was there.
     pub async fn put(&self, uri: &str, bytes: Bytes) -> Result<(), BlobError> {
         let key = self.key_of(uri)?;
-        let path = self.path(&key);
+        let root = match &self.backend {
+            Backend::Local { root } => root,
+            Backend::S3(s3) => return s3.put(&key, bytes).await,
+        };
+        let path = root.join(&key);
         let written = async {
-            let parent = path.parent().unwrap_or(&self.root);
+            let parent = path.parent().unwrap_or(root);
             tokio::fs::create_dir_all(parent).await?;
             let temp = parent.join(crate::objects::temp_name());
             let result = async {
@@ -150,18 +225,82 @@ impl Blobs {
     /// The bytes at `uri`, or `None` if nothing is there.
     pub async fn get(&self, uri: &str) -> Result<Option<Bytes>, BlobError> {
         let key = self.key_of(uri)?;
-        match tokio::fs::read(self.path(&key)).await {
+        if let Backend::S3(s3) = &self.backend {
+            return s3.get(&key).await;
+        }
+        match tokio::fs::read(self.path(&key)?).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(BlobError::io(&key, &err)),
         }
     }
 
+    /// Bytes `range` of the object at `uri` (cut short at its end), or `None` if nothing is
+    /// there.
+    pub async fn get_range(
+        &self,
+        uri: &str,
+        range: Range<u64>,
+    ) -> Result<Option<Bytes>, BlobError> {
+        let key = self.key_of(uri)?;
+        if let Backend::S3(s3) = &self.backend {
+            let Some(size) = s3.stat(&key).await?.map(|meta| meta.size) else {
+                return Ok(None);
+            };
+            let range = range.start.min(size)..range.end.min(size);
+            if range.is_empty() {
+                return Ok(Some(Bytes::new()));
+            }
+            return s3.get_range(&key, range).await;
+        }
+        let Some(mut file) = self.open_at(&key, range.start).await? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        let length = range.end.saturating_sub(range.start);
+        tokio::io::AsyncReadExt::read_to_end(
+            &mut tokio::io::AsyncReadExt::take(&mut file, length),
+            &mut bytes,
+        )
+        .await
+        .map_err(|err| BlobError::io(&key, &err))?;
+        Ok(Some(Bytes::from(bytes)))
+    }
+
+    /// The size of the object at `uri`, or `None` if nothing is there.
+    pub async fn size(&self, uri: &str) -> Result<Option<u64>, BlobError> {
+        let key = self.key_of(uri)?;
+        Ok(self.stat(&key).await?.map(|meta| meta.size))
+    }
+
+    /// A URL anyone may use to `method` (`GET` or `PUT`) the object at `key` for `ttl`,
+    /// signed by the S3 store; `None` on local storage, where aerie signs and serves its own
+    /// (`UrlSigner`). `headers` (lowercase names) are bound into the signature, so the request
+    /// must send exactly them: an upload's `content-md5`. (A presigned PUT cannot bind or
+    /// limit the body's length.)
+    pub async fn presigned_url(
+        &self,
+        method: http::Method,
+        key: &str,
+        ttl: Duration,
+        headers: &[(&str, String)],
+    ) -> Result<Option<String>, BlobError> {
+        match &self.backend {
+            Backend::Local { .. } => Ok(None),
+            Backend::S3(s3) => s3
+                .presign(method, check_key(key)?, ttl, headers)
+                .await
+                .map(Some),
+        }
+    }
+
     /// The file at `uri` opened for streaming, with its size, or `None` if nothing is there.
+    /// Local storage only.
     pub async fn open(&self, uri: &str) -> Result<Option<(tokio::fs::File, u64)>, BlobError> {
         let key = self.key_of(uri)?;
+        let path = self.path(&key)?;
         let opened: io::Result<Option<(tokio::fs::File, u64)>> = async {
-            let file = tokio::fs::File::open(self.path(&key)).await?;
+            let file = tokio::fs::File::open(path).await?;
             let metadata = file.metadata().await?;
             if metadata.is_file() {
                 Ok(Some((file, metadata.len())))
@@ -179,7 +318,10 @@ impl Blobs {
     /// Whether anything is stored at `uri`.
     pub async fn exists(&self, uri: &str) -> Result<bool, BlobError> {
         let key = self.key_of(uri)?;
-        match tokio::fs::metadata(self.path(&key)).await {
+        if let Backend::S3(s3) = &self.backend {
+            return Ok(s3.stat(&key).await?.is_some());
+        }
+        match tokio::fs::metadata(self.path(&key)?).await {
             Ok(metadata) => Ok(metadata.is_file()),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(err) => Err(BlobError::io(&key, &err)),

@@ -45,7 +45,7 @@ impl Blobs {
     pub async fn begin_upload(&self, limit: u64) -> Result<Upload, BlobError> {
         let key = ".incoming";
         let temp = self
-            .incoming_dir()
+            .incoming_dir()?
             .join(hex::encode(rand::random::<[u8; 16]>()));
         let file = tokio::fs::File::create(&temp)
             .await
@@ -85,7 +85,7 @@ impl Upload {
         let key = blobs.key_of(uri)?;
         let io_error = |err: io::Error| UploadError::Blob(BlobError::io(&key, &err));
         self.file.sync_all().await.map_err(io_error)?;
-        let path = blobs.path(&key);
+        let path = blobs.path(&key)?;
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(io_error)?;
         }

@@ -127,6 +127,19 @@ pub struct ServeArgs {
     #[arg(long, env = "AERIE_LEASE_TTL", default_value_t = aerie_store::cluster::DEFAULT_LEASE_TTL.as_secs(), value_name = "SECONDS")]
     pub lease_ttl: u64,
 
+    /// Where task data and logs live: `local` (the data directory, served as aerie's own
+    /// bucket) or `s3://BUCKET[/PREFIX]`, an S3-compatible store several nodes share. The
+    /// store's endpoint and credential come from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ALLOW_HTTP; tasks get the same
+    /// credential.
+    #[arg(
+        long,
+        env = "AERIE_STORAGE",
+        default_value = "local",
+        value_name = "URL"
+    )]
+    pub storage: String,
+
     /// Most connections open at once.
     #[arg(
         long,
@@ -246,6 +259,13 @@ impl ServeArgs {
             create_projects: self.create_projects,
             node_id: self.node_id.clone(),
             lease_ttl: Duration::from_secs(self.lease_ttl),
+            storage: match self.storage.as_str() {
+                "local" | "" => None,
+                url => Some(
+                    aerie_blob::S3Config::from_url(url, |name| std::env::var(name).ok())
+                        .context("--storage")?,
+                ),
+            },
         })
     }
 }
@@ -385,6 +405,17 @@ mod tests {
         let mut argv = vec!["serve"];
         argv.extend_from_slice(args);
         Wrapper::parse_from(argv).serve
+    }
+
+    #[test]
+    fn no_storage_flag_means_the_data_directory_and_a_bad_url_is_refused() {
+        assert_eq!(parse(&[]).config().unwrap().storage, None);
+        assert_eq!(
+            parse(&["--storage", "local"]).config().unwrap().storage,
+            None
+        );
+        let err = parse(&["--storage", "gs://bucket"]).config().unwrap_err();
+        assert!(format!("{err:#}").contains("s3://BUCKET"), "{err:#}");
     }
 
     #[test]

@@ -171,7 +171,7 @@ async fn note_in_log(logs: &Arc<LogStore>, id: &ActionId, attempt: u32, text: &s
         Ok(writer) => {
             let mut log = AttemptLog::new(writer, id.clone(), attempt);
             log.note(text).await;
-            log.close();
+            log.close().await;
         }
         Err(err) => {
             warn!(run = %id.run, action = %id.name, attempt, error = %err, "opening the attempt's log failed")

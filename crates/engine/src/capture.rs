@@ -63,10 +63,17 @@ impl AttemptLog {
         self.lost
     }
 
-    /// Ends writing; warns once if any line was lost.
-    pub fn close(self) {
-        if let Some(error) = self.first_error {
-            let (id, attempt, lost) = (self.action, self.attempt, self.lost);
+    /// Ends writing (a log in an object store puts what it still holds, so every line is
+    /// readable from any node once this returns); warns once if any line was lost.
+    pub async fn close(self) {
+        let closed = self.writer.close().await;
+        let (mut lost, mut first_error) = (self.lost, self.first_error);
+        if let Err(err) = closed {
+            lost += 1;
+            first_error.get_or_insert(err);
+        }
+        if let Some(error) = first_error {
+            let (id, attempt) = (self.action, self.attempt);
             warn!(run = %id.run, action = %id.name, attempt, lost, error = %error, "lines of the attempt's log could not be written");
         }
     }

@@ -261,7 +261,7 @@ impl LocalExecutor {
             // The child is gone before it could be named; it is reaped on drop.
             let _ = child.start_kill();
             let _ = remove_work_dir(&plan.work_dir);
-            log.close();
+            log.close().await;
             return Err(ErrorInfo::system(
                 "LaunchFailed",
                 "the task process exited before aerie could record it".into(),
@@ -298,7 +298,7 @@ impl LocalExecutor {
                 }
             };
             log.note(&format!("attempt {attempt} {exit}")).await;
-            log.close();
+            log.close().await;
             if let Err(err) = remove_work_dir(&plan.work_dir) {
                 warn!(run = %id.run, action = %id.name, attempt, error = %err, "removing the attempt's working directory failed");
             }
@@ -323,7 +323,7 @@ impl LocalExecutor {
 /// the attempt's error.
 async fn refuse_start(mut log: AttemptLog, plan: &LaunchPlan, error: ErrorInfo) -> ErrorInfo {
     log.note(&error.message).await;
-    log.close();
+    log.close().await;
     let _ = remove_work_dir(&plan.work_dir);
     error
 }

@@ -34,6 +34,9 @@ pub enum ApiError {
     PermissionDenied(String),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A dependency (the object store, the disk) failed; retrying may help.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ApiError {
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::Unimplemented(_) => ErrorCode::Unimplemented,
             ApiError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ApiError::Internal(_) => ErrorCode::Internal,
+            ApiError::Unavailable(_) => ErrorCode::Unavailable,
             ApiError::Aborted(_) => ErrorCode::Aborted,
             ApiError::AlreadyExists(_) => ErrorCode::AlreadyExists,
             ApiError::PermissionDenied(_) => ErrorCode::PermissionDenied,
@@ -89,7 +93,11 @@ impl ApiError {
                     ErrorCode::InvalidArgument
                 }
                 BlobError::Full { .. } => ErrorCode::ResourceExhausted,
-                BlobError::CreateRoot { .. } | BlobError::Io { .. } => ErrorCode::Unavailable,
+                BlobError::CreateRoot { .. } | BlobError::Io { .. } | BlobError::Store { .. } => {
+                    ErrorCode::Unavailable
+                }
+                BlobError::Config { .. } => ErrorCode::Internal,
+                BlobError::NotLocal { .. } => ErrorCode::FailedPrecondition,
             },
         }
     }

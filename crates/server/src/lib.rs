@@ -106,6 +106,16 @@ pub struct ServeConfig {
     pub node_id: Option<String>,
     /// How long this node's attempt leases last without renewal (PostgreSQL only).
     pub lease_ttl: Duration,
+    /// Where task data and logs live: `None` for the data directory (and aerie's own bucket),
+    /// or an S3 store several nodes share.
+    pub storage: Option<aerie_blob::S3Config>,
+}
+
+/// Where task data lives: the data directory, served as aerie's own bucket with credentials
+/// made from these keys, or an S3 store several nodes share.
+enum DataHome {
+    Local(StorageKeys),
+    Shared(aerie_blob::S3Config),
 }
 
 /// Why the server could not start.
@@ -244,24 +254,44 @@ pub async fn start(
             "filled in the typed specs of actions stored by an older aerie"
         );
     }
-    let blobs = Blobs::local(&data_dir.join("blobs"))?;
-    let logs = LogStore::new(&prepare_dir(data_dir.join("logs"))?);
     let key_file = |name: &str| {
         let path = data_dir.join(name);
         load_or_create_key(&path).map_err(|source| ServeError::DataDir { path, source })
     };
-    let storage_keys = StorageKeys::new(key_file(STORAGE_KEY_FILE)?);
+    // With S3 storage, blobs and logs live in the store, tasks reach it themselves, and aerie's
+    // own bucket is off: nothing task-related is written under the data directory but running
+    // attempts' work directories. Nodes on PostgreSQL derive their URL and token keys from the
+    // secret key they share (below).
+    let (blobs, logs, home) = match &config.storage {
+        None => (
+            Blobs::local(&data_dir.join("blobs"))?,
+            LogStore::new(&prepare_dir(data_dir.join("logs"))?),
+            DataHome::Local(StorageKeys::new(key_file(STORAGE_KEY_FILE)?)),
+        ),
+        Some(s3) => {
+            let blobs = Blobs::s3(s3.clone())?;
+            (
+                blobs.clone(),
+                LogStore::chunked(blobs),
+                DataHome::Shared(s3.clone()),
+            )
+        }
+    };
+    let storage_keys = match &home {
+        DataHome::Local(keys) => Some(keys.clone()),
+        DataHome::Shared(_) => None,
+    };
     // Tasks reach the bucket on the main port. Under TLS they get a plain-HTTP port of its own on
     // loopback instead: the SDK's object-store client cannot be told to trust aerie's own
     // certificate, and loopback traffic stays on this machine (as with the SDK's
     // `_U_INSECURE_SKIP_VERIFY` for the RPCs).
-    let task_storage = match tls {
-        Some(_) => Some(
+    let task_storage = match (&tls, &storage_keys) {
+        (Some(_), Some(_)) => Some(
             TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
                 .await
                 .map_err(ServeError::StoragePort)?,
         ),
-        None => None,
+        _ => None,
     };
     let storage_endpoint = match &task_storage {
         Some(listener) => format!(
@@ -313,8 +343,13 @@ pub async fn start(
                     credentials: auth::AttemptCredentials {
                         auth: auth.clone(),
                         tls: tls.is_some(),
-                        storage: storage_keys.clone(),
-                        storage_endpoint,
+                        storage: match home {
+                            DataHome::Local(keys) => auth::TaskStorage::Aerie {
+                                keys,
+                                endpoint: storage_endpoint,
+                            },
+                            DataHome::Shared(s3) => auth::TaskStorage::External(s3),
+                        },
                     },
                     secrets: secret_box.clone(),
                     store: store.clone(),
@@ -327,11 +362,13 @@ pub async fn start(
     engine.start().await?;
     let stop = CancellationToken::new();
     let (store_for_maintenance, stop_maintenance) = (store.clone(), stop.clone());
-    let bucket = aerie_s3::service(
-        blobs.clone(),
-        storage_keys,
-        Arc::new(web::bucket::StoreRunActivity(store.clone())),
-    );
+    let bucket = storage_keys.map(|keys| {
+        aerie_s3::service(
+            blobs.clone(),
+            keys,
+            Arc::new(web::bucket::StoreRunActivity(store.clone())),
+        )
+    });
     let app = AppState {
         store: store.clone(),
         engine: engine.clone(),
@@ -351,19 +388,21 @@ pub async fn start(
         hosts: auth::hosts::AllowedHosts::new(&config.public_hosts),
         tls: tls.is_some(),
     };
-    let task_bucket = web::routes::bucket_only(
-        auth::guard::Guard {
-            tls: false,
-            ..guard.clone()
-        },
-        bucket.clone(),
-    );
+    let task_bucket = bucket.clone().map(|bucket| {
+        web::routes::bucket_only(
+            auth::guard::Guard {
+                tls: false,
+                ..guard.clone()
+            },
+            bucket,
+        )
+    });
     let routes = web::routes::all(app, auth, guard, bucket);
     let connections = Arc::new(tokio::sync::Semaphore::new(
         web::listen::connection_capacity(config.max_connections),
     ));
     let mut servers = JoinSet::new();
-    if let Some(listener) = task_storage {
+    if let (Some(listener), Some(task_bucket)) = (task_storage, task_bucket) {
         servers.spawn(web::listen::serve(
             listener,
             None,

@@ -65,15 +65,21 @@ pub fn follow_run(
                 () = app.shutdown.cancelled() => break,
                 received = changes.recv() => received,
             };
-            match received {
-                Received::Committed(change) => {
-                    if change.record.seq <= last_seq {
-                        continue;
-                    }
+            // A run's sequence numbers have no gaps: a change past the next one means others
+            // were committed before it elsewhere (another node) and have not been heard of
+            // yet, so the event log is re-read, the new change included.
+            let reread = match received {
+                Received::Committed(change) if change.record.seq <= last_seq => continue,
+                Received::Committed(change) if change.record.seq == last_seq + 1 => {
                     last_seq = change.record.seq;
                     yield RunChange { event: change.event(), committed: Some(change) };
+                    false
                 }
-                Received::Reread => loop {
+                Received::Committed(_) | Received::Reread => true,
+                Received::Closed => break,
+            };
+            if reread {
+                loop {
                     let events = app.store.events_after(&run, last_seq, EVENT_BATCH).await?;
                     let caught_up = events.len() < EVENT_BATCH as usize;
                     for event in events {
@@ -83,8 +89,7 @@ pub fn follow_run(
                     if caught_up {
                         break;
                     }
-                },
-                Received::Closed => break,
+                }
             }
         }
     }

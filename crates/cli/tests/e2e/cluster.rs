@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 /// Leases short enough that a test sees a takeover within seconds.
 const LEASE_TTL: &str = "2";
 
-/// A fresh PostgreSQL database for one test's nodes, dropped at the end.
+/// A fresh PostgreSQL database for one test's nodes, dropped at the end, and the secret key
+/// file they share.
 struct Database {
     admin: sqlx::AnyPool,
     name: String,
     url: String,
+    secrets: tempfile::TempDir,
 }
 
 impl Database {
@@ -40,7 +42,21 @@ impl Database {
             .rsplit_once('/')
             .map_or(base.as_str(), |(server, _)| server);
         let url = format!("{server}/{name}");
-        Self { admin, name, url }
+        Self {
+            admin,
+            name,
+            url,
+            secrets: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The secret key file every node of the test shares (aerie creates it).
+    fn secret_key_file(&self) -> String {
+        self.secrets
+            .path()
+            .join("secrets.key")
+            .display()
+            .to_string()
     }
 
     async fn drop_it(self) {
@@ -54,17 +70,26 @@ impl Database {
     }
 }
 
-/// Starts node `id` on `database`.
-async fn node(database: &Database, id: &str) -> Aerie {
-    Aerie::start_with(&[
+/// Starts node `id` on `database`, with `extra` arguments.
+async fn node_with(database: &Database, id: &str, extra: &[&str]) -> Aerie {
+    let key_file = database.secret_key_file();
+    let mut args = vec![
         "--database",
         &database.url,
+        "--secret-key-file",
+        &key_file,
         "--node-id",
         id,
         "--lease-ttl",
         LEASE_TTL,
-    ])
-    .await
+    ];
+    args.extend_from_slice(extra);
+    Aerie::start_with(&args).await
+}
+
+/// Starts node `id` on `database`.
+async fn node(database: &Database, id: &str) -> Aerie {
+    node_with(database, id, &[]).await
 }
 
 fn signal(aerie: &Aerie, signal: libc::c_int) {
@@ -199,15 +224,7 @@ async fn a_watch_on_one_node_sees_every_phase_of_work_another_node_runs() {
     let scratch = tempfile::tempdir().unwrap();
     let ran_on = scratch.path().join("ran-on");
     // The watching node's one slot is taken, so the watched action runs on the other node.
-    let watcher_node = Aerie::start_with(&[
-        "--database",
-        &database.url,
-        "--node-id",
-        "node-2",
-        "--max-running",
-        "1",
-    ])
-    .await;
+    let watcher_node = node_with(&database, "node-2", &["--max-running", "1"]).await;
     let blocker = watcher_node
         .create_run("blocker", shell_task("hold", "sleep 60"))
         .await;
@@ -290,5 +307,71 @@ async fn aerie_nodes_lists_the_nodes_sharing_a_database() {
     );
     drop(first);
     drop(second);
+    database.drop_it().await;
+}
+
+/// A node whose secret key differs from the one the other nodes use refuses to start: what it
+/// signed, sealed or issued would mean nothing to them.
+#[tokio::test]
+async fn a_node_with_another_secret_key_refuses_to_start() {
+    let database = Database::create().await;
+    let first = node(&database, "node-1").await;
+    let other = tempfile::tempdir().unwrap();
+    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--node-id", "node-2"])
+        .arg("--data-dir")
+        .arg(other.path().join("data"))
+        .args(["--database", &database.url])
+        .env_remove("AERIE_SECRET_KEY_FILE")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, started)
+        .await
+        .expect("the node exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("secret key differs") && stderr.contains("--secret-key-file"),
+        "{stderr}"
+    );
+    drop(first);
+    database.drop_it().await;
+}
+
+/// A node started against a database that a newer aerie migrated refuses to start, and says
+/// which migrations it found and knows.
+#[tokio::test]
+async fn a_node_refuses_a_database_with_a_newer_schema() {
+    let database = Database::create().await;
+    drop(node(&database, "node-1").await);
+    let migrated = sqlx::AnyPool::connect(&database.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer aerie', TRUE, '\\x00'::bytea, 0)",
+    )
+    .execute(&migrated)
+    .await
+    .unwrap();
+    migrated.close().await;
+    let other = tempfile::tempdir().unwrap();
+    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--node-id", "node-2"])
+        .arg("--data-dir")
+        .arg(other.path().join("data"))
+        .args(["--database", &database.url])
+        .args(["--secret-key-file", &database.secret_key_file()])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, started)
+        .await
+        .expect("the node exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("newer than this aerie") && stderr.contains("9999"),
+        "{stderr}"
+    );
     database.drop_it().await;
 }

@@ -474,5 +474,5 @@ async fn log_lines_lost_to_a_full_disk_are_counted() {
         log.note("nowhere to go").await;
     }
     assert_eq!(log.lost(), 3);
-    log.close();
+    log.close().await;
 }

@@ -206,36 +206,76 @@ fn parse_run(raw: &str) -> Option<RunId> {
     parts.next().is_none().then_some(run)
 }
 
-/// What a running attempt needs to call back: a storage credential for its run's data on
-/// aerie's S3 endpoint; with TLS, the SDK's in-cluster switches for a TLS endpoint (the
+/// Where a task reads and writes its data.
+#[derive(Debug)]
+pub enum TaskStorage {
+    /// aerie's own bucket at `endpoint` (`http(s)://host:port`), with a credential scoped to the
+    /// attempt's run.
+    Aerie { keys: StorageKeys, endpoint: String },
+    /// An S3-compatible store, reached with the node's own credential. A generic S3 server
+    /// has no way for aerie to mint a credential scoped to one run (AWS STS could, others
+    /// cannot), so every task can read and write everything the node can: the bucket is shared
+    /// by all runs, as on a Flyte cluster with one service account. Give nodes a credential
+    /// limited to aerie's bucket and prefix.
+    External(aerie_blob::S3Config),
+}
+
+impl TaskStorage {
+    /// The SDK's variables for `action`'s run: endpoint, credential, and addressing.
+    fn env(&self, action: &ActionId) -> Vec<(String, String)> {
+        match self {
+            Self::Aerie { keys, endpoint } => {
+                let storage = keys.issue(&Scope::Run(action.run.clone()), ATTEMPT_TOKEN_TTL);
+                vec![
+                    ("FLYTE_AWS_ENDPOINT".to_owned(), endpoint.clone()),
+                    ("FLYTE_AWS_ACCESS_KEY_ID".to_owned(), storage.access_key_id),
+                    (
+                        "FLYTE_AWS_SECRET_ACCESS_KEY".to_owned(),
+                        storage.secret_access_key,
+                    ),
+                ]
+            }
+            Self::External(config) => {
+                let mut env = vec![
+                    (
+                        "FLYTE_AWS_ACCESS_KEY_ID".to_owned(),
+                        config.access_key_id.clone(),
+                    ),
+                    (
+                        "FLYTE_AWS_SECRET_ACCESS_KEY".to_owned(),
+                        config.secret_access_key.clone(),
+                    ),
+                    ("AWS_REGION".to_owned(), config.region.clone()),
+                ];
+                if let Some(endpoint) = &config.endpoint {
+                    env.push(("FLYTE_AWS_ENDPOINT".to_owned(), endpoint.clone()));
+                    // Path-style, as aerie addresses a custom endpoint.
+                    env.push((
+                        "FLYTE_AWS_S3_ADDRESSING_STYLE".to_owned(),
+                        "path".to_owned(),
+                    ));
+                }
+                env
+            }
+        }
+    }
+}
+
+/// What a running attempt needs to call back: a storage credential for its run's data (see
+/// [`TaskStorage`]); with TLS, the SDK's in-cluster switches for a TLS endpoint (the
 /// certificate is taken from the server itself, over loopback); with auth, an attempt token
 /// the SDK reads through its `ExternalCommand` auth type.
 #[derive(Debug)]
 pub struct AttemptCredentials {
     pub auth: Auth,
     pub tls: bool,
-    pub storage: StorageKeys,
-    /// The S3 endpoint tasks use, `http(s)://host:port`.
-    pub storage_endpoint: String,
+    pub storage: TaskStorage,
 }
 
 impl AttemptCredentials {
     /// The variables `attempt` of `action` calls back with.
     pub fn env(&self, action: &ActionId, attempt: u32) -> Vec<(String, String)> {
-        let storage = self
-            .storage
-            .issue(&Scope::Run(action.run.clone()), ATTEMPT_TOKEN_TTL);
-        let mut env = vec![
-            (
-                "FLYTE_AWS_ENDPOINT".to_owned(),
-                self.storage_endpoint.clone(),
-            ),
-            ("FLYTE_AWS_ACCESS_KEY_ID".to_owned(), storage.access_key_id),
-            (
-                "FLYTE_AWS_SECRET_ACCESS_KEY".to_owned(),
-                storage.secret_access_key,
-            ),
-        ];
+        let mut env = self.storage.env(action);
         if self.tls {
             env.push(("_U_INSECURE".to_owned(), "false".to_owned()));
             env.push(("_U_INSECURE_SKIP_VERIFY".to_owned(), "true".to_owned()));

@@ -37,8 +37,6 @@ pub const MAX_UPLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 const MAX_UPLOAD_PATH_BYTES: usize = 4000;
 /// Most log lines per streamed message.
 const LOG_BATCH: usize = 500;
-/// A log follower re-checks whether its attempt ended this often without a wake-up.
-const LOG_POLL: Duration = Duration::from_secs(1);
 
 /// The DataProxyService handlers.
 #[derive(Clone)]
@@ -130,11 +128,14 @@ impl DataProxyHandlers {
         let (signed_url, expires_at) = signed_urls::blob_url(
             &self.app,
             origin,
-            "PUT",
-            &key,
-            &content_md5,
-            ttl(request.expires_in.as_option()),
-        );
+            signed_urls::BlobGrant {
+                method: "PUT",
+                key: &key,
+                content_md5: &content_md5,
+                ttl: ttl(request.expires_in.as_option()),
+            },
+        )
+        .await?;
         Ok(CreateUploadLocationResponse {
             signed_url,
             native_url,
@@ -228,11 +229,14 @@ impl DataProxyHandlers {
             let (url, expires_at) = signed_urls::blob_url(
                 &self.app,
                 origin,
-                "GET",
-                &key,
-                "",
-                ttl(request.expires_in.as_option()),
-            );
+                signed_urls::BlobGrant {
+                    method: "GET",
+                    key: &key,
+                    content_md5: "",
+                    ttl: ttl(request.expires_in.as_option()),
+                },
+            )
+            .await?;
             urls.push(url);
             expires = Some(wire_timestamp(expires_at));
         }
@@ -314,6 +318,7 @@ fn tail(
 ) -> impl futures::Stream<Item = ApiResult<TailLogsResponse>> + Send + 'static {
     async_stream::try_stream! {
         let mut wake = app.logs.follow(&id, attempt);
+        let poll = app.logs.poll_interval();
         let mut offset = 0;
         loop {
             // Decide "over" before reading, so lines written before the end are all read.
@@ -322,7 +327,7 @@ fn tail(
                 .logs
                 .read_from(&id, attempt, offset)
                 .await
-                .map_err(|err| ApiError::Internal(format!("reading the log of {id} failed: {err}")))?
+                .map_err(|err| ApiError::Unavailable(format!("reading the log of {id} failed: {err}")))?
                 .unwrap_or((Vec::new(), offset));
             offset = next;
             for batch in log_batches(lines) {
@@ -334,7 +339,7 @@ fn tail(
             tokio::select! {
                 () = app.shutdown.cancelled() => break,
                 changed = wake.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(LOG_POLL) => {}
+                () = tokio::time::sleep(poll) => {}
             }
         }
     }

@@ -93,8 +93,11 @@ fn enriched(record: &ActionRecord, state: &ActionState) -> EnrichedAction {
     }
 }
 
+/// How far before the last listing a relist looks back.
+const RELIST_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `WatchRuns`: the runs of `project` (and `domain`), then every change to one, relisting what
-/// changed when the stream fell behind the live changes.
+/// changed when the stream fell behind the live changes, or another node committed one.
 pub fn runs(
     app: AppState,
     project: Project,
@@ -121,7 +124,12 @@ pub fn runs(
                     ..Default::default()
                 };
             }
-            since = Some(checked_at);
+            // Live changes do not move `since`: one committed on another node before a live one
+            // here may only be heard of later, and must still be relisted then. The margin
+            // covers clocks of nodes sharing a database that are slightly apart.
+            since = Some(Timestamp::from_micros(
+                checked_at.as_micros() - RELIST_MARGIN.as_micros() as i64,
+            ));
             loop {
                 let first = tokio::select! {
                     () = app.shutdown.cancelled() => break 'relist,
@@ -151,7 +159,6 @@ pub fn runs(
                 if latest.is_empty() {
                     continue;
                 }
-                since = Some(Timestamp::now());
                 yield WatchRunsResponse {
                     runs: latest
                         .values()

@@ -41,13 +41,30 @@ pub fn is_bucket_path(path: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The bucket's routes.
-pub fn routes(s3: S3Service) -> axum::Router {
+/// The bucket's routes; `None` (S3 storage) answers every bucket request that the bucket is
+/// off.
+pub fn routes(s3: Option<S3Service>) -> axum::Router {
+    let Some(s3) = s3 else {
+        return axum::Router::new()
+            .route(&format!("/{BUCKET}"), any(bucket_off))
+            .route(&format!("/{BUCKET}/"), any(bucket_off))
+            .route(&format!("/{BUCKET}/{{*key}}"), any(bucket_off));
+    };
     axum::Router::new()
         .route(&format!("/{BUCKET}"), any(serve))
         .route(&format!("/{BUCKET}/"), any(serve))
         .route(&format!("/{BUCKET}/{{*key}}"), any(serve))
         .with_state(s3)
+}
+
+/// What the bucket answers when this node keeps data in an S3 store.
+async fn bucket_off() -> Response {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        "aerie's own bucket is off: this node keeps task data in an S3 store; use the store's \
+         endpoint and the s3:// URIs aerie hands out\n",
+    )
+        .into_response()
 }
 
 /// Hands one request to the S3 service.

@@ -86,22 +86,33 @@ async fn list_files(
             run.name
         )));
     }
-    let url = |key: &str| signed_urls::blob_url(app, origin, "GET", key, "", DOWNLOAD_TTL).0;
-    if let Some((_, size)) = app.blobs.open(&app.blobs.uri(key)).await? {
+    if let Some(size) = app.blobs.size(&app.blobs.uri(key)).await? {
         let name = key.rsplit('/').next().unwrap_or(key);
         return Ok(vec![
-            serde_json::json!({ "name": name, "url": url(key), "size": size }),
+            serde_json::json!({ "name": name, "url": download_url(app, origin, key).await?, "size": size }),
         ]);
     }
     let prefix = format!("{key}/");
     let listed = app.blobs.list(&prefix, "", MAX_LISTED_FILES).await?;
-    Ok(listed
-        .iter()
-        .map(|object| {
-            let name = object.key.strip_prefix(&prefix).unwrap_or(&object.key);
-            serde_json::json!({ "name": name, "url": url(&object.key), "size": object.size })
-        })
-        .collect())
+    let mut files = Vec::with_capacity(listed.len());
+    for object in &listed {
+        let name = object.key.strip_prefix(&prefix).unwrap_or(&object.key);
+        files.push(
+            serde_json::json!({ "name": name, "url": download_url(app, origin, &object.key).await?, "size": object.size }),
+        );
+    }
+    Ok(files)
+}
+
+/// A download link for `key`, valid for [`DOWNLOAD_TTL`].
+async fn download_url(app: &AppState, origin: &RequestOrigin, key: &str) -> ApiResult<String> {
+    let grant = signed_urls::BlobGrant {
+        method: "GET",
+        key,
+        content_md5: "",
+        ttl: DOWNLOAD_TTL,
+    };
+    Ok(signed_urls::blob_url(app, origin, grant).await?.0)
 }
 
 /// Whether `run` may read `key`: its storage credential's rule, plus data of runs it was

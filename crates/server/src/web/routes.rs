@@ -74,7 +74,7 @@ pub fn all(
     app: AppState,
     auth: Auth,
     guard: auth::guard::Guard,
-    s3: aerie_s3::S3Service,
+    s3: Option<aerie_s3::S3Service>,
 ) -> Routes {
     let connect = services(&app);
     let request_limits = Arc::new(limits::RequestLimits {
@@ -125,7 +125,7 @@ pub fn bucket_only(guard: auth::guard::Guard, s3: aerie_s3::S3Service) -> Routes
         ServiceBuilder::new()
             .layer(from_fn(log_request))
             .layer(from_fn_with_state(Arc::new(guard), auth::guard::guard))
-            .service(bucket::routes(s3)),
+            .service(bucket::routes(Some(s3))),
     )
 }
 
