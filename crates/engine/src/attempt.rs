@@ -231,7 +231,7 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
             let retried = phase == ActionPhase::Queued;
             info!(run = %id.run, action = %id.name, %phase, retried, "attempt over");
             if phase.is_terminal() {
-                caching::release(inner, &held);
+                caching::release(inner, &held).await;
                 end_orphans(inner, &id, phase).await;
             }
             retried

@@ -12,8 +12,8 @@
 //!   ([`aerie_store::Store::update_action_storing`]); failures are never stored.
 //! - Serialized caching (`Cache(serialize=True)`): of identical actions that miss, the first
 //!   runs and the others wait in WAITING_FOR_RESOURCES (reason `WaitingForCache`) until it ends,
-//!   then look up again. Who runs is kept in memory; after a restart the first to be looked at
-//!   again runs.
+//!   then look up again. Who runs is kept in memory (after a restart the first to be looked at
+//!   again runs), or in the database when nodes share it, so twins on different nodes wait too.
 
 use crate::{Inner, outputs};
 use aerie_blob::ActionLayout;
@@ -177,6 +177,15 @@ async fn reuse(
 /// The action already running under `key` (serialized caching), if it is not `me` and has not
 /// ended; otherwise `me` becomes the one that runs.
 async fn running_twin(inner: &Arc<Inner>, key: &str, me: &ActionId) -> Option<ActionId> {
+    if let Some(cluster) = inner.store.cluster() {
+        return match cluster.cache_runner(key, me).await {
+            Ok(runner) => runner,
+            Err(err) => {
+                warn!(run = %me.run, action = %me.name, error = %err, "claiming a cache key failed; the action runs");
+                None
+            }
+        };
+    }
     let owner = inner
         .cache_owners
         .lock()
@@ -203,13 +212,21 @@ async fn running_twin(inner: &Arc<Inner>, key: &str, me: &ActionId) -> Option<Ac
 }
 
 /// Forgets `action` as the one running its key (it ended).
-pub(crate) fn release(inner: &Inner, action: &ActionRecord) {
-    if action
+pub(crate) async fn release(inner: &Inner, action: &ActionRecord) {
+    let serializable = action
         .spec
         .cache
         .as_ref()
-        .is_some_and(|cache| cache.serializable)
-    {
+        .is_some_and(|cache| cache.serializable);
+    if !serializable {
+        return;
+    }
+    if let Some(cluster) = inner.store.cluster() {
+        if let Err(err) = cluster.release_cache_runs(&action.id).await {
+            // The key is taken over once a twin finds this action ended.
+            warn!(run = %action.id.run, action = %action.id.name, error = %err, "releasing a cache key failed");
+        }
+    } else {
         inner
             .cache_owners
             .lock()

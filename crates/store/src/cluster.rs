@@ -318,6 +318,63 @@ impl Cluster {
         Ok(())
     }
 
+    /// Serialized caching: makes `me` the action running under cache `key`, unless an action
+    /// that has not ended holds it; returns that action then.
+    pub async fn cache_runner(
+        &self,
+        key: &str,
+        me: &ActionId,
+    ) -> Result<Option<ActionId>, StoreError> {
+        let unfinished = crate::actions::unfinished()
+            .iter()
+            .map(|phase| phase.as_i32().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cache_runners (cache_key, project, domain, run_name, action_name) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (cache_key) DO UPDATE SET project = excluded.project, \
+             domain = excluded.domain, run_name = excluded.run_name, \
+             action_name = excluded.action_name \
+             WHERE NOT EXISTS (SELECT 1 FROM actions a WHERE a.project = cache_runners.project \
+                 AND a.domain = cache_runners.domain AND a.run_name = cache_runners.run_name \
+                 AND a.name = cache_runners.action_name AND a.phase IN ({unfinished}))"
+        )))
+        .bind(key)
+        .bind(me.run.project.as_str())
+        .bind(me.run.domain.as_str())
+        .bind(me.run.name.as_str())
+        .bind(me.name.as_str())
+        .execute(&self.pool)
+        .await
+        .during("claiming a cache key")?;
+        let row = sqlx::query(
+            "SELECT project, domain, run_name, action_name FROM cache_runners WHERE cache_key = $1",
+        )
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await
+        .during("reading a cache key's runner")?;
+        let runner = action_of(&row)?;
+        Ok(Some(runner).filter(|runner| runner != me))
+    }
+
+    /// Serialized caching: `action` ended, and runs under no cache key any more.
+    pub async fn release_cache_runs(&self, action: &ActionId) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM cache_runners WHERE project = $1 AND domain = $2 AND run_name = $3 \
+             AND action_name = $4",
+        )
+        .bind(action.run.project.as_str())
+        .bind(action.run.domain.as_str())
+        .bind(action.run.name.as_str())
+        .bind(action.name.as_str())
+        .execute(&self.pool)
+        .await
+        .during("releasing a cache key")?;
+        Ok(())
+    }
+
     /// Records `value` as the cluster's `name` if no node did yet; otherwise checks that it is
     /// the value recorded. `Ok(false)` when another node recorded a different value.
     pub async fn agrees_on(&self, name: &str, value: &str) -> Result<bool, StoreError> {

@@ -1,14 +1,20 @@
 //! Several nodes on one PostgreSQL database: leases that one node wins and another takes over
 //! once they lapse, commits on one node reaching the watchers of another, one run written by
-//! two nodes at once, and a database migrated by a newer aerie refused.
+//! two nodes at once, serialized cache twins and trigger fires across nodes, and a database
+//! migrated by a newer aerie refused.
 
 use aerie_core::{ActionId, ActionPhase, Org, Timestamp};
-use aerie_store::{Backend, NewRun, NodeConfig, Received, Store, StoreError, Subscription};
+use aerie_store::{
+    Backend, FireClaim, NewRun, NodeConfig, Received, Store, StoreError, Subscription,
+};
 use std::time::Duration;
 
 #[allow(unused_macros)]
 mod common;
-use common::{drop_postgres, fresh_postgres, new_action, run_id};
+use common::{
+    MINUTE, drop_postgres, every_minute, fired_run, fresh_postgres, new_action, new_trigger,
+    run_id, trigger_id,
+};
 
 fn node(id: &str, lease_ttl: Duration) -> NodeConfig {
     NodeConfig {
@@ -289,4 +295,76 @@ async fn a_database_migrated_by_a_newer_aerie_is_refused_untouched() {
     );
     admin.close().await;
     drop_postgres(&backend).await;
+}
+
+#[tokio::test]
+async fn serialized_twins_on_two_nodes_run_one_at_a_time() {
+    let (backend, a, b) = two_nodes(Duration::from_secs(60)).await;
+    let first = create(&a, "r1").await;
+    let twin = create(&b, "r2").await;
+    let (node_a, node_b) = (a.cluster().unwrap(), b.cluster().unwrap());
+    assert_eq!(node_a.cache_runner("key-1", &first).await.unwrap(), None);
+    assert_eq!(
+        node_a.cache_runner("key-1", &first).await.unwrap(),
+        None,
+        "asking again changes nothing"
+    );
+    assert_eq!(
+        node_b.cache_runner("key-1", &twin).await.unwrap(),
+        Some(first.clone()),
+        "the twin on the other node waits for the first"
+    );
+    assert_eq!(node_b.cache_runner("key-2", &twin).await.unwrap(), None);
+    node_b.release_cache_runs(&twin).await.unwrap();
+
+    // Once the runner ended, the key goes to the next twin even if nobody released it.
+    let held = a.get_action(&first).await.unwrap();
+    a.update_action(&held, |state| {
+        state.advance(ActionPhase::Running, Timestamp::now())?;
+        state.succeed(Timestamp::now())
+    })
+    .await
+    .unwrap();
+    assert_eq!(node_b.cache_runner("key-1", &twin).await.unwrap(), None);
+    assert_eq!(
+        node_a.cache_runner("key-1", &first).await.unwrap(),
+        Some(twin.clone())
+    );
+    node_b.release_cache_runs(&twin).await.unwrap();
+    assert_eq!(node_a.cache_runner("key-1", &first).await.unwrap(), None);
+    close(backend, [a, b]).await;
+}
+
+#[tokio::test]
+async fn a_scheduled_fire_claimed_by_two_nodes_at_once_creates_one_run() {
+    let (backend, a, b) = two_nodes(Duration::from_secs(60)).await;
+    let deployed = a
+        .deploy_trigger(new_trigger(b"cron", true), every_minute())
+        .await
+        .unwrap();
+    let due = deployed
+        .next_fire_at
+        .expect("an active trigger is scheduled");
+    let claim = FireClaim {
+        fire_at: due,
+        next: Some(Timestamp::from_micros(due.as_micros() + MINUTE)),
+    };
+    let (from_a, from_b) = tokio::join!(
+        a.create_run(fired_run("fa", deployed.revision, Some(claim.clone()))),
+        b.create_run(fired_run("fb", deployed.revision, Some(claim.clone()))),
+    );
+    let outcomes = [from_a.is_ok(), from_b.is_ok()];
+    assert_eq!(
+        outcomes.iter().filter(|created| **created).count(),
+        1,
+        "{from_a:?} / {from_b:?}"
+    );
+    let refused = if from_a.is_ok() { from_b } else { from_a };
+    assert!(
+        matches!(refused, Err(StoreError::StaleFire(_))),
+        "{refused:?}"
+    );
+    let after = a.trigger(&trigger_id()).await.unwrap().unwrap();
+    assert_eq!(after.next_fire_at, claim.next);
+    close(backend, [a, b]).await;
 }

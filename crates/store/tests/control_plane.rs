@@ -3,59 +3,14 @@
 
 #[macro_use]
 mod common;
-use aerie_core::{Org, Timestamp};
+use aerie_core::Timestamp;
 use aerie_store::{
-    FireClaim, LabelFilter, ListQuery, NewRun, NewSecret, NewTrigger, NextFire, ProjectRecord,
-    RunTrigger, SecretId, SecretWrite, Store, StoreError, TriggerId,
+    FireClaim, LabelFilter, ListQuery, NewSecret, ProjectRecord, SecretId, SecretWrite, Store,
+    StoreError,
 };
-use common::{new_action, run_id, with_postgres, with_sqlite};
-use std::sync::Arc;
-
-const MINUTE: i64 = 60_000_000;
-
-/// Fires every minute after the instant it is given.
-fn every_minute() -> NextFire {
-    Arc::new(|_: &[u8], after: Timestamp| Some(Timestamp::from_micros(after.as_micros() + MINUTE)))
-}
-
-fn trigger_id() -> TriggerId {
-    TriggerId {
-        project: "flytesnacks".parse().unwrap(),
-        domain: "development".parse().unwrap(),
-        task_name: "env.task".into(),
-        name: "nightly".into(),
-    }
-}
-
-fn new_trigger(automation: &[u8], active: bool) -> NewTrigger {
-    NewTrigger {
-        id: trigger_id(),
-        task_version: "v1".into(),
-        active,
-        automation: automation.to_vec(),
-        spec: vec![1],
-        description: "every minute".into(),
-        by: "tester".into(),
-    }
-}
-
-fn fired_run(name: &str, revision: i64, fire: Option<FireClaim>) -> NewRun {
-    NewRun {
-        id: run_id(name),
-        org: Org::default(),
-        created_by: "scheduler".into(),
-        run_spec: Vec::new(),
-        labels: vec![("team".into(), "ml".into())],
-        trigger: Some(RunTrigger {
-            task_name: "env.task".into(),
-            name: "nightly".into(),
-            revision,
-            scheduled_at: fire.as_ref().map(|claim| claim.fire_at),
-        }),
-        fire,
-        root: new_action("a0", None),
-    }
-}
+use common::{
+    MINUTE, every_minute, fired_run, new_trigger, run_id, trigger_id, with_postgres, with_sqlite,
+};
 
 /// A due fire is taken once: the run and the trigger's next instant commit together, and a
 /// second claim of the same instant stores nothing.

@@ -33,3 +33,14 @@ CREATE TABLE cluster_facts (
     name            TEXT    NOT NULL PRIMARY KEY,
     value           TEXT    NOT NULL
 );
+
+-- Serialized caching across nodes: the one action running under each cache key; twins wait
+-- until it ends.
+CREATE TABLE cache_runners (
+    cache_key       TEXT    NOT NULL PRIMARY KEY,
+    project         TEXT    NOT NULL,
+    domain          TEXT    NOT NULL,
+    run_name        TEXT    NOT NULL,
+    action_name     TEXT    NOT NULL
+);
+CREATE INDEX cache_runners_by_action ON cache_runners (project, domain, run_name, action_name);

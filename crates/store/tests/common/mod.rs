@@ -4,8 +4,10 @@
 //! afterwards, so tests run in parallel.
 #![allow(dead_code)]
 
-use aerie_core::{ActionSpec, ActionState, RunId, Timestamp};
-use aerie_store::{Backend, NewAction, NextFire, Store};
+use aerie_core::{ActionSpec, ActionState, Org, RunId, Timestamp};
+use aerie_store::{
+    Backend, FireClaim, NewAction, NewRun, NewTrigger, NextFire, RunTrigger, Store, TriggerId,
+};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -102,6 +104,52 @@ pub fn new_action(name: &str, parent: Option<&str>) -> NewAction {
         run_output_base: "file:///out".into(),
         group: String::new(),
         state: ActionState::queued(Timestamp::now()),
+    }
+}
+
+pub const MINUTE: i64 = 60_000_000;
+
+/// Fires every minute after the instant it is given.
+pub fn every_minute() -> NextFire {
+    Arc::new(|_: &[u8], after: Timestamp| Some(Timestamp::from_micros(after.as_micros() + MINUTE)))
+}
+
+pub fn trigger_id() -> TriggerId {
+    TriggerId {
+        project: "flytesnacks".parse().unwrap(),
+        domain: "development".parse().unwrap(),
+        task_name: "env.task".into(),
+        name: "nightly".into(),
+    }
+}
+
+pub fn new_trigger(automation: &[u8], active: bool) -> NewTrigger {
+    NewTrigger {
+        id: trigger_id(),
+        task_version: "v1".into(),
+        active,
+        automation: automation.to_vec(),
+        spec: vec![1],
+        description: "every minute".into(),
+        by: "tester".into(),
+    }
+}
+
+pub fn fired_run(name: &str, revision: i64, fire: Option<FireClaim>) -> NewRun {
+    NewRun {
+        id: run_id(name),
+        org: Org::default(),
+        created_by: "scheduler".into(),
+        run_spec: Vec::new(),
+        labels: vec![("team".into(), "ml".into())],
+        trigger: Some(RunTrigger {
+            task_name: "env.task".into(),
+            name: "nightly".into(),
+            revision,
+            scheduled_at: fire.as_ref().map(|claim| claim.fire_at),
+        }),
+        fire,
+        root: new_action("a0", None),
     }
 }
 
