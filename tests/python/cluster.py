@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 from conftest import AerieServer, aerie_binary, start_aerie, stop_aerie_process
-from helpers import ANSI, REPO_ROOT, Cli, http_request
+from helpers import ANSI, REPO_ROOT, Cli, http_request, run_tool
 
 #: The identity weed is started with; aerie's nodes and the tests sign in with it.
 S3_ACCESS_KEY = "aerie-scale-out"
@@ -75,32 +75,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
-
-
-def run_tool(args: list[str], *, timeout: float = 60.0, cwd: Path | None = None, env: dict | None = None) -> Cli:
-    """Run a command to its end with a deadline; ANSI escapes are stripped from its output."""
-    try:
-        cp = subprocess.run(
-            args,
-            cwd=cwd,
-            env={**os.environ, "NO_COLOR": "1", **(env or {})},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError(
-            f"$ {' '.join(args)} did not finish within {timeout:.0f}s\n"
-            f"--- stdout ---\n{(e.stdout or b'').decode(errors='replace')}\n"
-            f"--- stderr ---\n{(e.stderr or b'').decode(errors='replace')}"
-        ) from None
-    return Cli(
-        args=args,
-        returncode=cp.returncode,
-        stdout=ANSI.sub("", cp.stdout.decode("utf-8", "replace")),
-        stderr=ANSI.sub("", cp.stderr.decode("utf-8", "replace")),
-    )
 
 
 # --- SeaweedFS ------------------------------------------------------------------------------------

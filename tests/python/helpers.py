@@ -134,8 +134,10 @@ class Cli:
         )
 
 
-def _run(args: list[str], timeout: float, cwd: Path | None = None) -> Cli:
-    env = dict(os.environ)
+def run_tool(args: list[str], timeout: float = 60.0, cwd: Path | None = None, env: dict | None = None) -> Cli:
+    """Run a command to its end with a deadline, `env` added to ours; ANSI escapes are stripped
+    from its output."""
+    env = {**os.environ, **(env or {})}
     # The flyte CLI prints through rich, which wraps lines (JSON included) at the terminal width.
     env.update({"COLUMNS": "100000", "LINES": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONUNBUFFERED": "1"})
     try:
@@ -169,12 +171,12 @@ def flyte_cli(server: AerieServer, *args: str, cwd: Path, timeout: float = 90.0)
     by the caller where the command takes them.
     """
     flyte = str(Path(sys.prefix) / "bin" / "flyte")
-    return _run([flyte, "--endpoint", server.endpoint, "--insecure", *args], timeout, cwd)
+    return run_tool([flyte, "--endpoint", server.endpoint, "--insecure", *args], timeout, cwd)
 
 
 def aerie_cli(server: AerieServer, *args: str, timeout: float = 60.0) -> Cli:
     """Run the `aerie` CLI against `server` with the project and domain the tests use."""
-    return _run(
+    return run_tool(
         [str(server.binary), "--endpoint", server.cli_endpoint, "-p", PROJECT, "-d", DOMAIN, *args],
         timeout,
     )

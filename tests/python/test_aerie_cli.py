@@ -11,7 +11,7 @@ import time
 import flyte
 import flyte.remote
 from flyte.models import ActionPhase
-from helpers import aerie_cli, wait_terminal, wait_until
+from helpers import aerie_cli, run_tool, wait_terminal, wait_until
 from workflows import basic
 from workflows.basic import GREETING_LOG_LINE
 
@@ -182,9 +182,7 @@ def test_aerie_get_of_an_unknown_run_fails_with_one_clear_line(aerie, sdk):
 
 
 def test_aerie_cli_reports_an_unreachable_endpoint(aerie):
-    from helpers import _run
-
-    cli = _run([str(aerie.binary), "--endpoint", "127.0.0.1:1", "get", "run"], timeout=60)
+    cli = run_tool([str(aerie.binary), "--endpoint", "127.0.0.1:1", "get", "run"], timeout=60)
 
     assert cli.returncode != 0, cli.explain()
     assert cli.stderr.strip(), cli.explain()

@@ -3,17 +3,14 @@
 //! two nodes at once, serialized cache twins and trigger fires across nodes, and a database
 //! migrated by a newer aerie refused.
 
-use aerie_core::{ActionId, ActionPhase, Org, Timestamp};
-use aerie_store::{
-    Backend, FireClaim, NewRun, NodeConfig, Received, Store, StoreError, Subscription,
-};
+use aerie_core::{ActionPhase, Timestamp};
+use aerie_store::{Backend, NodeConfig, Received, Store, StoreError, Subscription};
 use std::time::Duration;
 
 #[allow(unused_macros)]
 mod common;
 use common::{
-    MINUTE, drop_postgres, every_minute, fired_run, fresh_postgres, new_action, new_trigger,
-    run_id, trigger_id,
+    create, deploy_due_trigger, drop_postgres, fired_run, fresh_postgres, new_action, trigger_id,
 };
 
 fn node(id: &str, lease_ttl: Duration) -> NodeConfig {
@@ -42,23 +39,6 @@ async fn close(backend: Backend, stores: [Store; 2]) {
         store.close().await;
     }
     drop_postgres(&backend).await;
-}
-
-async fn create(store: &Store, name: &str) -> ActionId {
-    store
-        .create_run(NewRun {
-            id: run_id(name),
-            org: Org::parse("").unwrap(),
-            created_by: "tester".into(),
-            run_spec: vec![9],
-            labels: Vec::new(),
-            trigger: None,
-            fire: None,
-            root: new_action("a0", None),
-        })
-        .await
-        .unwrap();
-    ActionId::root_of(run_id(name))
 }
 
 async fn next_signal(subscription: &mut Subscription) -> Received {
@@ -338,20 +318,10 @@ async fn serialized_twins_on_two_nodes_run_one_at_a_time() {
 #[tokio::test]
 async fn a_scheduled_fire_claimed_by_two_nodes_at_once_creates_one_run() {
     let (backend, a, b) = two_nodes(Duration::from_secs(60)).await;
-    let deployed = a
-        .deploy_trigger(new_trigger(b"cron", true), every_minute())
-        .await
-        .unwrap();
-    let due = deployed
-        .next_fire_at
-        .expect("an active trigger is scheduled");
-    let claim = FireClaim {
-        fire_at: due,
-        next: Some(Timestamp::from_micros(due.as_micros() + MINUTE)),
-    };
+    let (revision, claim) = deploy_due_trigger(&a).await;
     let (from_a, from_b) = tokio::join!(
-        a.create_run(fired_run("fa", deployed.revision, Some(claim.clone()))),
-        b.create_run(fired_run("fb", deployed.revision, Some(claim.clone()))),
+        a.create_run(fired_run("fa", revision, Some(claim.clone()))),
+        b.create_run(fired_run("fb", revision, Some(claim.clone()))),
     );
     let outcomes = [from_a.is_ok(), from_b.is_ok()];
     assert_eq!(

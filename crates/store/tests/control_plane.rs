@@ -5,34 +5,25 @@
 mod common;
 use aerie_core::Timestamp;
 use aerie_store::{
-    FireClaim, LabelFilter, ListQuery, NewSecret, ProjectRecord, SecretId, SecretWrite, Store,
-    StoreError,
+    LabelFilter, ListQuery, NewSecret, ProjectRecord, SecretId, SecretWrite, Store, StoreError,
 };
 use common::{
-    MINUTE, every_minute, fired_run, new_trigger, run_id, trigger_id, with_postgres, with_sqlite,
+    deploy_due_trigger, every_minute, fired_run, new_trigger, run_id, trigger_id, with_postgres,
+    with_sqlite,
 };
 
 /// A due fire is taken once: the run and the trigger's next instant commit together, and a
 /// second claim of the same instant stores nothing.
 async fn a_scheduled_fire_is_taken_exactly_once(store: Store) {
-    let deployed = store
-        .deploy_trigger(new_trigger(b"cron", true), every_minute())
-        .await
-        .unwrap();
-    let due = deployed
-        .next_fire_at
-        .expect("an active trigger is scheduled");
-    let claim = FireClaim {
-        fire_at: due,
-        next: Some(Timestamp::from_micros(due.as_micros() + MINUTE)),
-    };
+    let (revision, claim) = deploy_due_trigger(&store).await;
+    let due = claim.fire_at;
     let created = store
-        .create_run(fired_run("f1", deployed.revision, Some(claim.clone())))
+        .create_run(fired_run("f1", revision, Some(claim.clone())))
         .await
         .unwrap();
     assert_eq!(created.run.started_at(), due);
     let again = store
-        .create_run(fired_run("f2", deployed.revision, Some(claim.clone())))
+        .create_run(fired_run("f2", revision, Some(claim.clone())))
         .await;
     assert!(matches!(again, Err(StoreError::StaleFire(_))), "{again:?}");
     assert!(matches!(

@@ -15,24 +15,7 @@ use aerie_store::{
 mod common;
 use common::{with_postgres, with_sqlite};
 
-use common::{new_action, run_id, task_spec};
-
-async fn create(store: &Store, name: &str) -> ActionId {
-    store
-        .create_run(NewRun {
-            id: run_id(name),
-            org: Org::parse("").unwrap(),
-            created_by: "tester".into(),
-            run_spec: vec![9],
-            labels: Vec::new(),
-            trigger: None,
-            fire: None,
-            root: new_action("a0", None),
-        })
-        .await
-        .unwrap();
-    ActionId::root_of(run_id(name))
-}
+use common::{create, new_action, run_id, task_spec};
 
 /// Reads the action and applies `change` to what was read (the engine's way of writing).
 async fn change<F>(store: &Store, id: &ActionId, change: F) -> Result<ActionRecord, StoreError>

@@ -92,6 +92,28 @@ async fn node(database: &Database, id: &str) -> Aerie {
     node_with(database, id, &[]).await
 }
 
+/// Starts node `node-2` on `database` with `extra` arguments, expecting it to refuse; returns
+/// what it said.
+async fn refused_start(database: &Database, extra: &[&str]) -> String {
+    let other = tempfile::tempdir().unwrap();
+    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--node-id", "node-2"])
+        .arg("--data-dir")
+        .arg(other.path().join("data"))
+        .args(["--database", &database.url])
+        .args(extra)
+        .env_remove("AERIE_SECRET_KEY_FILE")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(PATIENCE, started)
+        .await
+        .expect("the node exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "{stderr}");
+    stderr
+}
+
 fn signal(aerie: &Aerie, signal: libc::c_int) {
     // SAFETY: kill(2) on the test's own child.
     assert_eq!(unsafe { libc::kill(aerie.pid() as i32, signal) }, 0);
@@ -316,21 +338,7 @@ async fn aerie_nodes_lists_the_nodes_sharing_a_database() {
 async fn a_node_with_another_secret_key_refuses_to_start() {
     let database = Database::create().await;
     let first = node(&database, "node-1").await;
-    let other = tempfile::tempdir().unwrap();
-    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--node-id", "node-2"])
-        .arg("--data-dir")
-        .arg(other.path().join("data"))
-        .args(["--database", &database.url])
-        .env_remove("AERIE_SECRET_KEY_FILE")
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PATIENCE, started)
-        .await
-        .expect("the node exits")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    let stderr = refused_start(&database, &[]).await;
     assert!(
         stderr.contains("secret key differs") && stderr.contains("--secret-key-file"),
         "{stderr}"
@@ -354,21 +362,11 @@ async fn a_node_refuses_a_database_with_a_newer_schema() {
     .await
     .unwrap();
     migrated.close().await;
-    let other = tempfile::tempdir().unwrap();
-    let started = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--node-id", "node-2"])
-        .arg("--data-dir")
-        .arg(other.path().join("data"))
-        .args(["--database", &database.url])
-        .args(["--secret-key-file", &database.secret_key_file()])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(PATIENCE, started)
-        .await
-        .expect("the node exits")
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    let stderr = refused_start(
+        &database,
+        &["--secret-key-file", &database.secret_key_file()],
+    )
+    .await;
     assert!(
         stderr.contains("newer than this aerie") && stderr.contains("9999"),
         "{stderr}"

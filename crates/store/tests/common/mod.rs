@@ -4,7 +4,7 @@
 //! afterwards, so tests run in parallel.
 #![allow(dead_code)]
 
-use aerie_core::{ActionSpec, ActionState, Org, RunId, Timestamp};
+use aerie_core::{ActionId, ActionSpec, ActionState, Org, RunId, Timestamp};
 use aerie_store::{
     Backend, FireClaim, NewAction, NewRun, NewTrigger, NextFire, RunTrigger, Store, TriggerId,
 };
@@ -151,6 +151,41 @@ pub fn fired_run(name: &str, revision: i64, fire: Option<FireClaim>) -> NewRun {
         fire,
         root: new_action("a0", None),
     }
+}
+
+/// Deploys the every-minute trigger, active; returns its revision and the claim of its first
+/// fire.
+pub async fn deploy_due_trigger(store: &Store) -> (i64, FireClaim) {
+    let deployed = store
+        .deploy_trigger(new_trigger(b"cron", true), every_minute())
+        .await
+        .unwrap();
+    let due = deployed
+        .next_fire_at
+        .expect("an active trigger is scheduled");
+    let claim = FireClaim {
+        fire_at: due,
+        next: Some(Timestamp::from_micros(due.as_micros() + MINUTE)),
+    };
+    (deployed.revision, claim)
+}
+
+/// A run with its root action `a0`, created by "tester"; returns the root's id.
+pub async fn create(store: &Store, name: &str) -> ActionId {
+    store
+        .create_run(NewRun {
+            id: run_id(name),
+            org: Org::parse("").unwrap(),
+            created_by: "tester".into(),
+            run_spec: vec![9],
+            labels: Vec::new(),
+            trigger: None,
+            fire: None,
+            root: new_action("a0", None),
+        })
+        .await
+        .unwrap();
+    ActionId::root_of(run_id(name))
 }
 
 /// A schedule that never fires.
