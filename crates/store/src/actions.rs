@@ -287,7 +287,9 @@ async fn read_action(
     action_from_row(&row)
 }
 
-fn bind_id<'q>(
+/// `query` with `id`'s project, domain, run name and action name bound as its next four
+/// parameters.
+pub(crate) fn bind_id<'q>(
     query: Query<'q, Any, AnyArguments>,
     id: &'q ActionId,
 ) -> Query<'q, Any, AnyArguments> {

@@ -20,6 +20,7 @@
 //! listening connection drops, notices may be lost meanwhile: every watcher re-reads once it
 //! is back.
 
+use crate::actions::bind_id;
 use crate::error::{DbContext, StoreError};
 use crate::hub::ChangeHub;
 use aerie_core::{ActionId, RunId, Timestamp};
@@ -171,53 +172,50 @@ impl Cluster {
              attempt = excluded.attempt, node_id = excluded.node_id, \
              acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
              WHERE attempt_leases.attempt < excluded.attempt",
-        )
-        .bind(action.run.project.as_str())
-        .bind(action.run.domain.as_str())
-        .bind(action.run.name.as_str())
-        .bind(action.name.as_str())
-        .bind(i64::from(attempt))
-        .bind(self.node.id.as_str())
-        .bind(now.as_micros())
-        .bind(self.expiry(now).as_micros())
-        .execute(&self.pool)
-        .await
-        .during("claiming an attempt")?;
+        );
+        let claimed = bind_id(claimed, action)
+            .bind(i64::from(attempt))
+            .bind(self.node.id.as_str())
+            .bind(now.as_micros())
+            .bind(self.expiry(now).as_micros())
+            .execute(&self.pool)
+            .await
+            .during("claiming an attempt")?;
         Ok(claimed.rows_affected() == 1)
     }
 
     /// Whether this node still holds the lease on `attempt` of `action`.
     pub async fn holds(&self, action: &ActionId, attempt: u32) -> Result<bool, StoreError> {
-        let held: Option<(String,)> = sqlx::query_as(
+        let select = sqlx::query(
             "SELECT node_id FROM attempt_leases WHERE project = $1 AND domain = $2 \
              AND run_name = $3 AND action_name = $4 AND attempt = $5",
-        )
-        .bind(action.run.project.as_str())
-        .bind(action.run.domain.as_str())
-        .bind(action.run.name.as_str())
-        .bind(action.name.as_str())
-        .bind(i64::from(attempt))
-        .fetch_optional(&self.pool)
-        .await
-        .during("reading an attempt's lease")?;
-        Ok(held.is_some_and(|(node,)| node == self.node.id))
+        );
+        let held = bind_id(select, action)
+            .bind(i64::from(attempt))
+            .fetch_optional(&self.pool)
+            .await
+            .during("reading an attempt's lease")?;
+        match held {
+            Some(row) => Ok(row
+                .try_get::<String, _>("node_id")
+                .during("reading a lease")?
+                == self.node.id),
+            None => Ok(false),
+        }
     }
 
     /// Lets go of the lease on `attempt` of `action`, if this node still holds it.
     pub async fn release(&self, action: &ActionId, attempt: u32) -> Result<(), StoreError> {
-        sqlx::query(
+        let delete = sqlx::query(
             "DELETE FROM attempt_leases WHERE project = $1 AND domain = $2 AND run_name = $3 \
              AND action_name = $4 AND attempt = $5 AND node_id = $6",
-        )
-        .bind(action.run.project.as_str())
-        .bind(action.run.domain.as_str())
-        .bind(action.run.name.as_str())
-        .bind(action.name.as_str())
-        .bind(i64::from(attempt))
-        .bind(self.node.id.as_str())
-        .execute(&self.pool)
-        .await
-        .during("releasing an attempt's lease")?;
+        );
+        bind_id(delete, action)
+            .bind(i64::from(attempt))
+            .bind(self.node.id.as_str())
+            .execute(&self.pool)
+            .await
+            .during("releasing an attempt's lease")?;
         Ok(())
     }
 
@@ -330,8 +328,8 @@ impl Cluster {
             .map(|phase| phase.as_i32().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO cache_runners (cache_key, project, domain, run_name, action_name) \
+        let claim = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cache_runners (project, domain, run_name, action_name, cache_key) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (cache_key) DO UPDATE SET project = excluded.project, \
              domain = excluded.domain, run_name = excluded.run_name, \
@@ -339,15 +337,12 @@ impl Cluster {
              WHERE NOT EXISTS (SELECT 1 FROM actions a WHERE a.project = cache_runners.project \
                  AND a.domain = cache_runners.domain AND a.run_name = cache_runners.run_name \
                  AND a.name = cache_runners.action_name AND a.phase IN ({unfinished}))"
-        )))
-        .bind(key)
-        .bind(me.run.project.as_str())
-        .bind(me.run.domain.as_str())
-        .bind(me.run.name.as_str())
-        .bind(me.name.as_str())
-        .execute(&self.pool)
-        .await
-        .during("claiming a cache key")?;
+        )));
+        bind_id(claim, me)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .during("claiming a cache key")?;
         let row = sqlx::query(
             "SELECT project, domain, run_name, action_name FROM cache_runners WHERE cache_key = $1",
         )
@@ -361,17 +356,14 @@ impl Cluster {
 
     /// Serialized caching: `action` ended, and runs under no cache key any more.
     pub async fn release_cache_runs(&self, action: &ActionId) -> Result<(), StoreError> {
-        sqlx::query(
+        let delete = sqlx::query(
             "DELETE FROM cache_runners WHERE project = $1 AND domain = $2 AND run_name = $3 \
              AND action_name = $4",
-        )
-        .bind(action.run.project.as_str())
-        .bind(action.run.domain.as_str())
-        .bind(action.run.name.as_str())
-        .bind(action.name.as_str())
-        .execute(&self.pool)
-        .await
-        .during("releasing a cache key")?;
+        );
+        bind_id(delete, action)
+            .execute(&self.pool)
+            .await
+            .during("releasing a cache key")?;
         Ok(())
     }
 
