@@ -8,7 +8,8 @@
 //! - kills every attempt it runs when it could not renew for most of a lease's lifetime, since
 //!   it can no longer prove it owns them;
 //! - takes over the leases other nodes let expire, failing their attempts as SYSTEM errors that
-//!   name the node, retried by policy (a new attempt is queued for any node to claim).
+//!   name the node, retried by policy (a new attempt is queued for any node to claim);
+//! - fails the attempts that run with no lease at all (see `fail_unowned`).
 //!
 //! A store with one node (SQLite) has no leases: every claim succeeds, and a restart
 //! reconciles everything that was running (`recovery`).
@@ -92,10 +93,18 @@ pub(crate) async fn release(inner: &Inner, action: &ActionId, attempt: u32) {
     }
 }
 
-/// Joins the cluster, then fails what nobody runs: attempts left INITIALIZING or RUNNING with
-/// no lease. Attempts under an earlier life's leases are taken over by the loop.
+/// Joins the cluster, then fails what nobody runs. Attempts under an earlier life's leases are
+/// taken over by the loop.
 pub(crate) async fn reconcile(inner: &Inner, cluster: &Cluster) -> Result<(), crate::EngineError> {
     cluster.join().await?;
+    fail_unowned(inner, cluster).await?;
+    Ok(())
+}
+
+/// Fails the attempts left INITIALIZING or RUNNING with no lease: nobody runs them (a node
+/// claims an attempt before it starts it and lets go only after its verdict, so this is an
+/// attempt whose node stopped, or one a node started after its claim had been taken over).
+async fn fail_unowned(inner: &Inner, cluster: &Cluster) -> Result<(), aerie_store::StoreError> {
     loop {
         let unowned = cluster.unleased_running(TAKEOVER_BATCH).await?;
         if unowned.is_empty() {
@@ -105,8 +114,8 @@ pub(crate) async fn reconcile(inner: &Inner, cluster: &Cluster) -> Result<(), cr
             let action = inner.store.get_action(&id).await?;
             let attempt = action.state.current_attempt().number;
             let error = ErrorInfo {
-                message: "aerie stopped while this attempt was running, and no node held it any \
-                          more; it was ended"
+                message: "no node held this attempt any more (aerie stopped while it ran); it \
+                          was ended"
                     .into(),
                 kind: ErrorKind::System,
                 code: "AerieRestarted".into(),
@@ -160,6 +169,9 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 }
             }
             Err(err) => tracing::warn!(error = %err, "taking over expired leases failed"),
+        }
+        if let Err(err) = fail_unowned(&inner, &ownership.cluster).await {
+            tracing::warn!(error = %err, "ending attempts nobody holds failed");
         }
     }
 }
