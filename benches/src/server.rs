@@ -43,6 +43,8 @@ pub struct ServerOptions {
     pub python_env: Option<PathBuf>,
     /// `--node-id ID`, for one of several nodes sharing a PostgreSQL database.
     pub node_id: Option<String>,
+    /// `--secret-key-file PATH`, the key nodes sharing a database must share.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -53,6 +55,7 @@ impl ServerOptions {
             database: None,
             python_env: None,
             node_id: None,
+            secret_key_file: None,
         }
     }
 
@@ -78,6 +81,9 @@ impl ServerOptions {
         }
         if let Some(id) = &self.node_id {
             args.extend(["--node-id".into(), id.clone()]);
+        }
+        if let Some(key) = &self.secret_key_file {
+            args.extend(["--secret-key-file".into(), key.display().to_string()]);
         }
         args
     }

@@ -73,10 +73,13 @@ pub async fn postgres(bench: &Bench) -> anyhow::Result<Measured> {
 /// Three nodes on one fresh PostgreSQL database, noop executor.
 pub async fn three_nodes(bench: &Bench) -> anyhow::Result<Measured> {
     let database = Database::create(&bench.postgres).await?;
+    // The first node creates the key; the others must use the same one.
+    let shared = tempfile::tempdir().context("a directory for the nodes' shared key")?;
     let options: Vec<ServerOptions> = (1..=3)
         .map(|node| ServerOptions {
             database: Some(database.url()),
             node_id: Some(format!("bench-{node}")),
+            secret_key_file: Some(shared.path().join("secret.key")),
             ..ServerOptions::noop()
         })
         .collect();

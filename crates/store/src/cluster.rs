@@ -12,9 +12,9 @@
 //! which a lease of several seconds tolerates easily.
 //!
 //! # Wake-ups
-//! Every batch the writer commits on PostgreSQL sends one `NOTIFY` per run it changed, in the
-//! same transaction (so it is delivered only if the batch committed). The payload names the
-//! node and the run, never a state: a node hearing another node's notice tells the run's
+//! Every batch the writer commits on PostgreSQL sends a `NOTIFY` naming the runs it changed
+//! (one, or a few for a batch of many runs), in the same transaction (so it is delivered only if
+//! the batch committed). The payload names the node and the runs, never a state: a node hearing another node's notice tells the run's
 //! watchers to re-read the event log from the last sequence they saw, exactly as a watcher that
 //! fell behind does, so nothing is lost and a notice is never trusted for data. When the
 //! listening connection drops, notices may be lost meanwhile: every watcher re-reads once it
@@ -102,7 +102,7 @@ pub struct Cluster {
 }
 
 /// Connections the lease and node statements use (they are few and short).
-pub(crate) const CLUSTER_CONNECTIONS: u32 = 2;
+pub(crate) const CLUSTER_CONNECTIONS: u32 = 8;
 
 impl Cluster {
     pub(crate) fn new(pool: AnyPool, node: NodeConfig) -> Self {
@@ -479,33 +479,53 @@ pub(crate) fn channel(schema: Option<&str>) -> String {
     }
 }
 
-/// The payload of the notice for one committed run: the node that committed it, whether a
-/// root action changed (run lists care), and the run.
-pub(crate) fn notice(node: &str, run: &RunId, root_changed: bool) -> String {
-    format!(
-        "{node}\t{}\t{}\t{}\t{}",
-        u8::from(root_changed),
-        run.project,
-        run.domain,
-        run.name
-    )
+/// Most bytes of one notice's payload (PostgreSQL refuses 8,000 or more).
+const NOTICE_BYTES: usize = 7_000;
+
+/// The payloads that tell other nodes about one commit: the node that committed it, then one
+/// line per run it changed, with whether a root action changed (run lists care). Runs go in
+/// as few payloads as fit.
+pub(crate) fn notices(node: &str, changed: &[(&RunId, bool)]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut payload = node.to_owned();
+    for (run, root_changed) in changed {
+        let line = format!(
+            "\n{}\t{}\t{}\t{}",
+            u8::from(*root_changed),
+            run.project,
+            run.domain,
+            run.name
+        );
+        if payload.len() + line.len() > NOTICE_BYTES && payload.len() > node.len() {
+            payloads.push(std::mem::replace(&mut payload, node.to_owned()));
+        }
+        payload.push_str(&line);
+    }
+    if payload.len() > node.len() {
+        payloads.push(payload);
+    }
+    payloads
 }
 
-/// The run and root flag of a notice sent by another node; `None` for this node's own notices
-/// (their watchers were woken by the commit itself) and for anything unreadable.
-fn other_nodes_notice(payload: &str, own_node: &str) -> Option<(RunId, bool)> {
-    let mut parts = payload.split('\t');
-    let node = parts.next()?;
-    if node == own_node {
-        return None;
+/// The runs (with their root flags) of a notice another node sent; nothing for this node's
+/// own notices (their watchers were woken by the commit itself). Unreadable lines are skipped.
+fn other_nodes_notice(payload: &str, own_node: &str) -> Vec<(RunId, bool)> {
+    let mut lines = payload.split('\n');
+    if lines.next().is_none_or(|node| node == own_node) {
+        return Vec::new();
     }
-    let root_changed = parts.next()? == "1";
-    let run = RunId {
-        project: parts.next()?.parse().ok()?,
-        domain: parts.next()?.parse().ok()?,
-        name: parts.next()?.parse().ok()?,
-    };
-    Some((run, root_changed))
+    lines
+        .filter_map(|line| {
+            let mut parts = line.split('\t');
+            let root_changed = parts.next()? == "1";
+            let run = RunId {
+                project: parts.next()?.parse().ok()?,
+                domain: parts.next()?.parse().ok()?,
+                name: parts.next()?.parse().ok()?,
+            };
+            Some((run, root_changed))
+        })
+        .collect()
 }
 
 /// How long the listener waits before connecting again after its connection failed.
@@ -553,9 +573,7 @@ pub(crate) async fn listen(
         };
         match received {
             Ok(Some(notification)) => {
-                if let Some((run, root_changed)) =
-                    other_nodes_notice(notification.payload(), &own_node)
-                {
+                for (run, root_changed) in other_nodes_notice(notification.payload(), &own_node) {
                     hub.publish_elsewhere(&run, root_changed);
                 }
             }
@@ -582,22 +600,52 @@ mod tests {
         }
     }
 
+    fn run_named(name: &str) -> RunId {
+        RunId {
+            name: name.parse().unwrap(),
+            ..run()
+        }
+    }
+
     #[test]
-    fn a_notice_from_another_node_names_its_run_and_root_flag() {
-        let payload = notice("node-2", &run(), true);
-        assert_eq!(other_nodes_notice(&payload, "node-1"), Some((run(), true)));
-        let payload = notice("node-2", &run(), false);
-        assert_eq!(other_nodes_notice(&payload, "node-1"), Some((run(), false)));
+    fn a_notice_from_another_node_names_its_runs_and_root_flags() {
+        let (first, second) = (run_named("r1"), run_named("r2"));
+        let payloads = notices("node-2", &[(&first, true), (&second, false)]);
+        assert_eq!(payloads.len(), 1);
+        assert_eq!(
+            other_nodes_notice(&payloads[0], "node-1"),
+            [(first, true), (second, false)]
+        );
+    }
+
+    #[test]
+    fn many_runs_are_split_over_notices_that_postgres_accepts() {
+        let runs: Vec<RunId> = (0..1000)
+            .map(|i| run_named(&format!("run-{i:04}")))
+            .collect();
+        let changed: Vec<(&RunId, bool)> = runs.iter().map(|run| (run, false)).collect();
+        let payloads = notices("node-2", &changed);
+        assert!(payloads.len() > 1);
+        assert!(payloads.iter().all(|payload| payload.len() < 8000));
+        let heard: Vec<RunId> = payloads
+            .iter()
+            .flat_map(|payload| other_nodes_notice(payload, "node-1"))
+            .map(|(run, _)| run)
+            .collect();
+        assert_eq!(heard, runs);
+        assert!(notices("node-2", &[]).is_empty());
     }
 
     #[test]
     fn a_nodes_own_notices_and_garbage_are_ignored() {
+        let own = notices("node-1", &[(&run(), true)]);
+        assert!(other_nodes_notice(&own[0], "node-1").is_empty());
+        assert!(other_nodes_notice("node-2\n1\tp", "node-1").is_empty());
+        assert!(other_nodes_notice("node-2\n1\t../\td\tr", "node-1").is_empty());
         assert_eq!(
-            other_nodes_notice(&notice("node-1", &run(), true), "node-1"),
-            None
+            other_nodes_notice("node-2\ngarbage\n0\tp\td\tr1", "node-1"),
+            [(run(), false)]
         );
-        assert_eq!(other_nodes_notice("node-2\t1\tp", "node-1"), None);
-        assert_eq!(other_nodes_notice("node-2\t1\t../\td\tr", "node-1"), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //!   actions it changes, in one order (so two nodes' batches never deadlock): the changes of a
 //!   run are then numbered and committed in one order across nodes, and a watcher that read up
 //!   to a sequence never finds a lower one committed later. Before it commits, the batch sends
-//!   one notice per run it changed (`crate::cluster`).
+//!   a notice naming the runs it changed (`crate::cluster`).
 
 use crate::actions::RunsSeen;
 use crate::cache::ActionCache;
@@ -466,21 +466,22 @@ async fn lock_runs(connection: &mut AnyConnection, batch: &[WriteOp]) -> Result<
 /// Runs locked per statement (three parameters each).
 const LOCKS_PER_STATEMENT: usize = 256;
 
-/// The notice payload of each run `staged` changed, once per run (`crate::cluster::notice`).
+/// The notice payloads that name every run `staged` changed (`crate::cluster::notices`).
 fn notices_of(notices: &Notices, staged: &[Staged]) -> Vec<String> {
     let mut changed: Vec<(&RunId, bool)> = Vec::new();
+    let mut seen: std::collections::HashMap<&RunId, usize> = std::collections::HashMap::new();
     for change in staged.iter().flat_map(|done| &done.changes) {
         let run = &change.record.id.run;
         let root = change.record.parent.is_none();
-        match changed.iter_mut().find(|(seen, _)| *seen == run) {
-            Some((_, root_changed)) => *root_changed |= root,
-            None => changed.push((run, root)),
+        match seen.get(run) {
+            Some(&index) => changed[index].1 |= root,
+            None => {
+                seen.insert(run, changed.len());
+                changed.push((run, root));
+            }
         }
     }
-    changed
-        .into_iter()
-        .map(|(run, root_changed)| crate::cluster::notice(&notices.node, run, root_changed))
-        .collect()
+    crate::cluster::notices(&notices.node, &changed)
 }
 
 /// Queues `payloads` on the notices' channel; PostgreSQL delivers them when (and only if) the
