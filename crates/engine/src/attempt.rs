@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// Runs one attempt of `queued` (in a recovery run, once its reusable children are taken over
-/// from `recover`) if this node wins it; true if it ended with a retry queued.
+/// Runs one attempt of `queued`, which this node claimed (in a recovery run, once its reusable
+/// children are taken over from `recover`); true if it ended with a retry queued.
 pub(crate) async fn run(
     inner: &Arc<Inner>,
     queued: ActionRecord,
@@ -30,14 +30,11 @@ pub(crate) async fn run(
 ) -> bool {
     let id = queued.id.clone();
     let attempt = queued.state.current_attempt().number;
-    if !ownership::claim(inner, &id, attempt).await {
-        return false;
-    }
     let requeued = drive(inner, queued, recover).await;
     // An attempt interrupted by this node's stop keeps its lease: the stop gives the lease up
     // so that another node takes the attempt over (`Engine::shutdown`).
     if !inner.cancel.is_cancelled() {
-        ownership::release(inner, &id, attempt).await;
+        ownership::release(inner, &id, attempt);
     }
     requeued
 }

@@ -168,6 +168,10 @@ impl Engine {
         self.inner
             .tasks
             .spawn(async move { ownership::run(inner).await });
+        let inner = Arc::clone(&self.inner);
+        self.inner
+            .tasks
+            .spawn(async move { ownership::release_batches(inner).await });
         Ok(())
     }
 

@@ -28,13 +28,19 @@ const TAKEOVER_BATCH: u32 = 64;
 pub(crate) struct Ownership {
     cluster: Arc<Cluster>,
     held: Mutex<HashMap<ActionId, (u32, Instant)>>,
+    /// Leases to give up, released together by the loop in [`release_batches`].
+    releases: tokio::sync::mpsc::UnboundedSender<(ActionId, u32)>,
+    releases_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<(ActionId, u32)>>>,
 }
 
 impl Ownership {
     pub(crate) fn new(cluster: Arc<Cluster>) -> Self {
+        let (releases, releases_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             cluster,
             held: Mutex::new(HashMap::new()),
+            releases,
+            releases_rx: Mutex::new(Some(releases_rx)),
         }
     }
 
@@ -43,23 +49,25 @@ impl Ownership {
     }
 }
 
-/// Claims `attempt` of `action` for this node; false if another node has it (or the claim could
-/// not be written: the scheduler looks again).
-pub(crate) async fn claim(inner: &Inner, action: &ActionId, attempt: u32) -> bool {
+/// Claims each of `attempts` for this node at once; says, in order, which it won (all of them
+/// on a store with one node). A claim that could not be written is lost: the scheduler looks
+/// again.
+pub(crate) async fn claim_all(inner: &Inner, attempts: &[(ActionId, u32)]) -> Vec<bool> {
     let Some(ownership) = &inner.ownership else {
-        return true;
+        return vec![true; attempts.len()];
     };
-    match ownership.cluster.claim(action, attempt).await {
-        Ok(true) => {
-            ownership
-                .held()
-                .insert(action.clone(), (attempt, Instant::now()));
-            true
+    match ownership.cluster.claim_all(attempts).await {
+        Ok(won) => {
+            let now = Instant::now();
+            let mut held = ownership.held();
+            for ((id, attempt), _) in attempts.iter().zip(&won).filter(|(_, won)| **won) {
+                held.insert(id.clone(), (*attempt, now));
+            }
+            won
         }
-        Ok(false) => false,
         Err(err) => {
-            tracing::warn!(run = %action.run, action = %action.name, attempt, error = %err, "claiming an attempt failed");
-            false
+            tracing::warn!(error = %err, attempts = attempts.len(), "claiming attempts failed");
+            vec![false; attempts.len()]
         }
     }
 }
@@ -81,15 +89,48 @@ pub(crate) async fn still_owned(inner: &Inner, action: &ActionId, attempt: u32) 
 }
 
 /// Gives up the lease on `attempt` of `action` once its verdict is recorded (or it was never
-/// started); another node's lease on it is left alone.
-pub(crate) async fn release(inner: &Inner, action: &ActionId, attempt: u32) {
+/// started); another node's lease on it is left alone. Releases go out together a moment later
+/// ([`release_batches`]): a lease that outlives its verdict briefly holds nothing back, since a
+/// retry is a newer attempt that any node may claim.
+pub(crate) fn release(inner: &Inner, action: &ActionId, attempt: u32) {
     let Some(ownership) = &inner.ownership else {
         return;
     };
     ownership.held().remove(action);
-    if let Err(err) = ownership.cluster.release(action, attempt).await {
-        // It expires on its own; another node then finds the attempt over and lets it go.
-        tracing::warn!(run = %action.run, action = %action.name, attempt, error = %err, "releasing an attempt's lease failed");
+    // The receiver lives as long as the engine's tasks; after a stop, leases expire on their own.
+    let _ = ownership.releases.send((action.clone(), attempt));
+}
+
+/// Most leases released per statement.
+const RELEASE_BATCH: usize = 256;
+
+/// Releases the leases [`release`] was given, many per statement, until the engine stops.
+pub(crate) async fn release_batches(inner: Arc<Inner>) {
+    let Some(ownership) = &inner.ownership else {
+        return;
+    };
+    let Some(mut releases) = ownership
+        .releases_rx
+        .lock()
+        .expect("lease releases lock poisoned")
+        .take()
+    else {
+        return;
+    };
+    let mut batch = Vec::with_capacity(RELEASE_BATCH);
+    loop {
+        let received = tokio::select! {
+            () = inner.cancel.cancelled() => return,
+            received = releases.recv_many(&mut batch, RELEASE_BATCH) => received,
+        };
+        if received == 0 {
+            return;
+        }
+        if let Err(err) = ownership.cluster.release_all(&batch).await {
+            // They expire on their own; another node then finds their attempts over.
+            tracing::warn!(error = %err, leases = batch.len(), "releasing leases failed");
+        }
+        batch.clear();
     }
 }
 

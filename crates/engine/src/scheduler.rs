@@ -16,7 +16,7 @@
 
 use crate::caching::{self, Decision, RunCacheSettings};
 use crate::recover_run::RecoverFrom;
-use crate::{ActiveAttempt, Inner, attempt, conditions};
+use crate::{ActiveAttempt, Inner, attempt, conditions, ownership};
 use aerie_core::spec::instant_after;
 use aerie_core::{ActionKind, ActionPhase, ErrorInfo, Timestamp, Verdict, WaitReason};
 use aerie_store::ActionRecord;
@@ -279,6 +279,7 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
             .await?;
         let full = queued.len() >= SCAN_BATCH as usize;
         let mut server_full = false;
+        let mut admitted = Vec::new();
         for action in queued {
             if let Some(error) =
                 action
@@ -306,7 +307,9 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
                 }
             };
             match admit(inner, &action, settings.concurrency) {
-                Admission::Admitted(exited_tx) => start(inner, action, settings.recover, exited_tx),
+                Admission::Admitted(exited_tx) => {
+                    admitted.push((action, settings.recover, exited_tx));
+                }
                 Admission::Active => {}
                 Admission::Wait(reason) => {
                     // An attempt that ends wakes the scan to look again.
@@ -316,6 +319,7 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
                 }
             }
         }
+        start_claimed(inner, admitted).await;
         if full && !server_full {
             // More may be queued behind this page, for runs that are not at their limits.
             inner.backlog.store(true, Ordering::Release);
@@ -326,8 +330,36 @@ async fn launch_queued(inner: &Arc<Inner>) -> Result<Option<Timestamp>, aerie_st
     Ok(earliest_waiting)
 }
 
-/// Runs the admitted `action`'s attempt (taking over its children first, in a recovery run);
-/// when it is over, frees its slot and wakes the scan.
+/// An action admitted to start, with the run it recovers from and its slot's exit signal.
+type AdmittedAction = (ActionRecord, Option<Arc<RecoverFrom>>, watch::Sender<bool>);
+
+/// Claims the attempts of `admitted` for this node (all at once) and starts those it won; the
+/// others run on another node, and their slots are freed.
+async fn start_claimed(inner: &Arc<Inner>, admitted: Vec<AdmittedAction>) {
+    if admitted.is_empty() {
+        return;
+    }
+    let wanted: Vec<(aerie_core::ActionId, u32)> = admitted
+        .iter()
+        .map(|(action, _, _)| (action.id.clone(), action.state.current_attempt().number))
+        .collect();
+    let won = ownership::claim_all(inner, &wanted).await;
+    for ((action, recover, exited_tx), won) in admitted.into_iter().zip(won) {
+        if won {
+            start(inner, action, recover, exited_tx);
+        } else {
+            inner
+                .active
+                .lock()
+                .expect("active attempts lock poisoned")
+                .remove(&action.id);
+            exited_tx.send_replace(true);
+        }
+    }
+}
+
+/// Runs the admitted and claimed `action`'s attempt (taking over its children first, in a
+/// recovery run); when it is over, frees its slot and wakes the scan.
 fn start(
     inner: &Arc<Inner>,
     action: ActionRecord,

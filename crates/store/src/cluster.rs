@@ -101,6 +101,9 @@ pub struct Cluster {
     started_at: Timestamp,
 }
 
+/// Leases claimed or released per statement (five parameters each).
+const LEASES_PER_STATEMENT: usize = 64;
+
 /// Connections the lease and node statements use (they are few and short).
 pub(crate) const CLUSTER_CONNECTIONS: u32 = 8;
 
@@ -163,25 +166,57 @@ impl Cluster {
 
     /// Claims `attempt` of `action` for this node; false if another node holds it.
     pub async fn claim(&self, action: &ActionId, attempt: u32) -> Result<bool, StoreError> {
-        let now = Timestamp::now();
-        let claimed = sqlx::query(
-            "INSERT INTO attempt_leases \
-             (project, domain, run_name, action_name, attempt, node_id, acquired_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (project, domain, run_name, action_name) DO UPDATE SET \
-             attempt = excluded.attempt, node_id = excluded.node_id, \
-             acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
-             WHERE attempt_leases.attempt < excluded.attempt",
-        );
-        let claimed = bind_id(claimed, action)
-            .bind(i64::from(attempt))
-            .bind(self.node.id.as_str())
-            .bind(now.as_micros())
-            .bind(self.expiry(now).as_micros())
-            .execute(&self.pool)
-            .await
-            .during("claiming an attempt")?;
-        Ok(claimed.rows_affected() == 1)
+        let claimed = self.claim_all(&[(action.clone(), attempt)]).await?;
+        Ok(claimed.first().copied().unwrap_or(false))
+    }
+
+    /// Claims each attempt for this node in one statement; says, in order, which this node won
+    /// (an attempt another node holds is not).
+    pub async fn claim_all(&self, attempts: &[(ActionId, u32)]) -> Result<Vec<bool>, StoreError> {
+        let mut won = Vec::with_capacity(attempts.len());
+        for chunk in attempts.chunks(LEASES_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|row| {
+                    let first = row * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, $1, $2, $3)",
+                        first + 4,
+                        first + 5,
+                        first + 6,
+                        first + 7,
+                        first + 8
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO attempt_leases \
+                 (project, domain, run_name, action_name, attempt, node_id, acquired_at, expires_at) \
+                 VALUES {} \
+                 ON CONFLICT (project, domain, run_name, action_name) DO UPDATE SET \
+                 attempt = excluded.attempt, node_id = excluded.node_id, \
+                 acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
+                 WHERE attempt_leases.attempt < excluded.attempt \
+                 RETURNING project, domain, run_name, action_name, attempt",
+                rows.join(", ")
+            );
+            let now = Timestamp::now();
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(self.node.id.as_str())
+                .bind(now.as_micros())
+                .bind(self.expiry(now).as_micros());
+            for (action, attempt) in chunk {
+                insert = bind_id(insert, action).bind(i64::from(*attempt));
+            }
+            let claimed = insert
+                .fetch_all(&self.pool)
+                .await
+                .during("claiming attempts")?
+                .iter()
+                .map(|row| Ok((action_of(row)?, attempt_of(row)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            won.extend(chunk.iter().map(|wanted| claimed.contains(wanted)));
+        }
+        Ok(won)
     }
 
     /// Whether this node still holds the lease on `attempt` of `action`.
@@ -206,16 +241,39 @@ impl Cluster {
 
     /// Lets go of the lease on `attempt` of `action`, if this node still holds it.
     pub async fn release(&self, action: &ActionId, attempt: u32) -> Result<(), StoreError> {
-        let delete = sqlx::query(
-            "DELETE FROM attempt_leases WHERE project = $1 AND domain = $2 AND run_name = $3 \
-             AND action_name = $4 AND attempt = $5 AND node_id = $6",
-        );
-        bind_id(delete, action)
-            .bind(i64::from(attempt))
-            .bind(self.node.id.as_str())
-            .execute(&self.pool)
-            .await
-            .during("releasing an attempt's lease")?;
+        self.release_all(&[(action.clone(), attempt)]).await
+    }
+
+    /// Lets go of each lease this node still holds among `attempts`, in one statement.
+    pub async fn release_all(&self, attempts: &[(ActionId, u32)]) -> Result<(), StoreError> {
+        for chunk in attempts.chunks(LEASES_PER_STATEMENT) {
+            let keys: Vec<String> = (0..chunk.len())
+                .map(|row| {
+                    let first = row * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        first + 2,
+                        first + 3,
+                        first + 4,
+                        first + 5,
+                        first + 6
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "DELETE FROM attempt_leases WHERE node_id = $1 AND \
+                 (project, domain, run_name, action_name, attempt) IN ({})",
+                keys.join(", ")
+            );
+            let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.node.id.as_str());
+            for (action, attempt) in chunk {
+                delete = bind_id(delete, action).bind(i64::from(*attempt));
+            }
+            delete
+                .execute(&self.pool)
+                .await
+                .during("releasing leases")?;
+        }
         Ok(())
     }
 
