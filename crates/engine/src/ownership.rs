@@ -24,7 +24,8 @@ use std::time::Instant;
 /// Most expired leases taken over per look.
 const TAKEOVER_BATCH: u32 = 64;
 
-/// The leases this node holds, with when each was claimed.
+/// The leases this node holds, each with the attempt and when the database last confirmed it
+/// (its claim, or a renewal that returned it).
 pub(crate) struct Ownership {
     cluster: Arc<Cluster>,
     held: Mutex<HashMap<ActionId, (u32, Instant)>>,
@@ -72,11 +73,20 @@ pub(crate) async fn claim_all(inner: &Inner, attempts: &[(ActionId, u32)]) -> Ve
     }
 }
 
-/// Whether this node may still report on `attempt` of `action`.
+/// Whether this node may still report on `attempt` of `action`. A lease the database confirmed
+/// less than half a lifetime ago cannot have expired yet, so it needs no read.
 pub(crate) async fn still_owned(inner: &Inner, action: &ActionId, attempt: u32) -> bool {
     let Some(ownership) = &inner.ownership else {
         return true;
     };
+    let fresh = ownership.cluster.node().lease_ttl / 2;
+    let recently_confirmed = ownership
+        .held()
+        .get(action)
+        .is_some_and(|(held, confirmed)| *held == attempt && confirmed.elapsed() < fresh);
+    if recently_confirmed {
+        return true;
+    }
     match ownership.cluster.holds(action, attempt).await {
         Ok(held) => held,
         Err(err) => {
@@ -195,6 +205,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             Ok(still_held) => {
                 last_renewed = renewal_started;
                 kill_lost(&inner, ownership, &still_held, renewal_started);
+                confirm(ownership, &still_held, renewal_started);
             }
             Err(err) => {
                 tracing::warn!(error = %err, "renewing this node's leases failed");
@@ -228,8 +239,8 @@ fn kill_lost(
     let lost: Vec<(ActionId, u32)> = ownership
         .held()
         .iter()
-        .filter(|(id, (attempt, claimed_at))| {
-            *claimed_at < renewal_started
+        .filter(|(id, (attempt, confirmed))| {
+            *confirmed < renewal_started
                 && !still_held
                     .iter()
                     .any(|(held, held_attempt)| held == *id && held_attempt == attempt)
@@ -240,6 +251,18 @@ fn kill_lost(
         tracing::warn!(run = %id.run, action = %id.name, attempt, "another node took this attempt over; killing it here");
         ownership.held().remove(&id);
         kill(inner, &id);
+    }
+}
+
+/// Records that the database confirmed `still_held` at `renewal_started`.
+fn confirm(ownership: &Ownership, still_held: &[(ActionId, u32)], renewal_started: Instant) {
+    let mut held = ownership.held();
+    for (id, attempt) in still_held {
+        if let Some((held_attempt, confirmed)) = held.get_mut(id)
+            && held_attempt == attempt
+        {
+            *confirmed = (*confirmed).max(renewal_started);
+        }
     }
 }
 

@@ -86,6 +86,17 @@ async fn one_node_wins_an_attempt_and_another_takes_it_over_once_the_lease_lapse
     assert!(!node_a.holds(&root, 1).await.unwrap());
     assert!(node_b.holds(&root, 1).await.unwrap());
 
+    // Claims in one statement say which this node won.
+    let other = create(&a, "r2").await;
+    assert_eq!(
+        node_a
+            .claim_all(&[(root.clone(), 1), (other.clone(), 1)])
+            .await
+            .unwrap(),
+        [false, true]
+    );
+    node_a.release_all(&[(other.clone(), 1)]).await.unwrap();
+    assert!(!node_a.holds(&other, 1).await.unwrap());
     // A retry is a new attempt, claimed afresh; node a's release of the old one changes nothing.
     node_a.release(&root, 1).await.unwrap();
     assert!(node_b.holds(&root, 1).await.unwrap());
