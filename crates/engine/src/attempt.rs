@@ -247,18 +247,22 @@ async fn record_verdict(inner: &Arc<Inner>, held: ActionRecord, verdict: Verdict
     }
 }
 
-/// A parent that ended leaves nothing running below it.
-async fn end_orphans(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
-    // Another node may have taken children for this parent when nodes share the store.
-    let may_have_children = inner
+/// A parent that ended leaves nothing running below it. Only parents this node saw enqueue
+/// children are swept here, which spares every leaf a query; when nodes share the store, a
+/// child enqueued through another node is found by the lease loop's sweep (`ownership`).
+pub(crate) async fn end_orphans(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
+    let known_parent = inner
         .parents
         .lock()
         .expect("parents lock poisoned")
-        .remove(parent)
-        || inner.ownership.is_some();
-    if !may_have_children {
-        return;
+        .remove(parent);
+    if known_parent {
+        end_children(inner, parent, phase).await;
     }
+}
+
+/// Aborts every unfinished descendant of `parent`, which ended `phase`.
+pub(crate) async fn end_children(inner: &Arc<Inner>, parent: &ActionId, phase: ActionPhase) {
     let engine = Engine {
         inner: Arc::clone(inner),
     };

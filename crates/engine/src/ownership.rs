@@ -9,7 +9,9 @@
 //!   it can no longer prove it owns them;
 //! - takes over the leases other nodes let expire, failing their attempts as SYSTEM errors that
 //!   name the node, retried by policy (a new attempt is queued for any node to claim);
-//! - fails the attempts that run with no lease at all (see `fail_unowned`).
+//! - fails the attempts that run with no lease at all (see `fail_unowned`);
+//! - aborts what is left unfinished below an ended action (a child enqueued through another
+//!   node than the one its parent ran on).
 //!
 //! A store with one node (SQLite) has no leases: every claim succeeds, and a restart
 //! reconciles everything that was running (`recovery`).
@@ -146,7 +148,10 @@ pub(crate) async fn release_batches(inner: Arc<Inner>) {
 
 /// Joins the cluster, then fails what nobody runs. Attempts under an earlier life's leases are
 /// taken over by the loop.
-pub(crate) async fn reconcile(inner: &Inner, cluster: &Cluster) -> Result<(), crate::EngineError> {
+pub(crate) async fn reconcile(
+    inner: &Arc<Inner>,
+    cluster: &Cluster,
+) -> Result<(), crate::EngineError> {
     cluster.join().await?;
     fail_unowned(inner, cluster).await?;
     Ok(())
@@ -155,7 +160,10 @@ pub(crate) async fn reconcile(inner: &Inner, cluster: &Cluster) -> Result<(), cr
 /// Fails the attempts left INITIALIZING or RUNNING with no lease: nobody runs them (a node
 /// claims an attempt before it starts it and lets go only after its verdict, so this is an
 /// attempt whose node stopped, or one a node started after its claim had been taken over).
-async fn fail_unowned(inner: &Inner, cluster: &Cluster) -> Result<(), aerie_store::StoreError> {
+async fn fail_unowned(
+    inner: &Arc<Inner>,
+    cluster: &Cluster,
+) -> Result<(), aerie_store::StoreError> {
     loop {
         let unowned = cluster.unleased_running(TAKEOVER_BATCH).await?;
         if unowned.is_empty() {
@@ -224,6 +232,16 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         }
         if let Err(err) = fail_unowned(&inner, &ownership.cluster).await {
             tracing::warn!(error = %err, "ending attempts nobody holds failed");
+        }
+        match ownership.cluster.ended_parents(TAKEOVER_BATCH).await {
+            Ok(parents) => {
+                for (parent, phase) in parents {
+                    crate::attempt::end_children(&inner, &parent, phase).await;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "looking for children of ended actions failed")
+            }
         }
     }
 }
@@ -294,7 +312,7 @@ fn kill(inner: &Inner, id: &ActionId) {
 
 /// Ends the attempt under `lease`, which its node let expire: a SYSTEM error naming the node,
 /// retried by policy. Then lets the lease go.
-async fn take_over(inner: &Inner, lease: Lease) {
+async fn take_over(inner: &Arc<Inner>, lease: Lease) {
     let Lease {
         action: id,
         attempt,

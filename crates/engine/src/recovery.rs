@@ -8,15 +8,16 @@
 //! reconciled at start (`ownership`), and the attempts of a node that died are failed the same
 //! way ([`fail_interrupted`]) by the node that takes them over.
 
-use crate::{EngineError, ExecutorKind, Inner, local};
+use crate::{EngineError, ExecutorKind, Inner, attempt, local};
 use aerie_core::spec::restart_retry_decision;
 use aerie_core::{ActionKind, ActionPhase, ErrorInfo, ErrorKind, Timestamp};
 use aerie_store::{ActionRecord, StoreError};
+use std::sync::Arc;
 
 /// Most interrupted actions read per batch.
 const BATCH: u32 = 256;
 
-pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
+pub(crate) async fn reconcile(inner: &Arc<Inner>) -> Result<(), EngineError> {
     if let Some(cluster) = inner.store.cluster() {
         return crate::ownership::reconcile(inner, cluster).await;
     }
@@ -52,10 +53,11 @@ pub(crate) async fn reconcile(inner: &Inner) -> Result<(), EngineError> {
 }
 
 /// Fails `attempt` of `action`, whose process is gone, with the SYSTEM `error`; a new attempt is
-/// queued while the restart allowance lasts. An action that moved on meanwhile (it ended, or
-/// is past that attempt) keeps its state.
+/// queued while the restart allowance lasts, and an action that ends leaves nothing running
+/// below it. An action that moved on meanwhile (it ended, or is past that attempt) keeps its
+/// state.
 pub(crate) async fn fail_interrupted(
-    inner: &Inner,
+    inner: &Arc<Inner>,
     action: &ActionRecord,
     attempt: u32,
     error: ErrorInfo,
@@ -71,10 +73,14 @@ pub(crate) async fn fail_interrupted(
         .await;
     match result {
         Ok(record) => {
+            let phase = record.state.phase;
             tracing::info!(
-                run = %action.id.run, action = %action.id.name, attempt, phase = %record.state.phase,
+                run = %action.id.run, action = %action.id.name, attempt, %phase,
                 "failed an interrupted attempt"
             );
+            if phase.is_terminal() {
+                attempt::end_children(inner, &action.id, phase).await;
+            }
             Ok(())
         }
         Err(StoreError::Transition { .. }) => Ok(()),

@@ -358,6 +358,36 @@ impl Cluster {
         rows.iter().map(action_of).collect()
     }
 
+    /// Up to `limit` actions that ended while a child of theirs has not, with the phase each
+    /// ended in.
+    pub async fn ended_parents(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(ActionId, aerie_core::ActionPhase)>, StoreError> {
+        let unfinished = crate::actions::unfinished()
+            .iter()
+            .map(|phase| phase.as_i32().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT p.project, p.domain, p.run_name, p.name AS action_name, p.phase \
+             FROM actions c JOIN actions p ON p.project = c.project AND p.domain = c.domain \
+             AND p.run_name = c.run_name AND p.name = c.parent \
+             WHERE c.phase IN ({unfinished}) AND p.phase NOT IN ({unfinished}) LIMIT {limit}"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .during("reading ended actions with unfinished children")?;
+        rows.iter()
+            .map(|row| {
+                let phase = row.try_get::<i32, _>("phase").during("reading a phase")?;
+                let phase = aerie_core::ActionPhase::from_i32(phase)
+                    .ok_or_else(|| StoreError::corrupt("action phase", phase))?;
+                Ok((action_of(row)?, phase))
+            })
+            .collect()
+    }
+
     /// Leaves the cluster on a clean stop: this node's leases expire now (their attempts were
     /// killed, and another node takes them over at its next look) and its row goes.
     pub async fn leave(&self) -> Result<(), StoreError> {

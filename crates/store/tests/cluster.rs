@@ -349,3 +349,37 @@ async fn a_scheduled_fire_claimed_by_two_nodes_at_once_creates_one_run() {
     assert_eq!(after.next_fire_at, claim.next);
     close(backend, [a, b]).await;
 }
+
+#[tokio::test]
+async fn an_action_that_ended_before_its_child_is_found() {
+    let (backend, a, b) = two_nodes(Duration::from_secs(60)).await;
+    let root = create(&a, "r1").await;
+    let child = a
+        .insert_action(&root.run, new_action("c1", Some("a0")))
+        .await
+        .unwrap();
+    let node_b = b.cluster().unwrap();
+    assert!(
+        node_b.ended_parents(10).await.unwrap().is_empty(),
+        "a running parent has no orphans"
+    );
+    let held = a.get_action(&root).await.unwrap();
+    a.update_action(&held, |state| {
+        state.advance(ActionPhase::Running, Timestamp::now())?;
+        state.succeed(Timestamp::now())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        node_b.ended_parents(10).await.unwrap(),
+        [(root.clone(), ActionPhase::Succeeded)]
+    );
+    b.update_action(&child, |state| {
+        state.advance(ActionPhase::Running, Timestamp::now())?;
+        state.succeed(Timestamp::now())
+    })
+    .await
+    .unwrap();
+    assert!(node_b.ended_parents(10).await.unwrap().is_empty());
+    close(backend, [a, b]).await;
+}
