@@ -263,6 +263,7 @@ def test_a_fan_out_survives_the_node_it_was_submitted_through_being_killed(clust
     # error that names node-1, within 15 s of its death, and a later attempt succeeded elsewhere.
     started_on_node1 = {n["action"]: n for n in notes(marks, "started") if n["node"] == node1.node_id}
     assert started_on_node1, "node-1 ran some children"
+    takeovers = []
     for name, started in started_on_node1.items():
         attempts = actions[name]["attempts"]
         lost = attempts[started["attempt"]]
@@ -270,10 +271,12 @@ def test_a_fan_out_survives_the_node_it_was_submitted_through_being_killed(clust
         assert lost["error"]["kind"] == 2, f"a lost node's attempt fails as a SYSTEM error: {lost}"
         assert node1.node_id in lost["error"]["message"], f"the error names the lost node: {lost['error']}"
         taken_over_after = micros_to_s(lost["end"]) - killed_at
+        takeovers.append(taken_over_after)
         assert taken_over_after <= TAKEOVER_WITHIN_S, (
             f"{name}'s attempt on node-1 was taken over {taken_over_after:.1f}s after the kill (at most {TAKEOVER_WITHIN_S}s)"
         )
         assert attempts[-1]["phase"] == "SUCCEEDED" and len(attempts) > started["attempt"] + 1, (name, attempts)
+    print(f"takeover after the kill: {min(takeovers):.1f}-{max(takeovers):.1f} s over {len(takeovers)} attempts")
     for name, action in actions.items():
         for attempt in action["attempts"][:-1]:
             assert attempt["error"] and attempt["error"]["kind"] == 2, (
