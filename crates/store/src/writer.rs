@@ -13,8 +13,8 @@
 //! - A database failure (disk full, I/O error, lost connection) fails exactly the requests of
 //!   its batch, rolls the transaction back, and leaves the lane usable: a connection in doubt
 //!   is replaced before the next batch.
-//! - On PostgreSQL, where other nodes write too, a batch first locks the rows of the runs whose
-//!   actions it changes, in one order (so two nodes' batches never deadlock): the changes of a
+//! - On PostgreSQL, where other nodes write too, a batch first locks the runs whose actions it
+//!   changes, in one order (so two nodes' batches never deadlock): the changes of a
 //!   run are then numbered and committed in one order across nodes, and a watcher that read up
 //!   to a sequence never finds a lower one committed later. Before it commits, the batch sends
 //!   a notice naming the runs it changed (`crate::cluster`).
@@ -415,10 +415,11 @@ async fn commit_batch(
     Ok(())
 }
 
-/// Locks the rows of the runs whose existing actions `batch` changes, in key order (module
-/// contract). Runs the batch creates need no lock: nobody else can write to them yet.
+/// Locks the runs whose existing actions `batch` changes, in one order (module contract), with
+/// transaction-scoped advisory locks (which write nothing to the runs' rows). Runs the batch
+/// creates need no lock: nobody else can write to them yet.
 async fn lock_runs(connection: &mut AnyConnection, batch: &[WriteOp]) -> Result<(), StoreError> {
-    let mut runs: Vec<&RunId> = batch
+    let runs: Vec<&RunId> = batch
         .iter()
         .filter(|op| {
             matches!(
@@ -428,32 +429,20 @@ async fn lock_runs(connection: &mut AnyConnection, batch: &[WriteOp]) -> Result<
         })
         .filter_map(WriteOp::lane_key)
         .collect();
-    runs.sort_by(|a, b| {
-        (a.project.as_str(), a.domain.as_str(), a.name.as_str()).cmp(&(
-            b.project.as_str(),
-            b.domain.as_str(),
-            b.name.as_str(),
-        ))
-    });
-    runs.dedup();
-    for chunk in runs.chunks(LOCKS_PER_STATEMENT) {
-        let keys: Vec<String> = (0..chunk.len())
-            .map(|row| format!("(${}, ${}, ${})", row * 3 + 1, row * 3 + 2, row * 3 + 3))
+    let mut keys: Vec<i64> = runs.into_iter().map(run_lock_key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(LOCKS_PER_STATEMENT) {
+        // Called left to right, so in key order.
+        let calls: Vec<String> = (1..=chunk.len())
+            .map(|param| format!("pg_advisory_xact_lock(${param})"))
             .collect();
-        let sql = format!(
-            "SELECT 1 FROM runs WHERE (project, domain, name) IN ({}) \
-             ORDER BY project, domain, name FOR UPDATE",
-            keys.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for run in chunk {
-            query = query
-                .bind(run.project.as_str())
-                .bind(run.domain.as_str())
-                .bind(run.name.as_str());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {}", calls.join(", "))));
+        for key in chunk {
+            query = query.bind(*key);
         }
         query
-            .fetch_all(&mut *connection)
+            .execute(&mut *connection)
             .await
             .map_err(|source| StoreError::Database {
                 op: "locking the runs a batch changes",
@@ -463,8 +452,21 @@ async fn lock_runs(connection: &mut AnyConnection, batch: &[WriteOp]) -> Result<
     Ok(())
 }
 
-/// Runs locked per statement (three parameters each).
-const LOCKS_PER_STATEMENT: usize = 256;
+/// The transaction-scoped advisory lock that stands for `run` (a 64-bit FNV-1a hash of its
+/// id: two runs that share one only wait for each other).
+fn run_lock_key(run: &RunId) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [run.project.as_str(), run.domain.as_str(), run.name.as_str()] {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Runs locked per statement (one parameter each).
+const LOCKS_PER_STATEMENT: usize = 512;
 
 /// The notice payloads that name every run `staged` changed (`crate::cluster::notices`).
 fn notices_of(notices: &Notices, staged: &[Staged]) -> Vec<String> {
