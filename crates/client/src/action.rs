@@ -7,8 +7,9 @@ use crate::action_details::ActionDetails;
 use crate::client::Client;
 use crate::convert::action_id_from_wire;
 use crate::error::Result;
+use crate::filter::ListFilter;
 use crate::json;
-use crate::rpc::collect_pages;
+use crate::rpc::collect_pages_up_to;
 use crate::summary::ActionSummary;
 use crate::watch::{last_update, watch_action};
 use aerie_core::{ActionId, ActionName, RunName};
@@ -52,15 +53,27 @@ impl Action {
         }
     }
 
-    /// Every action of run `run_name` (in the client's project and domain), fetched page by page
-    /// until the server returns an empty token.
+    /// Every action of run `run_name` (in the client's project and domain), `a0` first,
+    /// fetched page by page until the server returns an empty token.
     pub async fn list(client: &Client, run_name: &RunName) -> Result<Vec<Self>> {
+        Self::list_where(client, run_name, &ListFilter::new()).await
+    }
+
+    /// The actions of run `run_name` that `filter` selects (phase, task, creation time), in
+    /// its order, up to its limit.
+    pub async fn list_where(
+        client: &Client,
+        run_name: &RunName,
+        filter: &ListFilter,
+    ) -> Result<Vec<Self>> {
         let run = client.run_id(run_name.clone());
-        collect_pages(|token| client.list_actions_page(&run, token))
-            .await?
-            .into_iter()
-            .map(Self::from_wire)
-            .collect()
+        collect_pages_up_to(filter.max_items(), |token| {
+            client.list_actions_page(&run, filter, token)
+        })
+        .await?
+        .into_iter()
+        .map(Self::from_wire)
+        .collect()
     }
 
     /// The wire message.

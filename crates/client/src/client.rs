@@ -4,8 +4,10 @@
 //! is created: like `flyte.init`, [`Client::connect`] only checks the endpoint, and the first
 //! request dials. The RPCs themselves live in the private `rpc` module.
 
-use crate::endpoint::parse_endpoint;
-use crate::error::Result;
+use crate::config::Config;
+use crate::credentials::{ApiKey, Credentials, Transport};
+use crate::endpoint::{DEFAULT_ENDPOINT, parse_endpoint};
+use crate::error::{Error, Result};
 use aerie_core::{ActionId, ActionName, Domain, Project, RunId, RunName};
 use aerie_wire::flyteidl2::dataproxy::DataProxyServiceClient;
 use aerie_wire::flyteidl2::task::TaskServiceClient;
@@ -13,7 +15,11 @@ use aerie_wire::flyteidl2::trigger::TriggerServiceClient;
 use aerie_wire::flyteidl2::workflow::RunServiceClient;
 use connectrpc::client::{ClientConfig, HttpClient};
 use http::Uri;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
 
 /// The project calls use unless told otherwise (the Flyte examples' project).
 pub const DEFAULT_PROJECT: &str = "flytesnacks";
@@ -23,25 +29,74 @@ pub const DEFAULT_DOMAIN: &str = "development";
 /// A connection to an aerie server (or any Flyte 2 control plane speaking Connect).
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) runs: RunServiceClient<HttpClient>,
-    pub(crate) data: DataProxyServiceClient<HttpClient>,
-    pub(crate) tasks: TaskServiceClient<HttpClient>,
-    pub(crate) triggers: TriggerServiceClient<HttpClient>,
+    pub(crate) runs: RunServiceClient<Transport>,
+    pub(crate) data: DataProxyServiceClient<Transport>,
+    pub(crate) tasks: TaskServiceClient<Transport>,
+    pub(crate) triggers: TriggerServiceClient<Transport>,
     endpoint: Uri,
     project: Project,
     domain: Domain,
+    authenticated: bool,
 }
 
 impl Client {
-    /// A client for `endpoint`: `localhost:30080`, `http://host:port` or `dns:///host:port`.
+    /// A client for `endpoint`: `localhost:30080`, `http://host:port` or `dns:///host:port` in
+    /// plaintext, `https://host[:port]` over TLS with the system's roots; no credential.
     ///
     /// Makes no request; an unreachable server shows up on the first call as an `unavailable`
     /// [`Error::Rpc`](crate::Error::Rpc). Project and domain default to [`DEFAULT_PROJECT`] and
     /// [`DEFAULT_DOMAIN`].
     pub fn connect(endpoint: &str) -> Result<Self> {
-        let endpoint = parse_endpoint(endpoint)?;
-        let transport = HttpClient::plaintext();
+        let endpoint = parse_endpoint(endpoint, false)?;
+        let http = http_client(&endpoint, None)?;
+        Self::with_transport(
+            endpoint,
+            Transport {
+                http,
+                credentials: None,
+            },
+        )
+    }
+
+    /// A client as the `flyte` CLI would connect from these settings: endpoint (aerie's local
+    /// default when none), TLS unless `insecure` (trusting `ca_cert_file` if given, else the
+    /// system's roots), the API key's token with every call (over TLS only, as in the SDK), and
+    /// the default project and domain.
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let key = match &config.api_key {
+            Some(encoded) if !config.insecure => Some(
+                ApiKey::decode(encoded)
+                    .map_err(|reason| Error::Config(format!("FLYTE_API_KEY: {reason}")))?,
+            ),
+            _ => None,
+        };
+        let (endpoint, tls) = match (&config.endpoint, &key) {
+            (Some(endpoint), _) => (endpoint.clone(), !config.insecure),
+            (None, Some(key)) => (key.endpoint.clone(), true),
+            (None, None) => (DEFAULT_ENDPOINT.to_owned(), false),
+        };
+        let endpoint = parse_endpoint(&endpoint, tls)?;
+        let http = http_client(&endpoint, config.ca_cert_file.as_deref())?;
+        let credentials = key.map(|key| Arc::new(Credentials::new(key, endpoint.clone())));
+        let mut client = Self::with_transport(endpoint, Transport { http, credentials })?;
+        if let Some(project) = &config.project {
+            client.project = project.parse()?;
+        }
+        if let Some(domain) = &config.domain {
+            client.domain = domain.parse()?;
+        }
+        Ok(client)
+    }
+
+    /// A client from the settings [`Config::discover`] finds: the flyte config file, the SDK's
+    /// environment variables, and `AERIE_ENDPOINT`.
+    pub fn discover() -> Result<Self> {
+        Self::from_config(&Config::discover()?)
+    }
+
+    fn with_transport(endpoint: Uri, transport: Transport) -> Result<Self> {
         let config = ClientConfig::new(endpoint.clone());
+        let authenticated = transport.credentials.is_some();
         Ok(Self {
             runs: RunServiceClient::new(transport.clone(), config.clone()),
             data: DataProxyServiceClient::new(transport.clone(), config.clone()),
@@ -50,7 +105,13 @@ impl Client {
             endpoint,
             project: DEFAULT_PROJECT.parse()?,
             domain: DEFAULT_DOMAIN.parse()?,
+            authenticated,
         })
+    }
+
+    /// Whether calls carry an API key's token.
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated
     }
 
     /// The same connection, defaulting to `project`.
@@ -100,12 +161,50 @@ impl Client {
     }
 }
 
+/// The HTTP client for `endpoint`: plaintext, or TLS trusting `ca_cert_file` alone (as the SDK
+/// does) or else the system's roots.
+fn http_client(endpoint: &Uri, ca_cert_file: Option<&Path>) -> Result<HttpClient> {
+    if endpoint.scheme_str() != Some("https") {
+        return Ok(HttpClient::plaintext());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_cert_file {
+        Some(path) => {
+            let unreadable = |err: &dyn fmt::Display| {
+                Error::Config(format!("CA certificates {}: {err}", path.display()))
+            };
+            for cert in CertificateDer::pem_file_iter(path).map_err(|err| unreadable(&err))? {
+                roots
+                    .add(cert.map_err(|err| unreadable(&err))?)
+                    .map_err(|err| unreadable(&err))?;
+            }
+            if roots.is_empty() {
+                return Err(unreadable(&"no certificate in the file"));
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A system root rustls cannot parse is skipped, as browsers skip it.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| Error::Config(format!("TLS: {err}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(HttpClient::with_tls(Arc::new(tls)))
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("endpoint", &self.endpoint)
             .field("project", &self.project)
             .field("domain", &self.domain)
+            .field("authenticated", &self.authenticated)
             .finish_non_exhaustive()
     }
 }

@@ -1,29 +1,37 @@
 //! An action's inputs and outputs: the named literals DataProxyService/GetActionData returns.
 //!
 //! [`ActionInputs`] wraps the wire `task.Inputs`, [`ActionOutputs`] the wire `task.Outputs`; both
-//! are a [`NamedLiterals`], so lookup, iteration, JSON and display are written once. Values are
-//! shown through [`crate::literal::render`].
+//! are a [`NamedLiterals`], so lookup, typed values ([`NamedLiterals::get_as`]), iteration, JSON
+//! and display are written once. Values are shown through [`crate::literal::render`].
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::json;
 use crate::literal::render;
+use crate::value::{FromValue, Value};
 use aerie_wire::flyteidl2::core::Literal;
 use aerie_wire::flyteidl2::task::{Inputs, NamedLiteral, Outputs};
 use std::fmt;
 
 /// A wire message that is, at heart, a list of named literals.
 pub trait LiteralList {
+    /// What one literal of the list is, for messages: `input` or `output`.
+    const WHAT: &'static str;
+
     /// The literals in the order the server sent them.
     fn named_literals(&self) -> &[NamedLiteral];
 }
 
 impl LiteralList for Inputs {
+    const WHAT: &'static str = "input";
+
     fn named_literals(&self) -> &[NamedLiteral] {
         &self.literals
     }
 }
 
 impl LiteralList for Outputs {
+    const WHAT: &'static str = "output";
+
     fn named_literals(&self) -> &[NamedLiteral] {
         &self.literals
     }
@@ -67,6 +75,34 @@ impl<W: LiteralList> NamedLiterals<W> {
             .iter()
             .find(|named| named.name == name)
             .map(|named| &*named.value)
+    }
+
+    /// The value called `name` (see [`Value::from_literal`]).
+    pub fn value(&self, name: &str) -> Option<Value> {
+        self.get(name).map(Value::from_literal)
+    }
+
+    /// `(name, value)` pairs, in order.
+    pub fn values(&self) -> impl Iterator<Item = (&str, Value)> {
+        self.literals()
+            .iter()
+            .map(|named| (named.name.as_str(), Value::from_literal(&named.value)))
+    }
+
+    /// The value called `name` as a Rust type: `get_as::<i64>("o0")`,
+    /// `get_as::<Vec<String>>("names")`. A missing name or a value of another type is an
+    /// [`Error::Value`] naming it.
+    pub fn get_as<T: FromValue>(&self, name: &str) -> Result<T> {
+        let error = |reason: String| Error::Value {
+            what: W::WHAT,
+            name: name.to_owned(),
+            reason,
+        };
+        let value = self.value(name).ok_or_else(|| {
+            let names: Vec<&str> = self.names().collect();
+            error(format!("there is no such {}; there are {names:?}", W::WHAT))
+        })?;
+        T::from_value(value).map_err(|err| error(err.0))
     }
 
     /// The names, in order.

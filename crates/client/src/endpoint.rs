@@ -1,8 +1,9 @@
 //! Turns the endpoint a user types into the base URI the Connect client dials.
 //!
 //! The Flyte SDK treats `localhost:P`, `http://localhost:P` and `dns:///localhost:P` as the
-//! same endpoint; so does this module. The client speaks plaintext HTTP only, so `https://` is
-//! refused with a clear message rather than silently downgraded.
+//! same endpoint; so does this module. `https://` always means TLS and `http://` plaintext;
+//! a bare `host:port` or `dns:///host:port` means whichever the caller's settings say
+//! ([`crate::Config::insecure`], plaintext for [`crate::Client::connect`]).
 
 use crate::error::{Error, Result};
 use http::Uri;
@@ -10,30 +11,30 @@ use http::Uri;
 /// The endpoint the CLI and the SDK's local setup use when none is given.
 pub const DEFAULT_ENDPOINT: &str = "localhost:30080";
 
-/// Parses `endpoint` into an `http://host[:port]` base URI.
-pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Uri> {
+/// Parses `endpoint` into an `http://host[:port]` or `https://host[:port]` base URI; `tls` says
+/// which when the endpoint has no scheme of its own.
+pub(crate) fn parse_endpoint(endpoint: &str, tls: bool) -> Result<Uri> {
     let invalid = |reason: &str| Error::InvalidEndpoint {
         endpoint: endpoint.to_owned(),
         reason: reason.to_owned(),
     };
     let trimmed = endpoint.trim();
-    let authority = if let Some(rest) = trimmed.strip_prefix("http://") {
-        rest
-    } else if trimmed.starts_with("https://") {
-        return Err(invalid(
-            "TLS is not supported by this client; use http://HOST:PORT or HOST:PORT",
-        ));
+    let (authority, tls) = if let Some(rest) = trimmed.strip_prefix("http://") {
+        (rest, false)
+    } else if let Some(rest) = trimmed.strip_prefix("https://") {
+        (rest, true)
     } else if let Some(rest) = trimmed.strip_prefix("dns:///") {
-        rest
+        (rest, tls)
     } else if let Some(rest) = trimmed.strip_prefix("dns:") {
-        rest
+        (rest, tls)
     } else if trimmed.contains("://") {
         return Err(invalid(
-            "expected HOST:PORT, http://HOST:PORT or dns:///HOST:PORT",
+            "expected HOST:PORT, http://HOST:PORT, https://HOST:PORT or dns:///HOST:PORT",
         ));
     } else {
-        trimmed
+        (trimmed, tls)
     };
+    let scheme = if tls { "https" } else { "http" };
     let authority = authority.trim_end_matches('/');
     if authority.is_empty() {
         return Err(invalid("no host"));
@@ -41,7 +42,7 @@ pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Uri> {
     if authority.contains('/') {
         return Err(invalid("a path is not allowed after the host and port"));
     }
-    let uri: Uri = format!("http://{authority}")
+    let uri: Uri = format!("{scheme}://{authority}")
         .parse()
         .map_err(|err: http::uri::InvalidUri| invalid(&err.to_string()))?;
     if uri.host().is_none_or(str::is_empty) {
@@ -70,7 +71,7 @@ mod tests {
             "  http://localhost:30080/ ",
         ] {
             assert_eq!(
-                parse_endpoint(endpoint).unwrap().to_string(),
+                parse_endpoint(endpoint, false).unwrap().to_string(),
                 "http://localhost:30080/",
                 "{endpoint}"
             );
@@ -80,7 +81,7 @@ mod tests {
     #[test]
     fn addresses_and_missing_ports_are_accepted() {
         assert_eq!(
-            parse_endpoint("127.0.0.1:8089")
+            parse_endpoint("127.0.0.1:8089", false)
                 .unwrap()
                 .authority()
                 .unwrap()
@@ -88,19 +89,40 @@ mod tests {
             "127.0.0.1:8089"
         );
         assert_eq!(
-            parse_endpoint("aerie.internal").unwrap().host(),
+            parse_endpoint("aerie.internal", false).unwrap().host(),
             Some("aerie.internal")
         );
         assert_eq!(
-            parse_endpoint("[::1]:30080").unwrap().port_u16(),
+            parse_endpoint("[::1]:30080", false).unwrap().port_u16(),
             Some(30080)
         );
     }
 
     #[test]
-    fn tls_other_schemes_paths_and_empty_hosts_are_refused() {
+    fn https_means_tls_and_a_bare_endpoint_follows_the_setting() {
+        assert_eq!(
+            parse_endpoint("https://aerie.example", false)
+                .unwrap()
+                .to_string(),
+            "https://aerie.example/"
+        );
+        assert_eq!(
+            parse_endpoint("http://localhost:1", true)
+                .unwrap()
+                .to_string(),
+            "http://localhost:1/"
+        );
+        assert_eq!(
+            parse_endpoint("dns:///aerie.example:443", true)
+                .unwrap()
+                .to_string(),
+            "https://aerie.example:443/"
+        );
+    }
+
+    #[test]
+    fn other_schemes_paths_and_empty_hosts_are_refused() {
         for endpoint in [
-            "https://localhost:30080",
             "grpc://localhost:1",
             "localhost:30080/api",
             "",
@@ -109,7 +131,10 @@ mod tests {
             "localhost:70000",
         ] {
             assert!(
-                matches!(parse_endpoint(endpoint), Err(Error::InvalidEndpoint { .. })),
+                matches!(
+                    parse_endpoint(endpoint, false),
+                    Err(Error::InvalidEndpoint { .. })
+                ),
                 "{endpoint:?} was accepted"
             );
         }

@@ -52,6 +52,21 @@ pub enum Error {
     /// A watch ended without delivering a single update.
     #[error("the watch of action {action} ended without any update")]
     NoUpdates { action: ActionId },
+    /// An input given to a launch, or an output asked for, does not fit: unknown name, missing
+    /// required input, or a value its type cannot hold.
+    #[error("{what} {name:?}: {reason}")]
+    Value {
+        /// `input` or `output`.
+        what: &'static str,
+        /// The input's or output's name.
+        name: String,
+        /// What is wrong, e.g. `a string does not fit type INTEGER`.
+        reason: String,
+    },
+    /// The connection settings (flyte config file, environment, API key, CA certificate) are
+    /// unusable.
+    #[error("{0}")]
+    Config(String),
     /// The blocking client could not start its runtime.
     #[error("could not start the runtime of the blocking client")]
     Runtime(#[source] std::io::Error),

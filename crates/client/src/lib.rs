@@ -33,11 +33,15 @@ pub mod action_details;
 pub mod blocking;
 pub mod client;
 pub mod condition;
+pub mod config;
 mod convert;
+pub mod credentials;
 pub mod data;
 pub mod endpoint;
 pub mod error;
+pub mod filter;
 mod json;
+pub mod launch;
 pub mod literal;
 pub mod logs;
 mod rpc;
@@ -45,20 +49,26 @@ pub mod run;
 pub mod summary;
 pub mod task;
 pub mod trigger;
+pub mod value;
 pub mod watch;
 
 pub use action::Action;
 pub use action_details::{ActionDetails, Relation};
 pub use client::{Client, DEFAULT_DOMAIN, DEFAULT_PROJECT};
 pub use condition::{SignalValue, ValueType};
+pub use config::Config;
+pub use credentials::ApiKey;
 pub use data::{ActionInputs, ActionOutputs, NamedLiterals};
 pub use endpoint::DEFAULT_ENDPOINT;
 pub use error::{Error, Result};
+pub use filter::ListFilter;
+pub use launch::{Launch, RunOptions};
 pub use logs::{Follow, LogLine, Logs};
 pub use run::Run;
 pub use summary::ActionSummary;
 pub use task::Task;
 pub use trigger::Trigger;
+pub use value::{FromValue, Value, ValueError};
 
 pub use aerie_core::{
     ActionId, ActionName, ActionPhase, CacheSource, CacheStatus, Domain, Project, RunId, RunName,

@@ -7,12 +7,15 @@
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::filter::ListFilter;
 use aerie_core::RunId;
+use aerie_wire::flyteidl2::common::OffloadedInputData;
 use aerie_wire::flyteidl2::common::filter::Function;
 use aerie_wire::flyteidl2::common::sort::Direction;
 use aerie_wire::flyteidl2::common::{ActionIdentifier, Filter, ListRequest, Sort, TriggerName};
 use aerie_wire::flyteidl2::dataproxy::{
     GetActionDataRequest, GetActionDataResponse, TailLogsRequest, TailLogsResponseView,
+    UploadInputsRequest,
 };
 use aerie_wire::flyteidl2::task::__buffa::oneof::list_tasks_request;
 use aerie_wire::flyteidl2::task::{
@@ -24,7 +27,7 @@ use aerie_wire::flyteidl2::trigger::{
 };
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::list_runs_request::ScopeBy;
 use aerie_wire::flyteidl2::workflow::{
-    AbortActionRequest, AbortRunRequest, Action, ActionDetails, EventPayload,
+    AbortActionRequest, AbortRunRequest, Action, ActionDetails, CreateRunRequest, EventPayload,
     GetActionDetailsRequest, GetRunDetailsRequest, ListActionsRequest, ListRunsRequest, Run,
     RunDetails, SignalEventRequest, WatchActionDetailsRequest, WatchActionDetailsResponseView,
     event_payload,
@@ -168,10 +171,29 @@ impl Client {
             .map_err(Error::rpc("watch action", describe(action)))
     }
 
-    /// RunService/ListRuns in the default project and domain, one page.
-    pub(crate) async fn list_runs_page(&self, token: String) -> Result<Page<Run>> {
+    /// RunService/CreateRun; `target` names the task or trigger for errors.
+    pub(crate) async fn create_run(&self, request: CreateRunRequest, target: &str) -> Result<Run> {
+        let response = self
+            .runs
+            .create_run(request)
+            .await
+            .map_err(Error::rpc("create a run of", target))?
+            .into_owned();
+        response
+            .run
+            .into_option()
+            .ok_or_else(|| Error::malformed("CreateRun response", "no run"))
+    }
+
+    /// RunService/ListRuns in the default project and domain, one page of those `filter`
+    /// selects.
+    pub(crate) async fn list_runs_page(
+        &self,
+        filter: &ListFilter,
+        token: String,
+    ) -> Result<Page<Run>> {
         let request = ListRunsRequest {
-            request: list_request(token).into(),
+            request: filter.request(token, PAGE_SIZE).into(),
             scope_by: Some(ScopeBy::ProjectId(Box::new(aerie_convert::wire_project(
                 self.project(),
                 self.domain(),
@@ -194,14 +216,15 @@ impl Client {
         })
     }
 
-    /// RunService/ListActions of `run`, one page.
+    /// RunService/ListActions of `run`, one page of those `filter` selects.
     pub(crate) async fn list_actions_page(
         &self,
         run: &RunId,
+        filter: &ListFilter,
         token: String,
     ) -> Result<Page<Action>> {
         let request = ListActionsRequest {
-            request: list_request(token).into(),
+            request: filter.request(token, PAGE_SIZE).into(),
             run_id: aerie_convert::wire_run_id(run, "").into(),
             ..Default::default()
         };
@@ -271,6 +294,24 @@ impl Client {
             .await
             .map_err(Error::rpc("signal condition", describe(action)))?;
         Ok(())
+    }
+
+    /// DataProxyService/UploadInputs: stores a new run's inputs and says where, for CreateRun.
+    pub(crate) async fn upload_inputs(
+        &self,
+        request: UploadInputsRequest,
+        target: &str,
+    ) -> Result<OffloadedInputData> {
+        let response = self
+            .data
+            .upload_inputs(request)
+            .await
+            .map_err(Error::rpc("upload the inputs of a run of", target))?
+            .into_owned();
+        response
+            .offloaded_input_data
+            .into_option()
+            .ok_or_else(|| Error::malformed("UploadInputs response", "no offloaded input data"))
     }
 
     /// DataProxyService/GetActionData: inputs always, outputs once the action succeeded.
@@ -420,7 +461,19 @@ impl Client {
 /// Calls `fetch_page` with the token of each next page until the server returns an empty one,
 /// and concatenates the pages. A server that hands back the token it was given is an error, not
 /// an endless loop.
-pub(crate) async fn collect_pages<T, F, Fut>(mut fetch_page: F) -> Result<Vec<T>>
+pub(crate) async fn collect_pages<T, F, Fut>(fetch_page: F) -> Result<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    collect_pages_up_to(None, fetch_page).await
+}
+
+/// [`collect_pages`], stopping once `limit` items are in hand (and keeping only those).
+pub(crate) async fn collect_pages_up_to<T, F, Fut>(
+    limit: Option<usize>,
+    mut fetch_page: F,
+) -> Result<Vec<T>>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
@@ -430,6 +483,10 @@ where
     loop {
         let page = fetch_page(token.clone()).await?;
         items.extend(page.items);
+        if let Some(limit) = limit.filter(|limit| items.len() >= *limit) {
+            items.truncate(limit);
+            return Ok(items);
+        }
         if page.token.is_empty() {
             return Ok(items);
         }

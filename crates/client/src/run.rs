@@ -8,8 +8,9 @@ use crate::client::Client;
 use crate::convert::action_id_from_wire;
 use crate::data::{ActionInputs, ActionOutputs};
 use crate::error::{Error, Result};
+use crate::filter::ListFilter;
 use crate::json;
-use crate::rpc::collect_pages;
+use crate::rpc::collect_pages_up_to;
 use crate::summary::ActionSummary;
 use crate::watch::{last_update, watch_action};
 use aerie_core::{ActionId, RunId, RunName};
@@ -77,11 +78,19 @@ impl Run {
     /// Every run in the client's project and domain, in the server's default order (aerie's:
     /// newest first), fetched page by page until the server returns an empty token.
     pub async fn list(client: &Client) -> Result<Vec<Self>> {
-        collect_pages(|token| client.list_runs_page(token))
-            .await?
-            .into_iter()
-            .map(Self::from_wire)
-            .collect()
+        Self::list_where(client, &ListFilter::new()).await
+    }
+
+    /// The runs in the client's project and domain that `filter` selects (phase, root task,
+    /// labels, creation time), in its order, up to its limit.
+    pub async fn list_where(client: &Client, filter: &ListFilter) -> Result<Vec<Self>> {
+        collect_pages_up_to(filter.max_items(), |token| {
+            client.list_runs_page(filter, token)
+        })
+        .await?
+        .into_iter()
+        .map(Self::from_wire)
+        .collect()
     }
 
     /// The run's id.

@@ -1,0 +1,191 @@
+use super::*;
+use aerie_wire::flyteidl2::core::{
+    LiteralType, Parameter, SimpleType, TaskTemplate, TypedInterface, Variable, VariableEntry,
+    VariableMap, literal_type,
+};
+use aerie_wire::flyteidl2::task::NamedParameter;
+
+fn int_type() -> LiteralType {
+    LiteralType {
+        r#type: Some(literal_type::Type::Simple(SimpleType::INTEGER.into())),
+        ..Default::default()
+    }
+}
+
+/// A task `env.t(x: int, y: int = 5)`.
+fn spec() -> TaskSpec {
+    let variable = |name: &str| VariableEntry {
+        key: name.into(),
+        value: Variable {
+            r#type: int_type().into(),
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    let mut template = TaskTemplate::default();
+    template.id.get_or_insert_default().name = "env.t".into();
+    template.interface = TypedInterface {
+        inputs: VariableMap {
+            variables: vec![variable("x"), variable("y")],
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+    .into();
+    let five = Value::Int(5).to_literal(&int_type()).unwrap();
+    TaskSpec {
+        task_template: template.into(),
+        default_inputs: vec![NamedParameter {
+            name: "y".into(),
+            parameter: Parameter {
+                behavior: Some(parameter::Behavior::Default(Box::new(five))),
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn values(inputs: &Inputs) -> Vec<(String, Value)> {
+    inputs
+        .literals
+        .iter()
+        .map(|named| (named.name.clone(), Value::from_literal(&named.value)))
+        .collect()
+}
+
+fn given(pairs: &[(&str, Given)]) -> Vec<(String, Given)> {
+    pairs
+        .iter()
+        .map(|(name, given)| ((*name).to_owned(), given.clone()))
+        .collect()
+}
+
+#[test]
+fn every_declared_input_is_sent_in_order_with_defaults_filled_in() {
+    let inputs =
+        encode_inputs(&spec(), &given(&[("x", Given::Value(Value::Int(1)))]), None).unwrap();
+    assert_eq!(
+        values(&inputs),
+        [
+            ("x".to_owned(), Value::Int(1)),
+            ("y".to_owned(), Value::Int(5))
+        ]
+    );
+    let inputs = encode_inputs(
+        &spec(),
+        &given(&[
+            ("y", Given::Text("9".into())),
+            ("x", Given::Value(Value::Int(2))),
+        ]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        values(&inputs),
+        [
+            ("x".to_owned(), Value::Int(2)),
+            ("y".to_owned(), Value::Int(9))
+        ]
+    );
+}
+
+#[test]
+fn a_rerun_keeps_the_source_inputs_it_is_not_given() {
+    let source = encode_inputs(
+        &spec(),
+        &given(&[
+            ("x", Given::Value(Value::Int(3))),
+            ("y", Given::Value(Value::Int(4))),
+        ]),
+        None,
+    )
+    .unwrap();
+    let rerun = encode_inputs(
+        &spec(),
+        &given(&[("y", Given::Value(Value::Int(8)))]),
+        Some(&source),
+    )
+    .unwrap();
+    assert_eq!(
+        values(&rerun),
+        [
+            ("x".to_owned(), Value::Int(3)),
+            ("y".to_owned(), Value::Int(8))
+        ]
+    );
+}
+
+#[test]
+fn unknown_missing_and_mistyped_inputs_are_refused_by_name() {
+    let message = |result: Result<Inputs>| result.unwrap_err().to_string();
+    assert_eq!(
+        message(encode_inputs(
+            &spec(),
+            &given(&[("z", Given::Value(Value::Int(1)))]),
+            None
+        )),
+        "input \"z\": task env.t has no such input; its inputs are x, y"
+    );
+    assert_eq!(
+        message(encode_inputs(&spec(), &[], None)),
+        "input \"x\": is required (INTEGER)"
+    );
+    assert_eq!(
+        message(encode_inputs(
+            &spec(),
+            &given(&[("x", Given::Text("three".into()))]),
+            None
+        )),
+        "input \"x\": \"three\" is not INTEGER: expected a whole number"
+    );
+}
+
+#[test]
+fn run_options_become_the_run_spec_and_lay_over_a_source_spec() {
+    let options = RunOptions::new()
+        .label("team", "ml")
+        .env("MODE", "fast")
+        .overwrite_cache(true)
+        .max_concurrency(4)
+        .interruptible(false);
+    let spec = options.to_run_spec();
+    assert_eq!(
+        spec.labels.values.get("team").map(String::as_str),
+        Some("ml")
+    );
+    assert_eq!(spec.envs.values.len(), 1);
+    assert!(spec.overwrite_cache && spec.cache_config.overwrite_cache);
+    assert_eq!(spec.max_action_concurrency, 4);
+    assert!(!spec.interruptible.value);
+    assert!(!spec.interruptible.is_unset());
+
+    let mut source = RunOptions::new()
+        .label("team", "data")
+        .label("keep", "yes")
+        .env("MODE", "slow")
+        .env("OTHER", "1")
+        .to_run_spec();
+    options.apply_to(&mut source);
+    assert_eq!(
+        source.labels.values.get("team").map(String::as_str),
+        Some("ml")
+    );
+    assert_eq!(
+        source.labels.values.get("keep").map(String::as_str),
+        Some("yes")
+    );
+    let envs: Vec<(&str, &str)> = source
+        .envs
+        .values
+        .iter()
+        .map(|pair| (pair.key.as_str(), pair.value.as_str()))
+        .collect();
+    assert_eq!(envs, [("OTHER", "1"), ("MODE", "fast")]);
+    assert!(RunOptions::new().is_empty());
+    assert!(RunOptions::new().to_run_spec().labels.is_unset());
+}
