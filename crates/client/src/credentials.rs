@@ -127,12 +127,12 @@ impl Credentials {
         let oauth = metadata
             .get_o_auth2_metadata(GetOAuth2MetadataRequest::default())
             .await
-            .map_err(|err| unauthenticated("cannot discover the token endpoint", &err))?
+            .map_err(|err| explained("cannot discover the token endpoint", err))?
             .into_owned();
         let public = metadata
             .get_public_client_config(GetPublicClientConfigRequest::default())
             .await
-            .map_err(|err| unauthenticated("cannot read the public client config", &err))?
+            .map_err(|err| explained("cannot read the public client config", err))?
             .into_owned();
         let token_endpoint: Uri = oauth.token_endpoint.parse().map_err(|_| {
             ConnectError::unauthenticated(format!(
@@ -179,6 +179,13 @@ impl Credentials {
             refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN),
         })
     }
+}
+
+/// `err` (its code and causes kept) with `what` said first.
+fn explained(what: &str, mut err: ConnectError) -> ConnectError {
+    let message = err.message.take().unwrap_or_default();
+    err.message = Some(format!("{what}: {message}"));
+    err
 }
 
 /// The form of a client-credentials token request, as the SDK sends it.

@@ -18,6 +18,7 @@ use crate::summary::ActionSummary;
 use aerie_core::ActionId;
 use aerie_wire::flyteidl2::common::ActionIdentifier;
 pub use aerie_wire::flyteidl2::logs::dataplane::LogLine;
+use aerie_wire::flyteidl2::logs::dataplane::LogLineOriginator;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -100,6 +101,26 @@ impl Logs {
     pub fn into_stream(self) -> BoxStream<'static, Result<LogLine>> {
         self.lines
     }
+
+    /// Only the lines the task wrote, without the server's own (`[aerie] attempt 1 started`),
+    /// as the SDK's `filter_system=True` shows them.
+    pub fn task_lines_only(self) -> Self {
+        Self {
+            attempt: self.attempt,
+            lines: self
+                .lines
+                .filter(|line| {
+                    let system = matches!(line, Ok(line) if is_system(line));
+                    futures::future::ready(!system)
+                })
+                .boxed(),
+        }
+    }
+}
+
+/// Whether `line` was written by the server about the attempt rather than by the task.
+pub fn is_system(line: &LogLine) -> bool {
+    line.originator.as_known() == Some(LogLineOriginator::SYSTEM)
 }
 
 impl Stream for Logs {

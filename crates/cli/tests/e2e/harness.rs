@@ -114,6 +114,32 @@ impl Aerie {
         self.endpoint = endpoint;
     }
 
+    /// Stops the server and starts it again on the same data directory with `args` instead of
+    /// the ones it had.
+    pub async fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|arg| (*arg).to_owned()).collect();
+        self.restart().await;
+    }
+
+    /// Makes an API key `name` with `role` (`admin`, `read-only`) in the server's data
+    /// directory and returns it encoded, as `FLYTE_API_KEY` takes it.
+    pub async fn api_key(&self, name: &str, role: &str) -> String {
+        let made = Command::new(env!("CARGO_BIN_EXE_aerie"))
+            .args(["apikey", "create", name, "--role", role, "--data-dir"])
+            .arg(&self.data_dir)
+            .output()
+            .await
+            .expect("aerie apikey create runs");
+        let stdout = String::from_utf8_lossy(&made.stdout);
+        assert!(made.status.success(), "apikey create failed: {stdout}");
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("api key:"))
+            .expect("the key is printed")
+            .trim()
+            .to_owned()
+    }
+
     /// The aerie Rust client, connected over the network.
     pub fn client(&self) -> Client {
         Client::connect(&self.endpoint).expect("client")
@@ -252,9 +278,36 @@ async fn spawn_server(data_dir: &Path, args: &[String]) -> (Child, String) {
     };
     let endpoint = line
         .strip_prefix("aerie ready on http://")
+        .or_else(|| line.strip_prefix("aerie ready on https://"))
         .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
         .to_owned();
     (child, endpoint)
+}
+
+/// Writes a test CA and a certificate it signed for `localhost` and `127.0.0.1` into `dir`;
+/// returns the paths of the CA certificate, the server certificate and its key (PEM).
+pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "aerie test CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, leaf.pem()).unwrap();
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).unwrap();
+    paths
 }
 
 /// A task that runs `script` with `sh`; `$1` is the attempt's output prefix.

@@ -25,5 +25,8 @@ mod lifecycle;
 mod limits;
 /// Crashes and restarts: nothing accepted is lost.
 mod restart;
+/// The Rust client as an SDK: launch with typed I/O, watch, abort, signal, list filters,
+/// logs, triggers, reruns, and API keys over TLS.
+mod sdk;
 /// Run- and action-level watch streams.
 mod watches;
