@@ -9,6 +9,7 @@
 
 use crate::data::{ActionInputs, ActionOutputs};
 use crate::error::{Error, Result};
+use crate::filter::ListFilter;
 use crate::logs::{Follow, LogLine};
 use aerie_core::{ActionId, ActionName, Domain, Project, RunName};
 use futures::stream::{BoxStream, StreamExt};
@@ -28,6 +29,17 @@ impl Client {
     /// A blocking client for `endpoint` (see [`crate::Client::connect`]).
     pub fn connect(endpoint: &str) -> Result<Self> {
         Self::new(crate::Client::connect(endpoint)?)
+    }
+
+    /// A blocking client from connection settings (see [`crate::Client::from_config`]).
+    pub fn from_config(config: &crate::Config) -> Result<Self> {
+        Self::new(crate::Client::from_config(config)?)
+    }
+
+    /// A blocking client from the settings found in the environment (see
+    /// [`crate::Client::discover`]).
+    pub fn discover() -> Result<Self> {
+        Self::new(crate::Client::discover()?)
     }
 
     /// Wraps an async client, starting a runtime for it.
@@ -170,6 +182,11 @@ impl ActionDetails {
         self.client.block_on(self.inner.outputs(&self.client))
     }
 
+    /// See [`crate::ActionDetails::signal`].
+    pub fn signal(&self, value: &crate::SignalValue) -> Result<()> {
+        self.client.block_on(self.inner.signal(&self.client, value))
+    }
+
     /// The async details.
     pub fn into_inner(self) -> crate::ActionDetails {
         self.inner
@@ -201,9 +218,23 @@ impl Run {
         })
     }
 
+    /// Starts `launch` (see [`crate::Launch::start`]).
+    pub fn launch(client: &Client, launch: crate::Launch) -> Result<Self> {
+        let inner = client.block_on(launch.start(client))?;
+        Ok(Self {
+            inner,
+            client: client.clone(),
+        })
+    }
+
     /// See [`crate::Run::list`].
     pub fn list(client: &Client) -> Result<Vec<Self>> {
-        let runs = client.block_on(crate::Run::list(client))?;
+        Self::list_where(client, &ListFilter::new())
+    }
+
+    /// See [`crate::Run::list_where`].
+    pub fn list_where(client: &Client, filter: &ListFilter) -> Result<Vec<Self>> {
+        let runs = client.block_on(crate::Run::list_where(client, filter))?;
         Ok(runs
             .into_iter()
             .map(|inner| Self {
@@ -279,7 +310,16 @@ impl Action {
 
     /// See [`crate::Action::list`].
     pub fn list(client: &Client, run_name: &RunName) -> Result<Vec<Self>> {
-        let actions = client.block_on(crate::Action::list(client, run_name))?;
+        Self::list_where(client, run_name, &ListFilter::new())
+    }
+
+    /// See [`crate::Action::list_where`].
+    pub fn list_where(
+        client: &Client,
+        run_name: &RunName,
+        filter: &ListFilter,
+    ) -> Result<Vec<Self>> {
+        let actions = client.block_on(crate::Action::list_where(client, run_name, filter))?;
         Ok(actions
             .into_iter()
             .map(|inner| Self {

@@ -44,7 +44,7 @@ impl Client {
     /// plaintext, `https://host[:port]` over TLS with the system's roots; no credential.
     ///
     /// Makes no request; an unreachable server shows up on the first call as an `unavailable`
-    /// [`Error::Rpc`](crate::Error::Rpc). Project and domain default to [`DEFAULT_PROJECT`] and
+    /// [`Error::Rpc`]. Project and domain default to [`DEFAULT_PROJECT`] and
     /// [`DEFAULT_DOMAIN`].
     pub fn connect(endpoint: &str) -> Result<Self> {
         let endpoint = parse_endpoint(endpoint, false)?;

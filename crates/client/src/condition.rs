@@ -9,9 +9,13 @@ use std::fmt;
 /// The type of value a condition declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
+    /// `bool`.
     Bool,
+    /// `int`.
     Int,
+    /// `float`.
     Float,
+    /// `str`.
     String,
 }
 
@@ -66,9 +70,13 @@ impl fmt::Display for ValueType {
 /// A value to signal a condition with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SignalValue {
+    /// A boolean (an approval, say).
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A float.
     Float(f64),
+    /// A string.
     String(String),
 }
 

@@ -4,7 +4,7 @@
 //! client trades its id and secret for an access token as the SDK does: AuthMetadataService says
 //! where the token endpoint is (GetOAuth2Metadata) and which scopes, audience and header to use
 //! (GetPublicClientConfig); a `POST` with HTTP Basic and `grant_type=client_credentials` returns
-//! the token. [`Transport`] sends it with every call, fetches one before the first call and again
+//! the token. The client's transport sends it with every call, fetches one before the first call and again
 //! shortly before it expires, and forgets it when the server answers 401, so the next call
 //! fetches a fresh one.
 

@@ -22,7 +22,9 @@ pub enum Error {
         op: &'static str,
         /// The run or action (or project) the call was about.
         target: String,
+        /// The Connect code the server answered with (`unavailable` when it was not reached).
         code: ErrorCode,
+        /// The server's message, with the causes of a transport failure.
         message: String,
     },
     /// No version of the task is deployed (the server listed none), so there is no latest.
@@ -33,25 +35,45 @@ pub enum Error {
     },
     /// The endpoint string is not something the client can dial.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
-    InvalidEndpoint { endpoint: String, reason: String },
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A name or URI given by the caller does not validate.
     #[error(transparent)]
     InvalidId(#[from] IdError),
     /// The server sent something the contract rules out.
     #[error("malformed {what} from the server: {detail}")]
-    Malformed { what: &'static str, detail: String },
+    Malformed {
+        /// What the server sent, e.g. `run id`.
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The action's phase is UNSPECIFIED or a number this client does not know.
     #[error("action {action} has no known phase (wire value {raw})")]
-    UnknownPhase { action: ActionId, raw: i32 },
+    UnknownPhase {
+        /// The action.
+        action: ActionId,
+        /// The wire value of its phase.
+        raw: i32,
+    },
     /// Outputs were asked for before the action finished.
     #[error("action {action} is {phase}: outputs exist only once it is done")]
     NotTerminal {
+        /// The action.
         action: ActionId,
+        /// The phase it is in.
         phase: ActionPhase,
     },
     /// A watch ended without delivering a single update.
     #[error("the watch of action {action} ended without any update")]
-    NoUpdates { action: ActionId },
+    NoUpdates {
+        /// The action watched.
+        action: ActionId,
+    },
     /// An input given to a launch, or an output asked for, does not fit: unknown name, missing
     /// required input, or a value its type cannot hold.
     #[error("{what} {name:?}: {reason}")]

@@ -28,6 +28,8 @@
 //! - `rpc` and `convert` (private): every Connect call, and checking the ids the server sends
 //!   (the conversions themselves are `aerie-convert`'s, shared with the server).
 
+#![deny(missing_docs)]
+
 pub mod action;
 pub mod action_details;
 pub mod blocking;
