@@ -5,8 +5,7 @@
 
 use crate::serve::{ServeArgs, StoreArgs};
 use aerie_client::{
-    ActionId, ActionName, Client, DEFAULT_DOMAIN, DEFAULT_ENDPOINT, DEFAULT_PROJECT, Domain,
-    Project, RunName,
+    ActionId, ActionName, Client, Config, DEFAULT_ENDPOINT, Domain, Project, RunName,
 };
 use aerie_core::Role;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -26,26 +25,55 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Where to find the runs; accepted before or after the subcommand.
+/// Where to find the runs; accepted before or after the subcommand. What is not given comes
+/// from the flyte config file and the SDK's environment variables, as the `flyte` CLI reads them
+/// (`FLYTE_API_KEY` included), else the defaults below.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The aerie server: HOST:PORT, http://HOST:PORT or dns:///HOST:PORT (plaintext HTTP).
-    #[arg(
-        long,
-        global = true,
-        env = "AERIE_ENDPOINT",
-        default_value = DEFAULT_ENDPOINT,
-        value_name = "ENDPOINT"
-    )]
-    pub endpoint: String,
+    /// The aerie server: HOST:PORT, http://HOST:PORT or dns:///HOST:PORT (plaintext), or
+    /// https://HOST[:PORT] (TLS) [default: the flyte config's admin.endpoint, else
+    /// localhost:30080].
+    #[arg(long, global = true, env = "AERIE_ENDPOINT", value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
 
-    /// The project the runs belong to.
-    #[arg(short, long, global = true, default_value = DEFAULT_PROJECT)]
-    pub project: Project,
+    /// The project the runs belong to [default: the flyte config's task.project, else
+    /// flytesnacks].
+    #[arg(short, long, global = true)]
+    pub project: Option<Project>,
 
-    /// The domain the runs belong to.
-    #[arg(short, long, global = true, default_value = DEFAULT_DOMAIN)]
-    pub domain: Domain,
+    /// The domain the runs belong to [default: the flyte config's task.domain, else
+    /// development].
+    #[arg(short, long, global = true)]
+    pub domain: Option<Domain>,
+}
+
+impl GlobalArgs {
+    /// The connection settings: the flyte config and environment, with these flags over them.
+    pub fn config(&self) -> aerie_client::Result<Config> {
+        let mut config = Config::discover()?;
+        if let Some(endpoint) = &self.endpoint {
+            config.insecure = !endpoint.trim().starts_with("https://");
+            config.endpoint = Some(endpoint.clone());
+        }
+        if let Some(project) = &self.project {
+            config.project = Some(project.to_string());
+        }
+        if let Some(domain) = &self.domain {
+            config.domain = Some(domain.to_string());
+        }
+        Ok(config)
+    }
+
+    /// The endpoint calls go to, for messages.
+    pub fn shown_endpoint(&self) -> String {
+        match &self.endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => Config::discover()
+                .ok()
+                .and_then(|config| config.endpoint)
+                .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +83,12 @@ pub enum Command {
     /// List runs, actions, deployed tasks or triggers, or show one.
     #[command(subcommand)]
     Get(GetCommand),
+    /// Run a deployed task: its latest version (or --version), with inputs given as
+    /// `-i NAME=VALUE`, each read as the type the task declares (`n=3`, `xs=[1,2]`,
+    /// `pause=1m30s`, `data=s3://bucket/key`). Prints the run, follows it until it ends and
+    /// prints its outputs; exit 0 if it succeeded, 1 if not.
+    #[command(disable_version_flag = true)]
+    Run(RunArgs),
     /// Follow an action live until it ends; exit 0 if it succeeded, 1 if not.
     Watch(WatchArgs),
     /// Print the log of one attempt of an action, as the task wrote it.
@@ -325,6 +359,56 @@ impl ActionTarget {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The deployed task, e.g. `hello.main` (see `aerie get task`).
+    pub task: String,
+
+    /// The version to run [default: the one deployed last].
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+
+    /// An input, `NAME=VALUE`; repeat for each. Inputs left out take the task's defaults.
+    #[arg(short = 'i', long = "input", value_name = "NAME=VALUE", value_parser = key_value)]
+    pub inputs: Vec<(String, String)>,
+
+    /// The run's name [default: one the server picks].
+    #[arg(long)]
+    pub name: Option<RunName>,
+
+    /// A label, `KEY=VALUE`; repeat for each.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub labels: Vec<(String, String)>,
+
+    /// An environment variable for every task of the run, `KEY=VALUE`; repeat for each.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub env_vars: Vec<(String, String)>,
+
+    /// Run cached tasks again and overwrite their cache entries.
+    #[arg(long)]
+    pub overwrite_cache: bool,
+
+    /// At most this many actions of the run at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_concurrency: Option<u32>,
+
+    /// Print the run and return at once instead of following it.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// `table` draws one live status line; `json` prints every update as one line of proto3 JSON.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `KEY=VALUE`, split at the first `=`; the key must not be empty.
+fn key_value(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("{raw:?} is not KEY=VALUE")),
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub target: ActionTarget,
@@ -433,15 +517,54 @@ mod tests {
     }
 
     #[test]
-    fn defaults_point_at_the_local_server_and_the_example_project() {
-        // An AERIE_ENDPOINT set in the environment rightly overrides the default.
-        if std::env::var_os("AERIE_ENDPOINT").is_some() {
-            return;
-        }
-        let cli = parse(&["get", "run"]).unwrap();
-        assert_eq!(cli.global.endpoint, "localhost:30080");
-        assert_eq!(cli.global.project.as_str(), "flytesnacks");
-        assert_eq!(cli.global.domain.as_str(), "development");
+    fn run_takes_a_task_a_version_and_typed_inputs_as_text() {
+        let cli = parse(&[
+            "run",
+            "hello.say_hello",
+            "--version",
+            "v2",
+            "-i",
+            "name=Rust",
+            "-i",
+            "xs=[1,2]",
+            "--label",
+            "team=ml",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run: {:?}", cli.command);
+        };
+        assert_eq!(args.task, "hello.say_hello");
+        assert_eq!(args.version.as_deref(), Some("v2"));
+        assert_eq!(
+            args.inputs,
+            [
+                ("name".to_owned(), "Rust".to_owned()),
+                ("xs".to_owned(), "[1,2]".to_owned())
+            ]
+        );
+        assert_eq!(args.labels, [("team".to_owned(), "ml".to_owned())]);
+        assert!(parse(&["run", "t", "-i", "novalue"]).is_err());
+        assert!(parse(&["run", "t", "-i", "=3"]).is_err());
+    }
+
+    #[test]
+    fn flags_lay_over_the_discovered_settings() {
+        let cli = parse(&[
+            "get",
+            "run",
+            "--endpoint",
+            "https://aerie.example",
+            "-p",
+            "ml",
+        ])
+        .unwrap();
+        let config = cli.global.config().unwrap();
+        assert_eq!(config.endpoint.as_deref(), Some("https://aerie.example"));
+        assert!(!config.insecure);
+        assert_eq!(config.project.as_deref(), Some("ml"));
+        let plain = parse(&["get", "run", "--endpoint", "localhost:1"]).unwrap();
+        assert!(plain.global.config().unwrap().insecure);
     }
 
     #[test]
@@ -458,8 +581,8 @@ mod tests {
             "json",
         ])
         .unwrap();
-        assert_eq!(cli.global.project.as_str(), "p2");
-        assert_eq!(cli.global.domain.as_str(), "production");
+        assert_eq!(cli.global.project.unwrap().as_str(), "p2");
+        assert_eq!(cli.global.domain.unwrap().as_str(), "production");
         let Command::Get(GetCommand::Action(args)) = cli.command else {
             panic!("parsed as {:?}", cli.command);
         };

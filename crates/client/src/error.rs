@@ -85,6 +85,10 @@ pub enum Error {
         /// What is wrong, e.g. `a string does not fit type INTEGER`.
         reason: String,
     },
+    /// A launch asks for something its target cannot take: a version for a trigger, inputs for
+    /// a trigger run, `force_rerun` outside a recovery.
+    #[error("{0}")]
+    InvalidLaunch(String),
     /// The connection settings (flyte config file, environment, API key, CA certificate) are
     /// unusable.
     #[error("{0}")]

@@ -210,6 +210,8 @@ pub struct Launch {
     target: Target,
     inputs: Vec<(String, Given)>,
     options: RunOptions,
+    /// A builder call that does not apply to the target, refused at start.
+    misuse: Option<&'static str>,
 }
 
 impl Launch {
@@ -218,6 +220,7 @@ impl Launch {
             target,
             inputs: Vec::new(),
             options: RunOptions::default(),
+            misuse: None,
         }
     }
 
@@ -261,18 +264,26 @@ impl Launch {
         })
     }
 
-    /// Runs version `version` of the task instead of the latest (tasks only).
+    /// Runs version `version` of the task instead of the latest. Only a task launch takes a
+    /// version; [`start`](Self::start) refuses one on a trigger or a rerun.
     pub fn version(mut self, version: impl Into<String>) -> Self {
-        if let Target::Task { version: slot, .. } = &mut self.target {
-            *slot = Some(version.into());
+        match &mut self.target {
+            Target::Task { version: slot, .. } => *slot = Some(version.into()),
+            _ => self.misuse = Some("a version applies to a task launch only"),
         }
         self
     }
 
-    /// In a recovery, runs action `action` (e.g. `a1`) again even if it succeeded.
+    /// In a recovery, runs action `action` (e.g. `a1`) again even if it succeeded. Only a
+    /// recovery takes this; [`start`](Self::start) refuses it on anything else.
     pub fn force_rerun(mut self, action: impl Into<String>) -> Self {
-        if let Target::Rerun { force, .. } = &mut self.target {
-            force.push(action.into());
+        match &mut self.target {
+            Target::Rerun {
+                force,
+                recover: true,
+                ..
+            } => force.push(action.into()),
+            _ => self.misuse = Some("force_rerun applies to a recovery only (Launch::recover)"),
         }
         self
     }
@@ -300,6 +311,9 @@ impl Launch {
     /// source run's), the inputs are checked and encoded against its interface and uploaded
     /// (DataProxyService/UploadInputs), then RunService/CreateRun starts it, as the SDK does.
     pub async fn start(self, client: &Client) -> Result<Run> {
+        if let Some(misuse) = self.misuse {
+            return Err(Error::InvalidLaunch(misuse.to_owned()));
+        }
         let run = self.options.run_target(client);
         let target = self.describe(client);
         let (task, inputs, run_spec) = match &self.target {
@@ -318,11 +332,6 @@ impl Launch {
                 recover,
                 force,
             } => {
-                if !force.is_empty() && !recover {
-                    return Err(Error::Config(
-                        "force_rerun applies to a recovery only (Launch::recover)".into(),
-                    ));
-                }
                 let source_id = client.run_id(source.clone());
                 let details = client.get_run_details(&source_id).await?;
                 let root = details
@@ -404,14 +413,10 @@ impl Launch {
 
     /// CreateRun of a trigger: the server fires it with its own inputs.
     async fn start_trigger(&self, client: &Client, task: &str, name: &str) -> Result<Run> {
-        if let Some((input, _)) = self.inputs.first() {
-            return Err(Error::Value {
-                what: "input",
-                name: input.clone(),
-                reason: format!(
-                    "a run of trigger {name} takes the inputs the trigger was deployed with"
-                ),
-            });
+        if !self.inputs.is_empty() {
+            return Err(Error::InvalidLaunch(format!(
+                "a run of trigger {name} takes the inputs the trigger was deployed with"
+            )));
         }
         let request = CreateRunRequest {
             id: Some(self.options.run_target(client).into()),

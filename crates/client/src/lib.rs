@@ -1,6 +1,6 @@
-//! The Rust client of aerie: runs, actions, action details, inputs, outputs and logs of a Flyte 2
-//! control plane, and the tasks and triggers deployed to it, over the Connect protocol the
-//! official Python SDK speaks.
+//! The Rust client of aerie and any Flyte 2 control plane: launch runs of deployed tasks, watch,
+//! signal and abort them, and read runs, actions, action details, typed inputs and outputs, logs,
+//! tasks and triggers, over the Connect protocol the official Python SDK speaks.
 //!
 //! ```no_run
 //! use aerie_client::{ActionDetails, ActionSummary, Client};
@@ -12,18 +12,32 @@
 //! # }
 //! ```
 //!
-//! Every call is async; [`blocking`] has a twin of each for programs without a runtime.
+//! Every call is async; [`blocking`] has twins for programs without a runtime.
+//!
+//! Runs are started with [`Launch`]: a deployed task by name (its latest version, or one named)
+//! with typed inputs ([`Value`]), a trigger, or a rerun or recovery of an earlier run, with the
+//! settings of [`RunOptions`]. A [`Run`] is waited on, watched, aborted, and its outputs read as
+//! Rust types ([`NamedLiterals::get_as`]).
+//!
+//! A client connects as the `flyte` CLI does with [`Client::discover`]: the flyte config file,
+//! the SDK's environment variables (`FLYTE_API_KEY` included) and `AERIE_ENDPOINT`; TLS and API
+//! keys are handled as the Python SDK handles them ([`Config`], [`credentials`]).
 //!
 //! # Layout
-//! - [`client`]: [`Client`], the connection and the default project and domain.
+//! - [`client`], [`config`], [`credentials`], [`endpoint`]: [`Client`] and how it connects:
+//!   settings found like the SDK's, TLS, and the OAuth2 client-credentials flow of API keys.
+//! - [`launch`]: [`Launch`] and [`RunOptions`], starting runs.
 //! - [`action_details`]: [`ActionDetails`], the mirror of `flyte.remote.ActionDetails`.
 //! - [`summary`]: [`ActionSummary`], the id/phase/timing accessors every action record shares.
 //! - [`action`], [`run`]: [`Action`] (list and get actions of a run) and [`Run`] (get, list,
-//!   wait, abort, outputs).
+//!   wait, abort, outputs); [`filter`]: [`ListFilter`], which of them a listing returns.
 //! - [`watch`]: the reconnecting WatchActionDetails stream and its retry rules.
-//! - [`data`]: [`ActionInputs`] and [`ActionOutputs`]; [`literal`]: how a literal is shown.
+//! - [`data`]: [`ActionInputs`] and [`ActionOutputs`]; [`value`]: [`Value`], typed inputs and
+//!   outputs; [`literal`]: how a literal is shown.
+//! - [`condition`]: the values a paused condition is signalled with.
 //! - [`logs`]: [`Logs`], the lines of one attempt.
 //! - [`task`], [`trigger`]: [`Task`] (deployed task versions) and [`Trigger`] (their schedules).
+//! - [`blocking`]: the blocking twins.
 //! - [`error`]: [`Error`], the one error type, with the Connect code and what was being done.
 //! - `rpc` and `convert` (private): every Connect call, and checking the ids the server sends
 //!   (the conversions themselves are `aerie-convert`'s, shared with the server).

@@ -98,6 +98,19 @@ impl Run {
         &self.root.run
     }
 
+    /// The console page of the run, as the SDK prints it
+    /// (`http://HOST:PORT/v2/domain/D/project/P/runs/RUN`).
+    pub fn url(&self, client: &Client) -> String {
+        let run = self.run_id();
+        format!(
+            "{}v2/domain/{}/project/{}/runs/{}",
+            client.endpoint(),
+            run.domain,
+            run.project,
+            run.name
+        )
+    }
+
     /// The run's labels, in no particular order.
     pub fn labels(&self) -> impl Iterator<Item = (&str, &str)> {
         self.wire

@@ -11,6 +11,7 @@ mod get;
 mod io;
 mod logs;
 mod nodes;
+mod run;
 mod signal;
 mod storage;
 mod watch;
@@ -28,38 +29,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(args).await.map(succeeded),
         Command::Get(command) => get::run(&connect(&global)?, command).await.map(succeeded),
+        Command::Run(args) => run::run(&connect(&global)?, args).await,
         Command::Watch(args) => watch::run(&connect(&global)?, args).await,
         Command::Logs(args) => logs::run(&connect(&global)?, args).await.map(succeeded),
         Command::Abort(command) => abort::run(&connect(&global)?, command).await.map(succeeded),
         Command::Io(args) => io::run(&connect(&global)?, args).await.map(succeeded),
         Command::Signal(args) => signal::run(&connect(&global)?, args).await.map(succeeded),
         Command::ApiKey(command) => apikey::run(command).await.map(succeeded),
-        Command::Storage(command) => storage::run(command, &global.endpoint).map(succeeded),
+        Command::Storage(command) => {
+            storage::run(command, &connect(&global)?.endpoint().to_string()).map(succeeded)
+        }
         Command::Cache(command) => cache::run(command).await.map(succeeded),
         Command::Nodes(args) => nodes::run(args).await.map(succeeded),
     };
-    outcome.map_err(|err| explain_unreachable(err, &global.endpoint))
+    outcome.map_err(|err| explain_unreachable(err, &global))
 }
 
 /// Says which endpoint could not be reached, since the call's own message cannot know.
-fn explain_unreachable(err: anyhow::Error, endpoint: &str) -> anyhow::Error {
+fn explain_unreachable(err: anyhow::Error, global: &GlobalArgs) -> anyhow::Error {
     let unreachable = err
         .downcast_ref::<aerie_client::Error>()
         .is_some_and(|err| err.code() == Some(ErrorCode::Unavailable));
     if unreachable {
         err.context(format!(
-            "cannot reach {endpoint} (is `aerie serve` running?)"
+            "cannot reach {} (is `aerie serve` running?)",
+            global.shown_endpoint()
         ))
     } else {
         err
     }
 }
 
-/// A client for the global endpoint, project and domain (no call is made yet).
+/// A client for the global endpoint, project and domain, with the flyte config's settings for
+/// what they leave out (no call is made yet).
 fn connect(global: &GlobalArgs) -> anyhow::Result<Client> {
-    Ok(Client::connect(&global.endpoint)?
-        .with_project(global.project.clone())
-        .with_domain(global.domain.clone()))
+    Ok(Client::from_config(&global.config()?)?)
 }
 
 /// Prints the proto3 JSON of wire messages, indented as the Python SDK's `to_json` does and in

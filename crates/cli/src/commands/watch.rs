@@ -6,7 +6,7 @@
 
 use crate::args::{OutputFormat, WatchArgs};
 use crate::output::{abort_summary, error_summary, format_duration, phase_label};
-use aerie_client::{ActionDetails, ActionSummary, Client};
+use aerie_client::{ActionDetails, ActionId, ActionSummary, Client};
 use futures::StreamExt;
 use std::io::{IsTerminal, Write, stdout};
 use std::process::ExitCode;
@@ -16,9 +16,28 @@ use std::time::Duration;
 const REDRAW_EVERY: Duration = Duration::from_millis(200);
 
 pub async fn run(client: &Client, args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let action = args.target.action_id(client);
+    let last = follow(client, &args.target.action_id(client), args.output.format).await?;
+    Ok(exit_code(&last))
+}
+
+/// 0 if the action succeeded, 1 if not.
+pub fn exit_code(last: &ActionDetails) -> ExitCode {
+    if last.phase().is_ok_and(|phase| phase.is_success()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Follows `action` until it is done, printing its changes as `format` asks; returns its last
+/// details.
+pub async fn follow(
+    client: &Client,
+    action: &ActionId,
+    format: OutputFormat,
+) -> anyhow::Result<ActionDetails> {
     let out = stdout();
-    let mode = match args.output.format {
+    let mode = match format {
         OutputFormat::Json => Mode::Json,
         OutputFormat::Table if out.is_terminal() => Mode::Live,
         OutputFormat::Table => Mode::Lines,
@@ -28,7 +47,7 @@ pub async fn run(client: &Client, args: WatchArgs) -> anyhow::Result<ExitCode> {
         out,
         last_change: None,
     };
-    let mut updates = ActionDetails::watch(client, &action);
+    let mut updates = ActionDetails::watch(client, action);
     let mut redraw = tokio::time::interval(REDRAW_EVERY);
     let mut last: Option<ActionDetails> = None;
     loop {
@@ -51,12 +70,7 @@ pub async fn run(client: &Client, args: WatchArgs) -> anyhow::Result<ExitCode> {
     let last =
         last.ok_or_else(|| anyhow::anyhow!("the watch of {action} ended without an update"))?;
     reporter.finish(&last)?;
-    let succeeded = last.phase().is_ok_and(|phase| phase.is_success());
-    Ok(if succeeded {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(last)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -622,7 +622,10 @@ async fn a_trigger_a_rerun_and_a_recovery_start_runs_that_name_their_source() {
         .start(&client)
         .await
         .unwrap_err();
-    assert!(matches!(refused, aerie_client::Error::Value { .. }));
+    assert!(
+        matches!(refused, aerie_client::Error::InvalidLaunch(_)),
+        "{refused}"
+    );
 
     let mut source = Launch::task("rust.echo")
         .input("n", 1)

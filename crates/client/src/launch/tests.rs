@@ -189,3 +189,27 @@ fn run_options_become_the_run_spec_and_lay_over_a_source_spec() {
     assert!(RunOptions::new().is_empty());
     assert!(RunOptions::new().to_run_spec().labels.is_unset());
 }
+
+#[tokio::test]
+async fn settings_that_do_not_apply_to_the_target_are_refused_before_any_call() {
+    // Nothing listens on port 1: a call would fail as unavailable, not as a bad launch.
+    let client = Client::connect("localhost:1").unwrap();
+    for (launch, expected) in [
+        (
+            Launch::trigger("env.t", "nightly").version("v1"),
+            "a version applies to a task launch only",
+        ),
+        (
+            Launch::rerun("r1".parse().unwrap()).force_rerun("a1"),
+            "force_rerun applies to a recovery only (Launch::recover)",
+        ),
+        (
+            Launch::trigger("env.t", "nightly").input("x", 1),
+            "a run of trigger nightly takes the inputs the trigger was deployed with",
+        ),
+    ] {
+        let err = launch.start(&client).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidLaunch(_)), "{err:?}");
+        assert_eq!(err.to_string(), expected);
+    }
+}
