@@ -5,8 +5,10 @@ Start aerie first (`scripts/demo` does everything for you), then:
     .venv/bin/python examples/hello.py            # or: python examples/hello.py [NAME]
 
 The script submits `say_hello` with `flyte.run`, prints the run's name and console URL, waits for
-the run to finish and prints its outputs. Set AERIE_ENDPOINT to reach aerie somewhere other than
-localhost:30080.
+the run to finish and prints its outputs. Then it deploys the `hello` environment with
+`flyte.deploy`, so `hello.say_hello` can be run by name from elsewhere (`aerie run hello.say_hello
+-i name=Rust`, or the Rust client's `launch` example). Set AERIE_ENDPOINT to reach aerie somewhere
+other than localhost:30080.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ def main() -> int:
 
     outputs = run.outputs()
     print(f"Outputs:  {dict(outputs.named_outputs)}")
+
+    flyte.deploy(env)
+    print("Deployed: hello.say_hello")
     return 0
 
 

@@ -44,7 +44,7 @@ pub async fn run(client: &Client, args: RunArgs) -> anyhow::Result<ExitCode> {
         if outputs.is_empty() {
             writeln!(out, "  (none)")?;
         }
-        for (name, value) in outputs.rendered() {
+        for (name, value) in outputs.values() {
             writeln!(out, "  {name} = {value}")?;
         }
         out.flush()?;
