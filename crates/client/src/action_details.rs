@@ -99,7 +99,7 @@ impl ActionDetails {
     /// Fetches the action `action_id` (RunService/GetActionDetails).
     pub async fn get_details(client: &Client, action_id: &ActionId) -> Result<Self> {
         let wire = client
-            .get_action_details(&aerie_convert::wire_action_id(action_id, ""))
+            .get_action_details(&aerie_convert::wire_action_id(action_id, client.org()))
             .await?;
         Self::from_wire(wire)
     }
@@ -109,7 +109,10 @@ impl ActionDetails {
     /// `internal`, dropped connections) reconnect with backoff; a stream the server closes before
     /// the action is done is re-opened. See [`crate::watch`] for the exact rules.
     pub fn watch(client: &Client, action_id: &ActionId) -> BoxStream<'static, Result<Self>> {
-        watch_action(client.clone(), aerie_convert::wire_action_id(action_id, ""))
+        watch_action(
+            client.clone(),
+            aerie_convert::wire_action_id(action_id, client.org()),
+        )
     }
 
     /// Like [`watch`](Self::watch), and keeps `self` up to date with every update. With

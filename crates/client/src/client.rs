@@ -36,6 +36,7 @@ pub struct Client {
     endpoint: Uri,
     project: Project,
     domain: Domain,
+    org: String,
     authenticated: bool,
 }
 
@@ -77,6 +78,7 @@ impl Client {
         };
         let endpoint = parse_endpoint(&endpoint, tls)?;
         let http = http_client(&endpoint, config.ca_cert_file.as_deref())?;
+        let key_org = key.as_ref().and_then(|key| key.org.clone());
         let credentials = key.map(|key| Arc::new(Credentials::new(key, endpoint.clone())));
         let mut client = Self::with_transport(endpoint, Transport { http, credentials })?;
         if let Some(project) = &config.project {
@@ -84,6 +86,10 @@ impl Client {
         }
         if let Some(domain) = &config.domain {
             client.domain = domain.parse()?;
+        }
+        let key_org = key_org.filter(|_| config.org.is_none());
+        if let Some(org) = config.org.clone().or(key_org) {
+            client = client.with_org(org)?;
         }
         Ok(client)
     }
@@ -105,6 +111,7 @@ impl Client {
             endpoint,
             project: DEFAULT_PROJECT.parse()?,
             domain: DEFAULT_DOMAIN.parse()?,
+            org: String::new(),
             authenticated,
         })
     }
@@ -126,6 +133,21 @@ impl Client {
     pub fn with_domain(mut self, domain: Domain) -> Self {
         self.domain = domain;
         self
+    }
+
+    /// The same connection in organization `org` (sent in every id, as the SDK sends
+    /// `task.org`); aerie keeps no organizations and ignores it. An org the server would refuse
+    /// (too long, control characters) is refused here.
+    pub fn with_org(mut self, org: impl Into<String>) -> Result<Self> {
+        let org = org.into();
+        aerie_core::Org::parse(&org)?;
+        self.org = org;
+        Ok(self)
+    }
+
+    /// The organization sent in every id; empty when none is set.
+    pub fn org(&self) -> &str {
+        &self.org
     }
 
     /// The base URI calls go to, e.g. `http://localhost:30080/`.
@@ -204,6 +226,7 @@ impl fmt::Debug for Client {
             .field("endpoint", &self.endpoint)
             .field("project", &self.project)
             .field("domain", &self.domain)
+            .field("org", &self.org)
             .field("authenticated", &self.authenticated)
             .finish_non_exhaustive()
     }
@@ -219,6 +242,53 @@ mod tests {
         assert_eq!(client.endpoint().to_string(), "http://localhost:1/");
         let id = client.action_id("r1".parse().unwrap(), ActionName::root());
         assert_eq!(id.to_string(), "flytesnacks/development/r1/a0");
+    }
+
+    #[test]
+    fn a_config_sets_scope_and_org_and_an_api_key_needs_tls() {
+        use base64::Engine as _;
+        let key =
+            base64::engine::general_purpose::STANDARD.encode("aerie.example:id:secret:keyorg");
+        let from_key = Client::from_config(&Config {
+            api_key: Some(key.clone()),
+            project: Some("ml".into()),
+            ..Config::default()
+        })
+        .unwrap();
+        assert_eq!(from_key.endpoint().to_string(), "https://aerie.example/");
+        assert!(from_key.is_authenticated());
+        assert_eq!(from_key.org(), "keyorg");
+        assert_eq!(from_key.project().as_str(), "ml");
+        let insecure = Client::from_config(&Config {
+            endpoint: Some("localhost:30080".into()),
+            insecure: true,
+            api_key: Some(key),
+            org: Some("acme".into()),
+            ..Config::default()
+        })
+        .unwrap();
+        assert!(!insecure.is_authenticated(), "no credential over plaintext");
+        assert_eq!(insecure.org(), "acme");
+        assert_eq!(
+            Client::from_config(&Config::default())
+                .unwrap()
+                .endpoint()
+                .to_string(),
+            "http://localhost:30080/"
+        );
+        assert!(matches!(
+            Client::from_config(&Config {
+                api_key: Some("not a key".into()),
+                ..Config::default()
+            }),
+            Err(Error::Config(_))
+        ));
+        assert!(
+            Client::connect("localhost:1")
+                .unwrap()
+                .with_org("bad\norg")
+                .is_err()
+        );
     }
 
     #[test]

@@ -152,13 +152,14 @@ impl RunOptions {
     /// The run to create: its name if given, else the project the server names one in.
     fn run_target(&self, client: &Client) -> RunTarget {
         match &self.name {
-            Some(name) => {
-                RunTarget::Run(aerie_convert::wire_run_id(&client.run_id(name.clone()), ""))
-            }
+            Some(name) => RunTarget::Run(aerie_convert::wire_run_id(
+                &client.run_id(name.clone()),
+                client.org(),
+            )),
             None => RunTarget::Project(aerie_convert::wire_project(
                 client.project(),
                 client.domain(),
-                "",
+                client.org(),
             )),
         }
     }
@@ -348,7 +349,7 @@ impl Launch {
                 let inputs = encode_inputs(&spec, &self.inputs, source_inputs.as_option())?;
                 let mut run_spec = details.run_spec.into_option().unwrap_or_default();
                 run_spec.relation = Relation {
-                    related_to: aerie_convert::wire_run_id(&source_id, "").into(),
+                    related_to: aerie_convert::wire_run_id(&source_id, client.org()).into(),
                     relation_type: if *recover {
                         RelationType::RELATION_TYPE_RECOVER
                     } else {
@@ -421,7 +422,13 @@ impl Launch {
         let request = CreateRunRequest {
             id: Some(self.options.run_target(client).into()),
             task: Some(create_run_request::Task::TriggerName(Box::new(
-                aerie_convert::wire_trigger_name(client.project(), client.domain(), task, name, ""),
+                aerie_convert::wire_trigger_name(
+                    client.project(),
+                    client.domain(),
+                    task,
+                    name,
+                    client.org(),
+                ),
             ))),
             run_spec: if self.options.is_empty() {
                 Default::default()

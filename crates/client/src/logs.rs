@@ -57,7 +57,7 @@ impl Logs {
         attempt: Option<u32>,
         follow: Follow,
     ) -> Result<Self> {
-        let wire_id = aerie_convert::wire_action_id(action, "");
+        let wire_id = aerie_convert::wire_action_id(action, client.org());
         let attempt = match attempt {
             Some(attempt) => attempt,
             None => latest_attempt_number(&ActionDetails::from_wire(

@@ -3,7 +3,7 @@
 //! Every request is built and every response unpacked here, so the higher-level types
 //! ([`crate::ActionDetails`], [`crate::Run`], [`crate::Action`], [`crate::Logs`]) never touch a
 //! generated client. Ids the server sent are passed back verbatim (org included); ids the caller
-//! typed are built in [`crate::convert`].
+//! typed are built with the client's org.
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -120,7 +120,7 @@ impl Client {
     /// RunService/GetRunDetails: the run spec and the full details of its root action.
     pub(crate) async fn get_run_details(&self, run: &RunId) -> Result<RunDetails> {
         let request = GetRunDetailsRequest {
-            run_id: aerie_convert::wire_run_id(run, "").into(),
+            run_id: aerie_convert::wire_run_id(run, self.org()).into(),
             ..Default::default()
         };
         let response = self
@@ -197,7 +197,7 @@ impl Client {
             scope_by: Some(ScopeBy::ProjectId(Box::new(aerie_convert::wire_project(
                 self.project(),
                 self.domain(),
-                "",
+                self.org(),
             )))),
             ..Default::default()
         };
@@ -225,7 +225,7 @@ impl Client {
     ) -> Result<Page<Action>> {
         let request = ListActionsRequest {
             request: filter.request(token, PAGE_SIZE).into(),
-            run_id: aerie_convert::wire_run_id(run, "").into(),
+            run_id: aerie_convert::wire_run_id(run, self.org()).into(),
             ..Default::default()
         };
         let response = self
@@ -243,7 +243,7 @@ impl Client {
     /// RunService/AbortRun.
     pub(crate) async fn abort_run(&self, run: &RunId, reason: Option<&str>) -> Result<()> {
         let request = AbortRunRequest {
-            run_id: aerie_convert::wire_run_id(run, "").into(),
+            run_id: aerie_convert::wire_run_id(run, self.org()).into(),
             reason: reason.map(str::to_owned),
             ..Default::default()
         };
@@ -375,7 +375,7 @@ impl Client {
         let request = ListTasksRequest {
             request: listing.request(token).into(),
             scope_by: Some(list_tasks_request::ScopeBy::ProjectId(Box::new(
-                aerie_convert::wire_project(self.project(), self.domain(), ""),
+                aerie_convert::wire_project(self.project(), self.domain(), self.org()),
             ))),
             ..Default::default()
         };
@@ -425,21 +425,25 @@ impl Client {
         token: String,
     ) -> Result<Page<Trigger>> {
         let scope = format!("{}/{}", self.project(), self.domain());
-        let (scope_by, target) =
-            match task_name_opt {
-                Some(task_name) => (
-                    list_triggers_request::ScopeBy::TaskName(Box::new(
-                        aerie_convert::wire_task_name(self.project(), self.domain(), task_name, ""),
-                    )),
-                    format!("{scope}/{task_name}"),
-                ),
-                None => (
+        let (scope_by, target) = match task_name_opt {
+            Some(task_name) => (
+                list_triggers_request::ScopeBy::TaskName(Box::new(aerie_convert::wire_task_name(
+                    self.project(),
+                    self.domain(),
+                    task_name,
+                    self.org(),
+                ))),
+                format!("{scope}/{task_name}"),
+            ),
+            None => {
+                (
                     list_triggers_request::ScopeBy::ProjectId(Box::new(
-                        aerie_convert::wire_project(self.project(), self.domain(), ""),
+                        aerie_convert::wire_project(self.project(), self.domain(), self.org()),
                     )),
                     scope,
-                ),
-            };
+                )
+            }
+        };
         let request = ListTriggersRequest {
             request: list_request(token).into(),
             scope_by: Some(scope_by),

@@ -62,9 +62,13 @@ impl Task {
     /// [`Error::TaskNotDeployed`] (and [`Error::is_not_found`]).
     pub async fn get(client: &Client, name: &str, version: Option<&str>) -> Result<Self> {
         let task_id = match version {
-            Some(version) => {
-                aerie_convert::wire_task_id(client.project(), client.domain(), name, version, "")
-            }
+            Some(version) => aerie_convert::wire_task_id(
+                client.project(),
+                client.domain(),
+                name,
+                version,
+                client.org(),
+            ),
             None => latest_version_id(client, name).await?,
         };
         Self::from_details(client.get_task_details(&task_id).await?)

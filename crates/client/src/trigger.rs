@@ -70,7 +70,7 @@ impl Trigger {
             client.domain(),
             task_name,
             name,
-            "",
+            client.org(),
         );
         Self::from_details(client.get_trigger_details(&trigger).await?)
     }
