@@ -22,7 +22,7 @@ use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Spec as Det
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_metadata::Spec as MetadataSpec;
 use aerie_wire::flyteidl2::workflow::{
     AbortInfo, ActionAttempt, ActionDetails as WireActionDetails, ActionMetadata, ActionStatus,
-    ErrorInfo,
+    ErrorInfo, PhaseTransition,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use std::sync::OnceLock;
@@ -169,6 +169,21 @@ impl ActionDetails {
             Some(DetailsResult::ErrorInfo(info)) => Some(info),
             _ => None,
         }
+    }
+
+    /// The error's message, if the action failed or timed out.
+    pub fn error_message(&self) -> Option<&str> {
+        self.error_info().map(|info| info.message.as_str())
+    }
+
+    /// The phases attempt `number` (the latest when `None`) went through, each with when it
+    /// started and ended; empty for an attempt that does not exist.
+    pub fn phase_transitions(&self, number: Option<u32>) -> &[PhaseTransition] {
+        let attempt = match number {
+            Some(number) => self.attempt(number),
+            None => self.latest_attempt(),
+        };
+        attempt.map_or(&[], |attempt| attempt.phase_transitions.as_slice())
     }
 
     /// Why and by whom the action was aborted, if it was.

@@ -34,6 +34,11 @@ pub trait ActionSummary {
         self.action_id().run.name.as_str()
     }
 
+    /// The name of the action that started this one; `None` for a run's root.
+    fn parent_name(&self) -> Option<&str> {
+        Some(self.metadata().parent.as_str()).filter(|parent| !parent.is_empty())
+    }
+
     /// The task's name (`metadata.task.id.name`); `None` for traces and conditions.
     fn task_name(&self) -> Option<&str> {
         match &self.metadata().spec {

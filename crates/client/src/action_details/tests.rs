@@ -177,6 +177,11 @@ fn error_info_is_there_only_when_the_action_failed() {
     })));
     let failed = ActionDetails::from_wire(wire).unwrap();
     let info = failed.error_info().unwrap();
+    assert_eq!(
+        failed.error_message(),
+        Some("ValueError: x must be positive")
+    );
+    assert_eq!(running.error_message(), None);
     assert_eq!(info.code, "ValueError");
     assert_eq!(info.kind, error_info::Kind::KIND_USER);
     assert!(failed.abort_info().is_none());
@@ -409,4 +414,40 @@ fn cache_status_and_source_come_from_the_status_and_the_attempts() {
             attempt: 2
         })
     );
+}
+
+#[test]
+fn the_parent_and_the_phase_transitions_of_an_attempt_are_read_from_the_record() {
+    let mut wire = wire_details(WirePhase::ACTION_PHASE_FAILED);
+    wire.attempts[1].phase_transitions = vec![
+        PhaseTransition {
+            phase: WirePhase::ACTION_PHASE_QUEUED.into(),
+            ..Default::default()
+        },
+        PhaseTransition {
+            phase: WirePhase::ACTION_PHASE_RUNNING.into(),
+            ..Default::default()
+        },
+    ];
+    let details = ActionDetails::from_wire(wire).unwrap();
+    assert_eq!(details.parent_name(), Some("a0"));
+    let phases = |number| -> Vec<Option<WirePhase>> {
+        details
+            .phase_transitions(number)
+            .iter()
+            .map(|transition| transition.phase.as_known())
+            .collect()
+    };
+    assert_eq!(
+        phases(None),
+        [
+            Some(WirePhase::ACTION_PHASE_QUEUED),
+            Some(WirePhase::ACTION_PHASE_RUNNING)
+        ]
+    );
+    assert_eq!(phases(Some(2)), phases(None));
+    assert!(phases(Some(1)).is_empty() && phases(Some(9)).is_empty());
+    let mut root = wire_details(WirePhase::ACTION_PHASE_RUNNING);
+    root.metadata.get_or_insert_default().parent = String::new();
+    assert_eq!(ActionDetails::from_wire(root).unwrap().parent_name(), None);
 }
