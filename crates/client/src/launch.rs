@@ -201,7 +201,7 @@ enum RunTarget {
 #[derive(Debug, Clone)]
 enum TaskRef {
     Id(TaskIdentifier),
-    Spec(TaskSpec),
+    Spec(Box<TaskSpec>),
 }
 
 /// A run about to be started; [`start`](Self::start) sends it.
@@ -369,7 +369,7 @@ impl Launch {
                     .into();
                 }
                 self.options.apply_to(&mut run_spec);
-                (TaskRef::Spec(*spec), inputs, run_spec)
+                (TaskRef::Spec(spec), inputs, run_spec)
             }
         };
         let offloaded = client
@@ -387,9 +387,7 @@ impl Launch {
                         TaskRef::Id(id) => {
                             upload_inputs_request::Task::TaskId(Box::new(id.clone()))
                         }
-                        TaskRef::Spec(spec) => {
-                            upload_inputs_request::Task::TaskSpec(Box::new(spec.clone()))
-                        }
+                        TaskRef::Spec(spec) => upload_inputs_request::Task::TaskSpec(spec.clone()),
                     }),
                     inputs: inputs.into(),
                     ..Default::default()
@@ -401,7 +399,7 @@ impl Launch {
             id: Some(run.into()),
             task: Some(match task {
                 TaskRef::Id(id) => create_run_request::Task::TaskId(Box::new(id)),
-                TaskRef::Spec(spec) => create_run_request::Task::TaskSpec(Box::new(spec)),
+                TaskRef::Spec(spec) => create_run_request::Task::TaskSpec(spec),
             }),
             input_wrapper: Some(create_run_request::InputWrapper::OffloadedInputData(
                 Box::new(offloaded),
