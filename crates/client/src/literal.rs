@@ -60,26 +60,10 @@ fn compact_json(literal: &Literal) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use aerie_wire::flyteidl2::core::{LiteralCollection, Primitive, Scalar, Union};
+    use aerie_wire::flyteidl2::core::{LiteralCollection, Union};
     use buffa_types::google::protobuf::{Duration, Timestamp};
 
-    /// A literal holding one primitive value.
-    pub(crate) fn primitive_literal(value: primitive::Value) -> Literal {
-        scalar_literal(scalar::Value::Primitive(Box::new(Primitive {
-            value: Some(value),
-            ..Default::default()
-        })))
-    }
-
-    fn scalar_literal(value: scalar::Value) -> Literal {
-        Literal {
-            value: Some(literal::Value::Scalar(Box::new(Scalar {
-                value: Some(value),
-                ..Default::default()
-            }))),
-            ..Default::default()
-        }
-    }
+    pub(crate) use crate::value::{primitive_literal, scalar_literal};
 
     #[test]
     fn primitives_render_bare() {

@@ -337,14 +337,16 @@ pub fn describe_type(ty: &LiteralType) -> String {
     }
 }
 
-fn primitive_literal(value: primitive::Value) -> Literal {
+/// A literal holding one primitive value.
+pub(crate) fn primitive_literal(value: primitive::Value) -> Literal {
     scalar_literal(scalar::Value::Primitive(Box::new(Primitive {
         value: Some(value),
         ..Default::default()
     })))
 }
 
-fn scalar_literal(value: scalar::Value) -> Literal {
+/// A literal holding one scalar.
+pub(crate) fn scalar_literal(value: scalar::Value) -> Literal {
     Literal {
         value: Some(literal::Value::Scalar(Box::new(Scalar {
             value: Some(value),
