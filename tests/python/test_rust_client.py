@@ -16,7 +16,7 @@ import pytest
 from flyte.io import File
 
 from helpers import DOMAIN, PROJECT, REPO_ROOT, aerie_cli, run_tool
-from workflows import typed
+from workflows import cached, typed
 
 TASK = "typed.summarize"
 
@@ -180,3 +180,14 @@ def test_the_examples_find_the_endpoint_in_the_flyte_config_file(sdk, succeeded_
     env["AERIE_ENDPOINT"] = "127.0.0.1:1"
     unreachable = run_example(sdk, "watch", succeeded_run.name, env=env, cwd=tmp_path)
     assert unreachable.returncode == 2 and "unavailable" in unreachable.stderr, unreachable.explain()
+
+
+def test_aerie_run_hits_the_cache_and_overwrite_cache_runs_the_task_again(sdk, tmp_path):
+    flyte.deploy(cached.env, version=f"rust-{uuid.uuid4().hex[:8]}")
+    note = tmp_path / "executions.txt"
+    args = ["run", "cached.square", "-i", "x=4", "-i", f"log_path={note}"]
+    for extra in ([], [], ["--overwrite-cache"]):
+        result = aerie_cli(sdk, *args, *extra, timeout=120)
+        assert result.returncode == 0, result.explain()
+        assert "  o0 = 16" in result.stdout.splitlines(), result.explain()
+    assert note.read_text().splitlines() == ["square 4", "square 4"], "the second run was a cache hit"

@@ -749,3 +749,68 @@ async fn an_api_key_over_tls_launches_and_reads_and_nothing_works_without_one() 
     let plaintext = Client::connect(&format!("localhost:{port}")).unwrap();
     assert!(Run::list(&plaintext).await.is_err());
 }
+
+#[tokio::test]
+async fn the_blocking_client_launches_lists_and_reads_outputs_without_a_runtime() {
+    let aerie = Aerie::start().await;
+    deploy_echo(&aerie).await;
+    let endpoint = aerie.endpoint.clone();
+    let (n, listed) = tokio::task::spawn_blocking(move || {
+        let client = aerie_client::blocking::Client::connect(&endpoint).unwrap();
+        let launch = Launch::task("rust.echo")
+            .input("n", 11)
+            .input("x", 0.5)
+            .input("s", "blocking")
+            .input("b", true)
+            .input("d", Duration::ZERO)
+            .input("t", Timestamp::now())
+            .input("xs", vec![1])
+            .input("m", BTreeMap::<String, f64>::new())
+            .input("f", Value::File("s3://aerie/x".into()))
+            .input("maybe", 3);
+        let mut run = aerie_client::blocking::Run::launch(&client, launch).unwrap();
+        let done = run.wait().unwrap();
+        assert_eq!(done.phase().unwrap(), ActionPhase::Succeeded);
+        let n: i64 = run.outputs().unwrap().get_as("n").unwrap();
+        let listed = aerie_client::blocking::Run::list_where(
+            &client,
+            &ListFilter::new().phase(ActionPhase::Succeeded),
+        )
+        .unwrap()
+        .len();
+        (n, listed)
+    })
+    .await
+    .unwrap();
+    assert_eq!((n, listed), (11, 1));
+}
+
+#[tokio::test]
+async fn a_concurrency_limit_of_one_is_refused_by_the_server_and_two_runs() {
+    let aerie = Aerie::start().await;
+    ShellTask::new("rust.ok", "true").deploy(&aerie).await;
+    let client = aerie.client();
+    let refused = Launch::task("rust.ok")
+        .options(RunOptions::new().max_concurrency(1))
+        .start(&client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some(ErrorCode::InvalidArgument),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("max_action_concurrency 1"),
+        "{refused}"
+    );
+    let mut run = Launch::task("rust.ok")
+        .options(RunOptions::new().max_concurrency(2))
+        .start(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        wait(&mut run, &client).await.phase().unwrap(),
+        ActionPhase::Succeeded
+    );
+}
