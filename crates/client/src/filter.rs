@@ -38,7 +38,8 @@ impl ListFilter {
         self
     }
 
-    /// Only runs labelled `key=value`.
+    /// Only runs labelled `key=value` (actions have no labels: aerie refuses this filter on
+    /// them).
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.push((key.into(), Some(value.into())));
         self

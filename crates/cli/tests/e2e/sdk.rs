@@ -559,6 +559,18 @@ async fn runs_and_actions_list_by_phase_task_label_and_time() {
     .await
     .unwrap();
     assert!(none.is_empty());
+    let by_label = aerie_client::Action::list_where(
+        &client,
+        &"third".parse().unwrap(),
+        &ListFilter::new().label("team", "a"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        by_label.code(),
+        Some(ErrorCode::InvalidArgument),
+        "{by_label}"
+    );
 }
 
 #[tokio::test]

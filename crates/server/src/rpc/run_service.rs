@@ -164,6 +164,11 @@ impl RunHandlers {
     ) -> ApiResult<ListActionsResponse> {
         let run_id = required_run_id(request.run_id.as_option(), "run_id")?;
         let query = list_query(&request.request, DefaultOrder::OldestFirst)?;
+        if !query.labels.is_empty() {
+            return Err(ApiError::InvalidArgument(
+                "labels belong to runs, not actions: filter ListRuns by label instead".into(),
+            ));
+        }
         let page = self.app.store.list_actions(&run_id, &query).await?;
         Ok(ListActionsResponse {
             actions: page
