@@ -760,6 +760,35 @@ async fn an_api_key_over_tls_launches_and_reads_and_nothing_works_without_one() 
 
     let plaintext = Client::connect(&format!("localhost:{port}")).unwrap();
     assert!(Run::list(&plaintext).await.is_err());
+
+    // The aerie CLI, given no endpoint, connects as the flyte CLI would: the config file names
+    // the endpoint and the CA, FLYTE_API_KEY the credential.
+    let config_file = certs.path().join("flyte.yaml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "admin:\n  endpoint: dns:///localhost:{port}\n  caCertFilePath: {}\n\
+             task:\n  project: flytesnacks\n  domain: development\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_aerie"))
+        .args(["get", "run", "-o", "json"])
+        .current_dir(certs.path())
+        .env_remove("AERIE_ENDPOINT")
+        .env("FLYTECTL_CONFIG", &config_file)
+        .env("FLYTE_API_KEY", &reader)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(stdout.contains(run.run_id().name.as_str()), "{stdout}");
 }
 
 #[tokio::test]
