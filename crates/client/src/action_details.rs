@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::json;
 use crate::summary::ActionSummary;
 use crate::watch::watch_action;
-use aerie_core::{ActionId, ActionName, CacheSource, CacheStatus, RunId, RunName};
+use aerie_core::{
+    ActionId, ActionName, ActionPhase, CacheSource, CacheStatus, RunId, RunName, Timestamp,
+};
 use aerie_wire::flyteidl2::common::RelationType;
 use aerie_wire::flyteidl2::core::literal_type;
 use aerie_wire::flyteidl2::workflow::__buffa::oneof::action_details::Result as DetailsResult;
@@ -26,6 +28,7 @@ use aerie_wire::flyteidl2::workflow::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// How a run relates to the run it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +187,38 @@ impl ActionDetails {
             None => self.latest_attempt(),
         };
         attempt.map_or(&[], |attempt| attempt.phase_transitions.as_slice())
+    }
+
+    /// How long the latest attempt spent in each phase it entered, in order (as Python's
+    /// `phase_durations`); a phase not left yet counts up to `now`. A transition with an unknown
+    /// phase or no start time is skipped.
+    pub fn phase_durations_at(&self, now: Timestamp) -> Vec<(ActionPhase, Duration)> {
+        self.phase_transitions(None)
+            .iter()
+            .filter_map(|transition| {
+                let phase = ActionPhase::from_i32(transition.phase.to_i32())?;
+                let start = aerie_convert::timestamp(transition.start_time.as_option()?);
+                let end = transition
+                    .end_time
+                    .as_option()
+                    .map_or(now, aerie_convert::timestamp);
+                Some((phase, end.since(start)))
+            })
+            .collect()
+    }
+
+    /// [`phase_durations_at`](Self::phase_durations_at) now.
+    pub fn phase_durations(&self) -> Vec<(ActionPhase, Duration)> {
+        self.phase_durations_at(Timestamp::now())
+    }
+
+    /// How long the latest attempt spent in `phase` (Python's `queued_time`, `running_time`,
+    /// ...); `None` if it never entered it.
+    pub fn time_in(&self, phase: ActionPhase) -> Option<Duration> {
+        self.phase_durations()
+            .into_iter()
+            .find(|(entered, _)| *entered == phase)
+            .map(|(_, duration)| duration)
     }
 
     /// Why and by whom the action was aborted, if it was.

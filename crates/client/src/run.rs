@@ -3,6 +3,7 @@
 //! A run's phase, times and attempts are those of its root action, so [`ActionSummary`] answers
 //! them. Waiting watches `a0`; outputs are `a0`'s.
 
+use crate::action::Action;
 use crate::action_details::ActionDetails;
 use crate::client::Client;
 use crate::convert::action_id_from_wire;
@@ -160,6 +161,24 @@ impl Run {
         action.status = done.status().clone().into();
         self.root_details = Some(done.clone());
         Ok(done)
+    }
+
+    /// The first action of the run that failed, preferring a failed child over the root (whose
+    /// error usually repeats the child's), as Python's `first_failure`; `None` when nothing
+    /// failed.
+    pub async fn first_failure(&self, client: &Client) -> Result<Option<ActionDetails>> {
+        let failed = ListFilter::new()
+            .phase(aerie_core::ActionPhase::Failed)
+            .oldest_first();
+        let actions = Action::list_where(client, &self.run_id().name, &failed).await?;
+        let first = actions
+            .iter()
+            .find(|action| action.parent_name().is_some())
+            .or_else(|| actions.first());
+        match first {
+            Some(action) => Ok(Some(action.details(client).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Aborts the run and everything in it (RunService/AbortRun).

@@ -542,6 +542,15 @@ async fn runs_and_actions_list_by_phase_task_label_and_time() {
     );
     assert_eq!(list(ListFilter::new().limit(2)).await, ["third", "second"]);
 
+    let failure = third
+        .first_failure(&client)
+        .await
+        .unwrap()
+        .expect("a failure");
+    assert_eq!(failure.name(), "a0");
+    assert!(failure.error_message().is_some(), "{failure:?}");
+    assert!(first.first_failure(&client).await.unwrap().is_none());
+
     let actions = aerie_client::Action::list_where(
         &client,
         &"third".parse().unwrap(),

@@ -451,3 +451,36 @@ fn the_parent_and_the_phase_transitions_of_an_attempt_are_read_from_the_record()
     root.metadata.get_or_insert_default().parent = String::new();
     assert_eq!(ActionDetails::from_wire(root).unwrap().parent_name(), None);
 }
+
+#[test]
+fn phase_durations_come_from_the_latest_attempts_transitions_with_an_open_one_up_to_now() {
+    let at = |seconds: i64| WireTimestamp::from_unix(START_SECONDS + seconds, 0);
+    let mut wire = wire_details(WirePhase::ACTION_PHASE_RUNNING);
+    wire.attempts[1].phase_transitions = vec![
+        PhaseTransition {
+            phase: WirePhase::ACTION_PHASE_QUEUED.into(),
+            start_time: at(0).into(),
+            end_time: at(2).into(),
+            ..Default::default()
+        },
+        PhaseTransition {
+            phase: WirePhase::ACTION_PHASE_RUNNING.into(),
+            start_time: at(2).into(),
+            ..Default::default()
+        },
+    ];
+    let details = ActionDetails::from_wire(wire).unwrap();
+    let now = Timestamp::from_seconds_and_nanos(START_SECONDS + 7, 0);
+    assert_eq!(
+        details.phase_durations_at(now),
+        [
+            (ActionPhase::Queued, Duration::from_secs(2)),
+            (ActionPhase::Running, Duration::from_secs(5))
+        ]
+    );
+    assert_eq!(
+        details.time_in(ActionPhase::Queued),
+        Some(Duration::from_secs(2))
+    );
+    assert_eq!(details.time_in(ActionPhase::Initializing), None);
+}
