@@ -24,11 +24,10 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::run::Run;
-use crate::task::Task;
+use crate::task::{Task, declared_inputs};
 use crate::value::{Value, ValueError, describe_type, text};
 use aerie_core::RunName;
 use aerie_wire::flyteidl2::common::{ProjectIdentifier, Relation, RelationType, RunIdentifier};
-use aerie_wire::flyteidl2::core::__buffa::oneof::parameter;
 use aerie_wire::flyteidl2::core::KeyValuePair;
 use aerie_wire::flyteidl2::dataproxy::__buffa::oneof::upload_inputs_request;
 use aerie_wire::flyteidl2::dataproxy::UploadInputsRequest;
@@ -474,15 +473,15 @@ fn encode_inputs(
     source: Option<&Inputs>,
 ) -> Result<Inputs> {
     let task = &spec.task_template.id.name;
-    let declared = &spec.task_template.interface.inputs.variables;
+    let declared = declared_inputs(spec);
     let input_error = |name: &str, reason: String| Error::Value {
         what: "input",
         name: name.to_owned(),
         reason,
     };
     for (name, _) in given {
-        if !declared.iter().any(|entry| entry.key == *name) {
-            let names: Vec<&str> = declared.iter().map(|entry| entry.key.as_str()).collect();
+        if !declared.iter().any(|input| input.name == name) {
+            let names: Vec<&str> = declared.iter().map(|input| input.name).collect();
             return Err(input_error(
                 name,
                 if names.is_empty() {
@@ -497,21 +496,12 @@ fn encode_inputs(
         }
     }
     let mut literals = Vec::with_capacity(declared.len());
-    for entry in declared {
-        let name = entry.key.as_str();
-        let ty = &*entry.value.r#type;
+    for input in &declared {
+        let (name, ty) = (input.name, input.ty);
         let fallback = source
             .and_then(|inputs| inputs.literals.iter().find(|named| named.name == name))
             .map(|named| &*named.value)
-            .or_else(|| {
-                spec.default_inputs
-                    .iter()
-                    .find(|default| default.name == name)
-                    .and_then(|default| match &default.parameter.behavior {
-                        Some(parameter::Behavior::Default(literal)) => Some(&**literal),
-                        _ => None,
-                    })
-            });
+            .or(input.default);
         let literal = match given.iter().rev().find(|(given, _)| given == name) {
             Some((_, Given::Value(value))) => value.to_literal(ty),
             Some((_, Given::Text(raw))) => {

@@ -82,7 +82,7 @@ pub use launch::{Launch, RunOptions};
 pub use logs::{Follow, LogLine, Logs};
 pub use run::Run;
 pub use summary::ActionSummary;
-pub use task::Task;
+pub use task::{Task, TaskInput};
 pub use trigger::Trigger;
 pub use value::{FromValue, Value, ValueError};
 

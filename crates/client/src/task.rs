@@ -8,7 +8,10 @@
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::rpc::{TaskListing, collect_pages};
+use crate::value::Value;
 use aerie_core::Timestamp;
+use aerie_wire::flyteidl2::core::__buffa::oneof::parameter;
+use aerie_wire::flyteidl2::core::{Literal, LiteralType};
 use aerie_wire::flyteidl2::task::{
     Task as WireTask, TaskDetails, TaskIdentifier, TaskMetadata, TaskSpec,
 };
@@ -155,10 +158,62 @@ impl Task {
         }
     }
 
+    /// The inputs the version declares, in order, with their types and deployed defaults (as
+    /// Python's `interface`, `required_args` and `default_input_args`); `None` for versions from
+    /// [`list`](Self::list), which carry no spec.
+    pub fn inputs(&self) -> Option<Vec<TaskInput<'_>>> {
+        self.spec().map(declared_inputs)
+    }
+
     /// The wire message as received.
     pub fn wire(&self) -> &TaskMessage {
         &self.message
     }
+}
+
+/// One input a task declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskInput<'a> {
+    /// The input's name.
+    pub name: &'a str,
+    /// Its declared type.
+    pub ty: &'a LiteralType,
+    /// The default it was deployed with, if any.
+    pub default: Option<&'a Literal>,
+}
+
+impl TaskInput<'_> {
+    /// Whether a run must give this input (it has no default).
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+    }
+
+    /// The default as a [`Value`].
+    pub fn default_value(&self) -> Option<Value> {
+        self.default.map(Value::from_literal)
+    }
+}
+
+/// The inputs `spec` declares, in interface order, each with its deployed default.
+pub fn declared_inputs(spec: &TaskSpec) -> Vec<TaskInput<'_>> {
+    spec.task_template
+        .interface
+        .inputs
+        .variables
+        .iter()
+        .map(|entry| TaskInput {
+            name: &entry.key,
+            ty: &entry.value.r#type,
+            default: spec
+                .default_inputs
+                .iter()
+                .find(|default| default.name == entry.key)
+                .and_then(|default| match &default.parameter.behavior {
+                    Some(parameter::Behavior::Default(literal)) => Some(&**literal),
+                    _ => None,
+                }),
+        })
+        .collect()
 }
 
 /// The id of the version of task `name` deployed last (ListTasks, name EQUAL, newest first,

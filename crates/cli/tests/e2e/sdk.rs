@@ -322,6 +322,18 @@ async fn a_deployed_task_launched_with_typed_inputs_returns_typed_outputs() {
     let wrong = outputs.get_as::<i64>("s").unwrap_err().to_string();
     assert_eq!(wrong, "output \"s\": expected an integer, got a string");
 
+    let task = aerie_client::Task::get(&client, "rust.echo", None)
+        .await
+        .unwrap();
+    let inputs = task.inputs().expect("a fetched version has its spec");
+    assert_eq!(inputs.len(), 11);
+    let greeting = inputs
+        .iter()
+        .find(|input| input.name == "greeting")
+        .unwrap();
+    assert_eq!(greeting.default_value(), Some(Value::from("hello")));
+    assert!(inputs.iter().filter(|input| input.is_required()).count() == 10);
+
     let fetched = Run::get(&client, &"echo1".parse().unwrap()).await.unwrap();
     assert_eq!(fetched.label("team"), Some("ml"));
     let log = read_log(&client, &done).await;

@@ -1,4 +1,5 @@
 use super::*;
+use aerie_wire::flyteidl2::core::__buffa::oneof::parameter;
 use aerie_wire::flyteidl2::core::{
     LiteralType, Parameter, SimpleType, TaskTemplate, TypedInterface, Variable, VariableEntry,
     VariableMap, literal_type,
@@ -212,4 +213,19 @@ async fn settings_that_do_not_apply_to_the_target_are_refused_before_any_call() 
         assert!(matches!(err, Error::InvalidLaunch(_)), "{err:?}");
         assert_eq!(err.to_string(), expected);
     }
+}
+
+#[test]
+fn declared_inputs_say_which_are_required_and_what_the_defaults_are() {
+    let spec = spec();
+    let inputs = declared_inputs(&spec);
+    let shown: Vec<(&str, bool, Option<Value>)> = inputs
+        .iter()
+        .map(|input| (input.name, input.is_required(), input.default_value()))
+        .collect();
+    assert_eq!(
+        shown,
+        [("x", true, None), ("y", false, Some(Value::Int(5)))]
+    );
+    assert_eq!(inputs[0].ty, &int_type());
 }
