@@ -191,3 +191,20 @@ def test_aerie_run_hits_the_cache_and_overwrite_cache_runs_the_task_again(sdk, t
         assert result.returncode == 0, result.explain()
         assert "  o0 = 16" in result.stdout.splitlines(), result.explain()
     assert note.read_text().splitlines() == ["square 4", "square 4"], "the second run was a cache hit"
+
+
+def test_aerie_get_task_lists_the_inputs_aerie_run_takes(sdk, deployed):
+    shown = aerie_cli(sdk, "get", "task", TASK, "--version", deployed)
+    assert shown.returncode == 0, shown.explain()
+    inputs = [line.split(None, 1)[1] for line in shown.stdout.splitlines() if line.startswith("input ")]
+    assert len(inputs) == 11, shown.explain()
+    for expected in [
+        "n: INTEGER (required)",
+        "d: DURATION (required)",
+        "f: File (required)",
+        "xs: list of INTEGER (required)",
+        "m: map of FLOAT (required)",
+        "maybe: one of (INTEGER, NONE) = None",
+        "greeting: STRING = hi",
+    ]:
+        assert expected in inputs, shown.explain()

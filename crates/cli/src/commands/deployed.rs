@@ -7,6 +7,7 @@
 use super::write_json;
 use crate::args::{GetTaskArgs, GetTriggerArgs, OutputFormat, TaskSelection};
 use crate::output::{Table, format_time};
+use aerie_client::value::describe_type;
 use aerie_client::wire::flyteidl2::core::__buffa::oneof::task_template::Target;
 use aerie_client::{Client, Task, Timestamp, Trigger};
 use futures::{StreamExt, TryStreamExt};
@@ -138,6 +139,16 @@ fn write_task_details(task: &Task, out: &mut impl Write) -> io::Result<()> {
         if let Some(Target::Container(container)) = &template.target {
             row("image", or_dash(&container.image));
         }
+    }
+    for input in task.inputs().unwrap_or_default() {
+        let ty = describe_type(input.ty);
+        row(
+            "input",
+            match input.default_value() {
+                Some(default) => format!("{}: {ty} = {default}", input.name),
+                None => format!("{}: {ty} (required)", input.name),
+            },
+        );
     }
     table.write_to(out)
 }
