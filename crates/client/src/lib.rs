@@ -26,7 +26,7 @@
 //! # Layout
 //! - [`client`], [`config`], [`credentials`], [`endpoint`]: [`Client`] and how it connects:
 //!   settings found like the SDK's, TLS, and the OAuth2 client-credentials flow of API keys.
-//! - [`launch`]: [`Launch`] and [`RunOptions`], starting runs.
+//! - [`launch`], [`run_options`]: [`Launch`] and [`RunOptions`], starting runs.
 //! - [`action_details`]: [`ActionDetails`], the mirror of `flyte.remote.ActionDetails`.
 //! - [`summary`]: [`ActionSummary`], the id/phase/timing accessors every action record shares.
 //! - [`action`], [`run`]: [`Action`] (list and get actions of a run) and [`Run`] (get, list,
@@ -62,6 +62,7 @@ pub mod literal;
 pub mod logs;
 mod rpc;
 pub mod run;
+pub mod run_options;
 pub mod summary;
 pub mod task;
 pub mod trigger;
@@ -78,9 +79,10 @@ pub use data::{ActionInputs, ActionOutputs, NamedLiterals};
 pub use endpoint::DEFAULT_ENDPOINT;
 pub use error::{Error, Result};
 pub use filter::ListFilter;
-pub use launch::{Launch, RunOptions};
+pub use launch::Launch;
 pub use logs::{Follow, LogLine, Logs};
 pub use run::Run;
+pub use run_options::RunOptions;
 pub use summary::ActionSummary;
 pub use task::{Task, TaskInput};
 pub use trigger::Trigger;
