@@ -129,12 +129,19 @@ impl<'a> ShellTask<'a> {
 
     /// Deploys the task (and its trigger) as `flyte deploy` would.
     async fn deploy(self, aerie: &Aerie) {
+        let task_id = TaskIdentifier {
+            project: "flytesnacks".into(),
+            domain: "development".into(),
+            name: self.name.into(),
+            version: self.version.into(),
+            ..Default::default()
+        };
         let template = TaskTemplate {
             id: Identifier {
-                project: "flytesnacks".into(),
-                domain: "development".into(),
-                name: self.name.into(),
-                version: self.version.into(),
+                project: task_id.project.clone(),
+                domain: task_id.domain.clone(),
+                name: task_id.name.clone(),
+                version: task_id.version.clone(),
                 ..Default::default()
             }
             .into(),
@@ -195,14 +202,7 @@ impl<'a> ShellTask<'a> {
             .into_iter()
             .collect();
         let request = DeployTaskRequest {
-            task_id: TaskIdentifier {
-                project: "flytesnacks".into(),
-                domain: "development".into(),
-                name: self.name.into(),
-                version: self.version.into(),
-                ..Default::default()
-            }
-            .into(),
+            task_id: task_id.into(),
             spec: TaskSpec {
                 task_template: template.into(),
                 short_name: self.name.into(),
@@ -234,6 +234,21 @@ async fn deploy_echo(aerie: &Aerie) {
     task.outputs = echo_interface();
     task.defaults = vec![("greeting", Value::from("hello"))];
     task.deploy(aerie).await;
+}
+
+/// A launch of `rust.echo` with input `n` and plain values for every other input it requires.
+fn echo_launch(n: i64) -> Launch {
+    Launch::task("rust.echo")
+        .input("n", n)
+        .input("x", 1.5)
+        .input("s", "s")
+        .input("b", false)
+        .input("d", Duration::from_secs(1))
+        .input("t", Timestamp::now())
+        .input("xs", Vec::<i64>::new())
+        .input("m", BTreeMap::<String, f64>::new())
+        .input("f", Value::File("s3://aerie/x".into()))
+        .input("maybe", 3)
 }
 
 /// Waits, within the tests' patience, for `run` to end.
@@ -661,16 +676,7 @@ async fn a_trigger_a_rerun_and_a_recovery_start_runs_that_name_their_source() {
         "{refused}"
     );
 
-    let mut source = Launch::task("rust.echo")
-        .input("n", 1)
-        .input("x", 1.5)
-        .input("s", "s")
-        .input("b", false)
-        .input("d", Duration::from_secs(1))
-        .input("t", Timestamp::now())
-        .input("xs", Vec::<i64>::new())
-        .input("m", BTreeMap::<String, f64>::new())
-        .input("f", Value::File("s3://aerie/x".into()))
+    let mut source = echo_launch(1)
         .input("maybe", 5)
         .start(&client)
         .await
@@ -819,17 +825,7 @@ async fn the_blocking_client_launches_lists_and_reads_outputs_without_a_runtime(
     let endpoint = aerie.endpoint.clone();
     let (n, listed) = tokio::task::spawn_blocking(move || {
         let client = aerie_client::blocking::Client::connect(&endpoint).unwrap();
-        let launch = Launch::task("rust.echo")
-            .input("n", 11)
-            .input("x", 0.5)
-            .input("s", "blocking")
-            .input("b", true)
-            .input("d", Duration::ZERO)
-            .input("t", Timestamp::now())
-            .input("xs", vec![1])
-            .input("m", BTreeMap::<String, f64>::new())
-            .input("f", Value::File("s3://aerie/x".into()))
-            .input("maybe", 3);
+        let launch = echo_launch(11);
         let mut run = aerie_client::blocking::Run::launch(&client, launch).unwrap();
         let done = run.wait().unwrap();
         assert_eq!(done.phase().unwrap(), ActionPhase::Succeeded);
