@@ -10,6 +10,8 @@
 //! example uses the blocking client.
 
 use aerie_client::{ActionSummary, blocking};
+use std::error::Error;
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,6 +21,8 @@ fn main() -> ExitCode {
     };
     match show(&uri) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) ends the example quietly.
+        Err(err) if is_broken_pipe(&*err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("get: {err}");
             ExitCode::FAILURE
@@ -26,27 +30,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn show(uri: &str) -> aerie_client::Result<()> {
+fn show(uri: &str) -> Result<(), Box<dyn Error>> {
     let client = blocking::Client::discover()?;
     let details = blocking::ActionDetails::get(&client, uri)?;
-    println!("action:   {}", details.action_id());
-    println!("task:     {}", details.task_name().unwrap_or("-"));
-    println!("phase:    {}", details.phase()?);
-    println!("attempts: {}", details.attempts());
-    println!("runtime:  {:.3}s", details.runtime().as_secs_f64());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "action:   {}", details.action_id())?;
+    writeln!(out, "task:     {}", details.task_name().unwrap_or("-"))?;
+    writeln!(out, "phase:    {}", details.phase()?)?;
+    writeln!(out, "attempts: {}", details.attempts())?;
+    writeln!(out, "runtime:  {:.3}s", details.runtime().as_secs_f64())?;
     if let Some(error) = details.error_info() {
-        println!("error:    {}: {}", error.code, error.message.trim_end());
+        writeln!(
+            out,
+            "error:    {}: {}",
+            error.code,
+            error.message.trim_end()
+        )?;
     }
     if let Some(abort) = details.abort_info() {
-        println!("aborted:  {}", abort.reason);
+        writeln!(out, "aborted:  {}", abort.reason)?;
     }
     for (name, value) in details.inputs()?.values() {
-        println!("input:    {name} = {value}");
+        writeln!(out, "input:    {name} = {value}")?;
     }
     if details.done() && details.phase()?.is_success() {
         for (name, value) in details.outputs()?.values() {
-            println!("output:   {name} = {value}");
+            writeln!(out, "output:   {name} = {value}")?;
         }
     }
     Ok(())
+}
+
+fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|err| err.kind() == ErrorKind::BrokenPipe)
 }

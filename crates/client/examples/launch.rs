@@ -12,6 +12,8 @@
 //! `AERIE_ENDPOINT`, else the flyte config file's, else `localhost:30080`.
 
 use aerie_client::{ActionSummary, Client, Launch, RunOptions};
+use std::error::Error;
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,6 +38,8 @@ async fn main() -> ExitCode {
     match run(launch).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        // A closed pipe (`| head`) ends the example quietly.
+        Err(err) if is_broken_pipe(&*err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("launch: {err}");
             ExitCode::from(2)
@@ -44,21 +48,27 @@ async fn main() -> ExitCode {
 }
 
 /// Starts the run, waits for it and prints its outputs; whether it succeeded.
-async fn run(launch: Launch) -> aerie_client::Result<bool> {
+async fn run(launch: Launch) -> Result<bool, Box<dyn Error>> {
     let client = Client::discover()?;
+    let mut out = std::io::stdout().lock();
     let mut run = launch.start(&client).await?;
-    println!("run: {}", run.run_id());
+    writeln!(out, "run: {}", run.run_id())?;
     let done = run.wait(&client).await?;
     let phase = done.phase()?;
-    println!("phase: {phase}");
+    writeln!(out, "phase: {phase}")?;
     if !phase.is_success() {
         if let Some(error) = done.error_info() {
-            println!("error: {}", error.message);
+            writeln!(out, "error: {}", error.message)?;
         }
         return Ok(false);
     }
     for (name, value) in run.outputs(&client).await?.values() {
-        println!("{name} = {value}");
+        writeln!(out, "{name} = {value}")?;
     }
     Ok(true)
+}
+
+fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|err| err.kind() == ErrorKind::BrokenPipe)
 }

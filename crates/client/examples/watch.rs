@@ -10,6 +10,8 @@
 
 use aerie_client::{ActionName, ActionSummary, Client};
 use futures::StreamExt;
+use std::error::Error;
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,6 +24,8 @@ async fn main() -> ExitCode {
     match watch(&run, action.as_deref().unwrap_or("a0")).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        // A closed pipe (`| head`) ends the example quietly.
+        Err(err) if is_broken_pipe(&*err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("watch: {err}");
             ExitCode::from(2)
@@ -30,8 +34,9 @@ async fn main() -> ExitCode {
 }
 
 /// Prints every phase change; whether the action ended in success.
-async fn watch(run: &str, action: &str) -> aerie_client::Result<bool> {
+async fn watch(run: &str, action: &str) -> Result<bool, Box<dyn Error>> {
     let client = Client::discover()?;
+    let mut out = std::io::stdout().lock();
     let action: ActionName = action.parse()?;
     let id = client.action_id(run.parse()?, action);
     let mut updates = aerie_client::ActionDetails::watch(&client, &id);
@@ -41,13 +46,18 @@ async fn watch(run: &str, action: &str) -> aerie_client::Result<bool> {
         let details = update?;
         let phase = details.phase()?;
         if last_phase != Some(phase) {
-            println!("{id}: {phase} (attempt {})", details.attempts());
+            writeln!(out, "{id}: {phase} (attempt {})", details.attempts())?;
             last_phase = Some(phase);
         }
         succeeded = details.done() && phase.is_success();
         if let Some(error) = details.error_info().filter(|_| details.done()) {
-            println!("{id}: {}", error.message);
+            writeln!(out, "{id}: {}", error.message)?;
         }
     }
     Ok(succeeded)
+}
+
+fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|err| err.kind() == ErrorKind::BrokenPipe)
 }
