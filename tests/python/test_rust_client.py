@@ -208,3 +208,19 @@ def test_aerie_get_task_lists_the_inputs_aerie_run_takes(sdk, deployed):
         "greeting: STRING = hi",
     ]:
         assert expected in inputs, shown.explain()
+
+
+def test_an_example_whose_reader_goes_away_ends_quietly(sdk, succeeded_run):
+    import subprocess
+
+    proc = subprocess.Popen(
+        [str(example("get")), f"flyte://v1/{PROJECT}/{DOMAIN}/{succeeded_run.name}"],
+        env={**os.environ, "AERIE_ENDPOINT": sdk.endpoint},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before the first line, as with `| head -0`
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    assert b"panicked" not in stderr, stderr.decode()
